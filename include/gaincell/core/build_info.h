@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// File: gaincell/core/build_info.h
+//
+// What this build of gaincell is, for provenance attributes and `--version`.
+//
+//   std::cout << gaincell::build_info().version << " (" << gaincell::build_info().git_sha << ")";
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace gaincell {
+
+struct BuildInfo {
+  std::string version;        // e.g. "0.1.0"
+  std::string git_sha;        // short commit of the source tree at configure time, or "unknown"
+  std::string ngspice_path;   // libngspice the worker loads
+  std::string build_bin_dir;  // where the build tree puts executables
+  std::string libexec_dir;    // where `make install` puts gaincell-worker
+  std::string source_dir;     // source tree at configure time (netlists/, characterization/)
+  std::string data_dir;       // installed netlists/ and characterization/
+};
+
+const BuildInfo& build_info();
+
+// The gaincell-worker executable: $GAINCELL_WORKER if set, else next to the
+// running program, else the build tree, else the install libexec dir.
+// Throws IoError listing the places searched when none exists.
+std::filesystem::path find_worker_executable();
+
+}  // namespace gaincell

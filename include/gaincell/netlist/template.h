@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+// File: gaincell/netlist/template.h
+//
+// A netlist template is a plain SPICE file that runs as is under `ngspice -b`.
+// Its overridable parameters are the top-level lines
+//     .param NAME=VALUE $ [UNIT] description
+// with VALUE a number (SPICE scale suffixes allowed). `.param NAME={expr}`
+// lines are derived and cannot be set. Rendering replaces parameter values,
+// makes `.include`/`.lib` paths absolute, drops the template's own analysis
+// and output lines (.tran .op .dc .ac .save .print .plot .meas .end) and
+// appends the sweep's options, analysis and `.save` list. Values are only
+// ever written by gaincell's number formatter, so no text from a spec can
+// reach ngspice as anything but a number. See docs/templates.md.
+//
+//   auto tpl = gaincell::netlist::NetlistTemplate::load("netlists/pushpull_cell.cir");
+//   gaincell::netlist::RenderRequest req;
+//   req.values = {{"v_store", 0.9}, {"t_pulse", 15e-9}};
+//   req.analysis = ".tran 1e-10 3e-08";
+//   std::string text = tpl.render(req);
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gaincell::netlist {
+
+struct TemplateParam {
+  std::string name;         // lower-case, as ngspice sees it
+  double default_value = 0; // SI base units
+  std::string unit;         // from the "$ [UNIT]" comment; "" if none
+  std::string description;  // rest of the comment
+  int line = 0;             // 1-based line in the template
+};
+
+struct DerivedParam {
+  std::string name;
+  std::string expression;
+  int line = 0;
+};
+
+struct RenderRequest {
+  std::map<std::string, double> values;                         // parameter overrides, SI units
+  std::vector<std::string> comments;                            // written as "* ..." after the title
+  std::vector<std::pair<std::string, std::string>> options;     // .options name=value (validated by caller)
+  std::string analysis;                                         // e.g. ".tran 1e-10 3e-08"
+  std::vector<std::string> saves;                               // e.g. "v(sn)", "i(vsense)"
+};
+
+class NetlistTemplate {
+ public:
+  // Reads and parses a template. Throws IoError if unreadable, InputError
+  // (GC-11xx, with file:line) if malformed.
+  static NetlistTemplate load(const std::filesystem::path& path);
+  // Parses template text; `origin` names it in diagnostics and anchors relative includes.
+  static NetlistTemplate parse(std::string text, const std::filesystem::path& origin);
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::string& text() const { return text_; }
+  const std::string& title() const { return title_; }
+  const std::vector<TemplateParam>& params() const { return params_; }
+  const std::vector<DerivedParam>& derived() const { return derived_; }
+  // Absolute paths of the files named by .include/.lib lines.
+  const std::vector<std::filesystem::path>& includes() const { return includes_; }
+  const TemplateParam* find_param(std::string_view name) const;
+  // Defaults merged with `overrides` (validated as in render()).
+  std::map<std::string, double> resolve(const std::map<std::string, double>& overrides) const;
+
+  // Produces the netlist text. Throws InputError GC-1102 for an unknown
+  // parameter and GC-1104 for a derived one, GC-1004 for a non-finite value.
+  std::string render(const RenderRequest& request) const;
+
+ private:
+  struct Line {
+    enum class Kind { kText, kParam, kInclude, kDropped };
+    Kind kind = Kind::kText;
+    std::string text;      // original text (kText) or rewritten include line
+    std::size_t param = 0; // index into params_ (kParam)
+    std::string comment;   // inline comment kept on a param line
+  };
+
+  std::filesystem::path path_;
+  std::string text_;
+  std::string title_;
+  std::vector<Line> lines_;
+  std::vector<TemplateParam> params_;
+  std::vector<DerivedParam> derived_;
+  std::vector<std::filesystem::path> includes_;
+};
+
+}  // namespace gaincell::netlist

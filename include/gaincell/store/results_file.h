@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// File: gaincell/store/results_file.h
+//
+// The HDF5 file of one sweep (layout in docs/hdf5_layout.md), readable with
+// h5py or h5dump without gaincell:
+//   /axes/<param>        float64[n]      dimension scale, attrs units, long_name
+//   /measures/<name>     float64[shape]  NaN where the point failed; attrs units, long_name
+//   /status              uint8 enum[shape] (ok, parse_error, ..., not_run)
+//   /message             string[shape]   ngspice's message for failed points
+//   /timing/*_time_s     float64[shape]  seconds spent in ngspice per point
+//   root attributes      format version, gaincell and ngspice versions, hashes, spec text
+// The writer works on "<path>.partial" and renames it to <path> only when the
+// sweep is complete, so a killed run never leaves a file that looks finished.
+//
+//   auto w = ResultsWriter::create("out.h5", layout);
+//   w.write_point(k, SimOutcome::kOk, values, "", 0.3e-3, 3.4e-3);
+//   w.finish({{"wall_time_s", "12.5"}});
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gaincell/spice/outcome.h"
+
+namespace gaincell::store {
+
+constexpr const char* kResultsFormat = "gaincell-sweep/1";
+
+struct AxisInfo {
+  std::string name;
+  std::string unit;
+  std::string description;
+  std::vector<double> values;
+};
+
+struct MeasureInfo {
+  std::string name;
+  std::string unit;
+  std::string description;
+};
+
+struct ResultsLayout {
+  std::vector<AxisInfo> axes;
+  std::vector<MeasureInfo> measures;
+  std::map<std::string, std::string> attributes;  // provenance, written on the root group
+};
+
+class ResultsWriter {
+ public:
+  // Creates "<path>.partial" with every dataset allocated (NaN / not_run).
+  // Throws IoError.
+  static ResultsWriter create(const std::filesystem::path& path, const ResultsLayout& layout);
+  ~ResultsWriter();
+  ResultsWriter(ResultsWriter&&) noexcept;
+  ResultsWriter& operator=(ResultsWriter&&) noexcept;
+
+  // Queues point `index` (row-major over the axes); written in batches.
+  void write_point(std::size_t index, spice::SimOutcome outcome, const std::vector<double>& values,
+                   const std::string& message, double parse_time_s, double run_time_s);
+  // Writes queued points and flushes the file to disk.
+  void flush();
+  // Flushes, writes the final root attributes, closes and renames to the
+  // final path. Throws IoError.
+  void finish(const std::map<std::string, std::string>& attributes);
+  const std::filesystem::path& partial_path() const;
+  const std::filesystem::path& final_path() const;
+
+ private:
+  struct Impl;
+  explicit ResultsWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Everything in a results file, read into memory (for tests, `gaincell info`, fits).
+struct Results {
+  std::vector<AxisInfo> axes;
+  std::vector<MeasureInfo> measures;
+  std::map<std::string, std::vector<double>> values;  // measure -> flat row-major
+  std::vector<spice::SimOutcome> status;
+  std::vector<std::string> messages;
+  std::vector<double> parse_time_s;
+  std::vector<double> run_time_s;
+  std::map<std::string, std::string> attributes;      // root string attributes
+  std::size_t size() const { return status.size(); }
+};
+
+// Throws IoError if the file is unreadable or not a gaincell results file.
+Results read_results(const std::filesystem::path& path);
+
+}  // namespace gaincell::store

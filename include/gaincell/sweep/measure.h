@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// File: gaincell/sweep/measure.h
+//
+// Measures turn a point's simulated waveforms into the numbers stored per
+// point. They are pure functions of arrays (as lctime's and OpenRAM's
+// measurements), evaluated the same way on vectors copied out of libngspice
+// and on vectors read from an `ngspice -b` rawfile, so both paths agree.
+// Waveforms are taken as piecewise linear between ngspice's accepted time
+// points; integrals of a vector and of a product of two vectors are exact for
+// that interpolation. Windows are clipped to the simulated time span.
+//
+//   ResolvedMeasure q{"q_line_c", MeasureKind::kIntegral, "C"};
+//   q.of = "i(vsense)"; q.t_from_s = 7e-9; q.t_to_s = 30e-9;
+//   double charge_c = evaluate(q, waveforms);
+#pragma once
+
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace gaincell::sweep {
+
+enum class MeasureKind {
+  kIntegral,  // scale * integral of `of` dt over [from, to]
+  kValueAt,   // scale * `of` at time `at` (linear interpolation)
+  kEnergy,    // scale * -integral of voltage*current dt over [from, to]: energy a V source delivers
+  kAverage,   // scale * time-average of `of` over [from, to]
+  kMin,       // scale * minimum of `of` over [from, to] (samples and window ends)
+  kMax,       // scale * maximum of `of` over [from, to]
+};
+
+const char* to_string(MeasureKind kind);
+// Returns false for an unknown name.
+bool measure_kind_from_string(const std::string& name, MeasureKind* kind);
+
+// A measure with its times resolved to numbers for one point.
+struct ResolvedMeasure {
+  std::string name;
+  MeasureKind kind = MeasureKind::kValueAt;
+  std::string unit;
+  std::string of;       // vector, e.g. "i(vsense)" (kIntegral, kValueAt, kAverage, kMin, kMax)
+  std::string voltage;  // kEnergy: the source's voltage vector, e.g. "v(vdd)"
+  std::string current;  // kEnergy: the source's current vector, e.g. "i(vdd)"
+  double scale = 1.0;
+  double t_from_s = 0.0;
+  double t_to_s = std::numeric_limits<double>::infinity();  // infinity: end of simulation
+  double t_at_s = std::numeric_limits<double>::infinity();
+};
+
+// Vectors of one point, copied out of ngspice: "time" and the saved ones,
+// keyed by the names the measures use.
+struct Waveforms {
+  std::vector<double> time;
+  std::map<std::string, std::vector<double>> vectors;
+  const std::vector<double>& at(const std::string& name) const;  // throws MeasureError
+};
+
+class MeasureError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Evaluates one measure. Throws MeasureError if a vector is missing, lengths
+// differ, the window is empty or outside the simulated span.
+double evaluate(const ResolvedMeasure& measure, const Waveforms& waveforms);
+
+// Names of the vectors the measures read (each once, in first-use order).
+std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& measures);
+
+// Piecewise-linear helpers, exposed for tests.
+double interpolate(const std::vector<double>& t, const std::vector<double>& y, double at);
+double integrate(const std::vector<double>& t, const std::vector<double>& y, double from, double to);
+double integrate_product(const std::vector<double>& t, const std::vector<double>& a,
+                         const std::vector<double>& b, double from, double to);
+
+void to_json(nlohmann::json& j, const ResolvedMeasure& m);
+void from_json(const nlohmann::json& j, ResolvedMeasure& m);
+
+}  // namespace gaincell::sweep

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// File: gaincell/sweep/plan.h
+//
+// A pure expansion of a spec into points. Point k is the row-major index over
+// the axes (last axis fastest), so a point's id is stable and the same on
+// every machine: shards and resumed runs address points by it.
+//
+//   SweepPlan plan(spec);
+//   for (std::size_t k = 0; k < plan.size(); ++k) std::cout << plan.render(k);
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gaincell/spice/job.h"
+#include "gaincell/sweep/spec.h"
+
+namespace gaincell::sweep {
+
+class SweepPlan {
+ public:
+  explicit SweepPlan(const SweepSpec& spec);
+
+  std::size_t size() const { return size_; }
+  std::vector<std::size_t> shape() const;
+  // Axis values of point k, one per axis. Throws InputError GC-1209 if k >= size().
+  std::vector<double> coordinates(std::size_t k) const;
+  // Every template parameter's value at point k (defaults, fixed, swept).
+  std::map<std::string, double> parameters(std::size_t k) const;
+  // The measures with their times resolved at point k.
+  std::vector<ResolvedMeasure> measures(std::size_t k) const;
+  // The exact netlist the worker runs for point k; `ngspice -b` runs it as is
+  // (the .meas lines mirror gaincell's measures and print their values).
+  std::string render(std::size_t k) const;
+  // The job for point k, with the spec's timeout unless `timeout_s` > 0.
+  spice::SimJob job(std::size_t k, double timeout_s = 0.0) const;
+  const SweepSpec& spec() const { return spec_; }
+
+ private:
+  const SweepSpec& spec_;
+  std::size_t size_ = 1;
+};
+
+}  // namespace gaincell::sweep

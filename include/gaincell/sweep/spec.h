@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// File: gaincell/sweep/spec.h
+//
+// A sweep spec (JSON, documented in docs/spec-format.md) names a netlist
+// template, fixes some of its parameters, sweeps others along axes, and lists
+// the measures to take from each point's transient. Numbers are JSON numbers
+// in SI base units or strings with a SPICE scale suffix ("15n"). Every error
+// names the file, the line and column, the JSON Pointer and what was expected:
+//   characterization/x.json:12:18: error GC-1203: /axes/0/values/2: expected a number (V), found string "0.9V"
+//
+//   SweepSpec spec = load_spec("characterization/pushpull_multiply.json");
+//   std::cout << spec.name << ": " << spec.axes.size() << " axes\n";
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gaincell/netlist/template.h"
+#include "gaincell/sweep/measure.h"
+
+namespace gaincell::sweep {
+
+constexpr const char* kSpecFormat = "gaincell-spec/1";
+
+// A time in a measure window: a number, the start or end of the transient,
+// or the value of a template parameter at the point ("t_read").
+struct TimeRef {
+  enum class Kind { kNumber, kStart, kEnd, kParam };
+  Kind kind = Kind::kEnd;
+  double value_s = 0.0;
+  std::string param;
+};
+
+struct MeasureSpec {
+  std::string name;
+  MeasureKind kind = MeasureKind::kValueAt;
+  std::string unit;
+  std::string description;
+  std::string of;
+  std::string voltage;
+  std::string current;
+  double scale = 1.0;
+  TimeRef from{TimeRef::Kind::kStart, 0.0, ""};
+  TimeRef to{TimeRef::Kind::kEnd, 0.0, ""};
+  TimeRef at{TimeRef::Kind::kEnd, 0.0, ""};
+};
+
+struct Axis {
+  std::string param;        // template parameter swept
+  std::vector<double> values;
+  std::string unit;         // from the template's "$ [UNIT]" comment
+  std::string description;
+};
+
+struct TranAnalysis {
+  double step_s = 0.0;
+  double stop_s = 0.0;
+  double start_s = 0.0;
+  double max_step_s = 0.0;  // 0: ngspice's default
+};
+
+struct SweepSpec {
+  std::filesystem::path path;  // the spec file
+  std::string text;            // its bytes (hashed for provenance)
+  std::string name;
+  std::string description;
+  std::filesystem::path template_path;
+  netlist::NetlistTemplate netlist;
+  std::map<std::string, double> params;  // fixed overrides, SI units
+  std::vector<Axis> axes;                // row-major: the last axis varies fastest
+  TranAnalysis tran;
+  std::vector<std::pair<std::string, std::string>> options;  // rendered as .options
+  std::vector<MeasureSpec> measures;
+  double timeout_s = 60.0;               // per point
+};
+
+// Loads and validates a spec and its template. Throws InputError (GC-12xx,
+// GC-11xx from the template) or IoError.
+SweepSpec load_spec(const std::filesystem::path& path);
+// Same from text; `origin` names the file and anchors the relative template path.
+SweepSpec parse_spec(std::string text, const std::filesystem::path& origin);
+
+}  // namespace gaincell::sweep

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// File: gaincell/sweep/sweep.h
+//
+// Runs a whole sweep: plan the points, simulate them in a worker pool, store
+// every result (failures included) in HDF5, report progress, and summarize.
+// A failing point never stops the sweep; it is recorded with its status and
+// ngspice's message.
+//
+//   SweepOptions opt;  opt.output = "out.h5";  opt.jobs = 2;
+//   SweepSummary s = run_sweep(load_spec("characterization/pushpull_multiply.json"), opt, reporter);
+//   std::cout << s.brief();
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gaincell/core/reporter.h"
+#include "gaincell/spice/outcome.h"
+#include "gaincell/spice/worker_pool.h"
+#include "gaincell/sweep/spec.h"
+
+namespace gaincell::sweep {
+
+struct SweepOptions {
+  std::filesystem::path output;   // results file; written as <output>.partial until complete
+  int jobs = 0;                   // worker processes; 0 = number of cores
+  std::size_t recycle_after = 1000;
+  double timeout_s = 0.0;         // per point; 0 = the spec's timeout_s
+  std::filesystem::path worker;   // gaincell-worker override (tests)
+};
+
+struct MeasureRange {
+  std::string name;
+  std::string unit;
+  double min = 0.0;  // over points that succeeded; NaN if none did
+  double max = 0.0;
+};
+
+struct FailureExample {
+  std::size_t point = 0;
+  spice::SimOutcome outcome = spice::SimOutcome::kOk;
+  std::string message;
+};
+
+struct SweepSummary {
+  std::string name;
+  std::filesystem::path output;
+  std::size_t points = 0;
+  std::map<spice::SimOutcome, std::size_t> outcomes;
+  std::vector<MeasureRange> ranges;
+  std::vector<FailureExample> failures;  // the first few, for the report
+  double wall_time_s = 0.0;
+  double parse_time_s = 0.0;  // sum over points, inside the workers
+  double run_time_s = 0.0;    // sum over points, inside the workers
+  int jobs = 0;
+  std::string ngspice_version;
+  spice::PoolStats pool;
+
+  std::size_t ok() const;
+  std::size_t failed() const { return points - ok(); }
+  std::string brief() const;  // one paragraph
+  std::string full() const;   // brief + ranges + failure examples
+};
+
+// Throws InputError for bad options, IoError if the output cannot be written
+// or no worker can start. Point failures are data, not exceptions.
+SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Reporter& reporter);
+
+}  // namespace gaincell::sweep

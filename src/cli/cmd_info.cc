@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "commands.h"
+#include "gaincell/netlist/si_value.h"
+#include "gaincell/store/results_file.h"
+
+namespace gaincell::cli {
+
+Action add_info(CLI::App& app, const GlobalOptions&) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("info", "Summarize a results file: axes, measures, value ranges, failures");
+  cmd->add_option("results", *path, "Results file (HDF5) written by gaincell sweep")->required();
+  return [path]() {
+    const store::Results r = store::read_results(*path);
+    std::printf("%s: sweep '%s', %zu points, complete: %s\n", path->c_str(), r.attributes.count("spec_name") ? r.attributes.at("spec_name").c_str() : "?",
+                r.size(), r.attributes.count("complete") ? r.attributes.at("complete").c_str() : "?");
+    for (const char* key : {"gaincell_version", "ngspice_version", "spec_sha256", "template_sha256", "created_utc"}) {
+      if (r.attributes.count(key)) std::printf("  %s: %s\n", key, r.attributes.at(key).c_str());
+    }
+    for (const auto& a : r.axes) {
+      std::printf("  axis %s [%s]: %zu values, %s .. %s\n", a.name.c_str(), a.unit.c_str(), a.values.size(),
+                  netlist::format_human(a.values.front(), a.unit, 4, true).c_str(),
+                  netlist::format_human(a.values.back(), a.unit, 4, true).c_str());
+    }
+    for (const auto& m : r.measures) {
+      double lo = INFINITY, hi = -INFINITY;
+      for (double v : r.values.at(m.name)) {
+        if (std::isfinite(v)) {
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+      }
+      if (lo <= hi) {
+        std::printf("  measure %s [%s]: %s .. %s\n", m.name.c_str(), m.unit.c_str(),
+                    netlist::format_human(lo, m.unit, 4, true).c_str(), netlist::format_human(hi, m.unit, 4, true).c_str());
+      } else {
+        std::printf("  measure %s [%s]: no value\n", m.name.c_str(), m.unit.c_str());
+      }
+    }
+    std::map<std::string, std::size_t> counts;
+    for (auto s : r.status) ++counts[std::string(spice::to_string(s))];
+    for (const auto& [name, n] : counts) std::printf("  status %s: %zu\n", name.c_str(), n);
+    return 0;
+  };
+}
+
+}  // namespace gaincell::cli

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "gaincell/core/error.h"
+#include "gaincell/sweep/spec.h"
+#include "gaincell/sweep/sweep.h"
+
+namespace gaincell::cli {
+
+Action add_sweep(CLI::App& app, const GlobalOptions& global) {
+  struct Flags {
+    std::string spec;
+    sweep::SweepOptions options;
+    std::string output;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("sweep", "Run a sweep spec's transient simulations into an HDF5 file");
+  cmd->add_option("spec", flags->spec, "Sweep spec (JSON), e.g. characterization/pushpull_multiply.json")
+      ->required();
+  cmd->add_option("-o,--output", flags->output, "Results file (HDF5); written as OUT.partial until complete")
+      ->required();
+  cmd->add_option("-j,--jobs", flags->options.jobs, "Worker processes (0 = one per core)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--timeout", flags->options.timeout_s, "Per-point timeout in seconds (0 = the spec's timeout_s)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--recycle", flags->options.recycle_after,
+                  "Replace each worker after this many points, to bound ngspice's memory (0 = never)")
+      ->capture_default_str();
+  return [flags, &global]() {
+    const sweep::SweepSpec spec = sweep::load_spec(flags->spec);
+    flags->options.output = flags->output;
+    auto reporter = make_terminal_reporter(global.quiet);
+    const sweep::SweepSummary summary = sweep::run_sweep(spec, flags->options, *reporter);
+    std::printf("%s", summary.full().c_str());
+    return summary.failed() > 0 ? static_cast<int>(ExitCode::kPointsFailed) : 0;
+  };
+}
+
+}  // namespace gaincell::cli

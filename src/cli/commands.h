@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// The subcommands of the gaincell executable: each maps CLI11 flags onto a
+// library call. Listed in one table in main.cc (no static registration).
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "gaincell/core/reporter.h"
+
+namespace gaincell::cli {
+
+struct GlobalOptions {
+  bool quiet = false;
+};
+
+// Each returns the action to run after parsing; the action returns an exit code.
+using Action = std::function<int()>;
+Action add_sweep(CLI::App& app, const GlobalOptions& global);
+Action add_render(CLI::App& app, const GlobalOptions& global);
+Action add_info(CLI::App& app, const GlobalOptions& global);
+
+// Progress bar on a terminal, periodic plain lines otherwise; on stderr.
+std::unique_ptr<Reporter> make_terminal_reporter(bool quiet);
+
+}  // namespace gaincell::cli

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// gaincell: characterize gain-cell attention circuits with in-process ngspice.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "commands.h"
+#include "gaincell/core/build_info.h"
+#include "gaincell/core/error.h"
+
+int main(int argc, char** argv) {
+  using gaincell::ExitCode;
+  CLI::App app{"gaincell: characterize gain-cell attention circuits with ngspice (see docs/cli.md)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "gaincell " + gaincell::build_info().version + " (" +
+                                        gaincell::build_info().git_sha + ")");
+  gaincell::cli::GlobalOptions global;
+  app.add_flag("-q,--quiet", global.quiet, "Only print results and errors");
+
+  // The subcommands, in one table.
+  const std::vector<std::pair<std::string, gaincell::cli::Action>> actions = {
+      {"sweep", gaincell::cli::add_sweep(app, global)},
+      {"render", gaincell::cli::add_render(app, global)},
+      {"info", gaincell::cli::add_info(app, global)},
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+  }
+  try {
+    for (const auto& [name, action] : actions) {
+      if (app.got_subcommand(name)) return action();
+    }
+  } catch (const gaincell::InputError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return static_cast<int>(ExitCode::kInput);
+  } catch (const gaincell::IoError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return static_cast<int>(ExitCode::kIo);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", e.what());
+    return static_cast<int>(ExitCode::kInternal);
+  }
+  return static_cast<int>(ExitCode::kUsage);
+}

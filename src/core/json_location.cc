@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/core/json_location.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace gaincell {
+namespace {
+
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) : text_(text) {}
+  std::size_t pos() const { return pos_; }
+  void skip_ws() {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  char peek() {
+    skip_ws();
+    return pos_ < text_.size() ? text_[pos_] : '\0';
+  }
+  bool consume(char c) {
+    if (peek() != c) return false;
+    ++pos_;
+    return true;
+  }
+  // Reads a string literal (with the quotes), returns its unescaped value.
+  bool read_string(std::string* out) {
+    if (peek() != '"') return false;
+    ++pos_;
+    std::string value;
+    while (pos_ < text_.size() && text_[pos_] != '"') {
+      if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) {
+        ++pos_;
+        value += text_[pos_] == 'n' ? '\n' : text_[pos_];
+      } else {
+        value += text_[pos_];
+      }
+      ++pos_;
+    }
+    if (pos_ >= text_.size()) return false;
+    ++pos_;
+    if (out != nullptr) *out = value;
+    return true;
+  }
+  // Skips any value.
+  bool skip_value() {
+    const char c = peek();
+    if (c == '"') return read_string(nullptr);
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      if (consume(close)) return true;
+      while (true) {
+        if (c == '{') {
+          if (!read_string(nullptr) || !consume(':')) return false;
+        }
+        if (!skip_value()) return false;
+        if (consume(',')) continue;
+        return consume(close);
+      }
+    }
+    const std::size_t start = pos_;
+    while (pos_ < text_.size() && std::string_view(",]} \t\r\n").find(text_[pos_]) == std::string_view::npos) ++pos_;
+    return pos_ > start;
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+std::vector<std::string> split_pointer(std::string_view pointer) {
+  std::vector<std::string> tokens;
+  if (pointer.empty()) return tokens;
+  std::size_t i = pointer[0] == '/' ? 1 : 0;
+  std::string token;
+  for (; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      tokens.push_back(token);
+      token.clear();
+    } else if (pointer[i] == '~' && i + 1 < pointer.size()) {
+      token += pointer[i + 1] == '1' ? '/' : '~';
+      ++i;
+    } else {
+      token += pointer[i];
+    }
+  }
+  return tokens;
+}
+
+}  // namespace
+
+std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
+  int line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return {line, col};
+}
+
+std::pair<int, int> locate_json_pointer(std::string_view text, std::string_view pointer) {
+  Scanner s(text);
+  s.skip_ws();
+  std::size_t found = s.pos();
+  for (const auto& token : split_pointer(pointer)) {
+    const char c = s.peek();
+    bool matched = false;
+    if (c == '{') {
+      s.consume('{');
+      while (!s.consume('}')) {
+        std::string key;
+        if (!s.read_string(&key) || !s.consume(':')) return line_column(text, found);
+        if (key == token) {
+          s.skip_ws();
+          matched = true;
+          break;
+        }
+        if (!s.skip_value()) return line_column(text, found);
+        s.consume(',');
+      }
+    } else if (c == '[') {
+      s.consume('[');
+      std::size_t index = 0;
+      const std::size_t wanted = static_cast<std::size_t>(std::strtoull(token.c_str(), nullptr, 10));
+      while (!s.consume(']')) {
+        if (index == wanted) {
+          s.skip_ws();
+          matched = true;
+          break;
+        }
+        if (!s.skip_value()) return line_column(text, found);
+        s.consume(',');
+        ++index;
+      }
+    }
+    if (!matched) break;
+    found = s.pos();
+  }
+  return line_column(text, found);
+}
+
+}  // namespace gaincell

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/spice/worker.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "gaincell/core/error.h"
+#include "gaincell/spice/ngspice_library.h"
+#include "gaincell/spice/protocol.h"
+
+namespace gaincell::spice {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+void fail(SimResult& r, SimOutcome outcome, const std::vector<std::string>& log, const std::string& extra) {
+  r.outcome = outcome;
+  r.message = failure_excerpt(log);
+  if (!extra.empty()) r.message = r.message.empty() ? extra : extra + "\n" + r.message;
+}
+
+// Error lines go to stderr as they come, so the parent still has them if
+// ngspice then crashes the process.
+void echo_errors(const std::vector<std::string>& log) {
+  for (const auto& l : log) {
+    if (l.rfind("stderr ", 0) == 0) {
+      const std::string text = l.substr(7) + "\n";
+      [[maybe_unused]] ssize_t n = ::write(2, text.data(), text.size());
+    }
+  }
+}
+
+}  // namespace
+
+std::string worker_spiceinit() {
+  // This file shadows ~/.spiceinit (ngspice reads one or the other), so a
+  // user's settings cannot change our results. One OpenMP thread per worker:
+  // with several workers the default 2 threads made BSIM4 5-10x slower.
+  return "* gaincell worker init (generated; shadows ~/.spiceinit)\n"
+         "set num_threads=1\n"
+         "set noaskquit\n"
+         "set nomoremode\n";
+}
+
+SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
+  SimResult r;
+  r.id = job.id;
+  r.worker_pid = static_cast<int>(::getpid());
+  r.values.assign(job.measures.size(), std::numeric_limits<double>::quiet_NaN());
+
+  // Clean slate: stale plots survive failed runs and would be read as ours.
+  ng.command("destroy all");
+  ng.command("remcirc");
+  ng.take_log();
+
+  const auto t0 = Clock::now();
+  const int circ_status = ng.load_circuit(split_lines(job.netlist));
+  r.parse_time_s = seconds_since(t0);
+  std::vector<std::string> log = ng.take_log();
+  echo_errors(log);
+  if (ng.is_poisoned() || circ_status != 0) {
+    fail(r, SimOutcome::kControlledExit, log,
+         "libngspice could not load the netlist and must be restarted (ControlledExit)");
+    if (job.keep_log) r.log = log;
+    return r;
+  }
+  if (SimOutcome o = classify_log(log); o != SimOutcome::kOk) {
+    fail(r, o, log, "");
+    if (job.keep_log) r.log = log;
+    return r;
+  }
+
+  const auto t1 = Clock::now();
+  ng.command("run");
+  r.run_time_s = seconds_since(t1);
+  std::vector<std::string> run_log = ng.take_log();
+  echo_errors(run_log);
+  log.insert(log.end(), run_log.begin(), run_log.end());
+  if (job.keep_log) r.log = log;
+  if (ng.is_poisoned()) {
+    fail(r, SimOutcome::kControlledExit, log, "libngspice requested ControlledExit during the run");
+    return r;
+  }
+  if (SimOutcome o = classify_log(run_log); o != SimOutcome::kOk) {
+    fail(r, o, log, "");
+    return r;
+  }
+  const std::string plot = ng.current_plot();
+  if (plot.rfind("tran", 0) != 0) {
+    fail(r, SimOutcome::kNoConvergence, log, "no transient plot was produced (current plot: '" + plot + "')");
+    return r;
+  }
+  auto time = ng.vector("time");
+  if (!time || time->empty()) {
+    fail(r, SimOutcome::kNoConvergence, log, "the transient produced no time points");
+    return r;
+  }
+  if (time->back() < job.t_stop_s * (1.0 - 1e-9)) {
+    std::ostringstream why;
+    why << "the transient stopped at " << time->back() << " s of " << job.t_stop_s << " s";
+    fail(r, SimOutcome::kNoConvergence, log, why.str());
+    return r;
+  }
+
+  sweep::Waveforms waves;
+  waves.time = std::move(*time);
+  std::vector<std::string> wanted = sweep::required_vectors(job.measures);
+  for (const auto& v : job.return_vectors) wanted.push_back(v);
+  for (const auto& name : wanted) {
+    if (name == "time" || waves.vectors.count(name) != 0) continue;
+    auto data = ng.vector(name);
+    if (!data) {
+      std::string have;
+      for (const auto& n : ng.vector_names()) have += (have.empty() ? "" : ", ") + n;
+      fail(r, SimOutcome::kMeasureError, {}, "vector '" + name + "' is not in the plot; it has: " + have);
+      return r;
+    }
+    for (double v : *data) {
+      if (!std::isfinite(v)) {
+        fail(r, SimOutcome::kNoConvergence, log, "vector '" + name + "' holds NaN or Inf");
+        return r;
+      }
+    }
+    waves.vectors.emplace(name, std::move(*data));
+  }
+
+  for (std::size_t i = 0; i < job.measures.size(); ++i) {
+    try {
+      r.values[i] = sweep::evaluate(job.measures[i], waves);
+    } catch (const sweep::MeasureError& e) {
+      fail(r, SimOutcome::kMeasureError, {}, "measure '" + job.measures[i].name + "': " + e.what());
+      return r;
+    }
+  }
+  for (const auto& name : job.return_vectors) r.vectors[name] = waves.at(name);
+  if (!job.return_vectors.empty()) r.vectors["time"] = waves.time;
+  r.outcome = SimOutcome::kOk;
+  return r;
+}
+
+int run_worker(int socket_fd, const std::string& library_path) {
+  std::unique_ptr<NgspiceLibrary> ng;
+  try {
+    ng = std::make_unique<NgspiceLibrary>(library_path);
+  } catch (const Error& e) {
+    protocol::write_frame(socket_fd, {{"type", "fatal"}, {"message", e.what()}});
+    return 1;
+  }
+  protocol::write_frame(socket_fd, {{"type", "hello"},
+                                    {"pid", static_cast<int>(::getpid())},
+                                    {"ngspice_version", ng->version()}});
+  std::size_t commands_since_clear = 0;
+  while (true) {
+    auto message = protocol::read_frame(socket_fd);
+    if (!message || message->at("type") == "quit") return 0;
+    const SimJob job = protocol::job_from_json(*message);
+    SimResult result = simulate(*ng, job);
+    if (!protocol::write_frame(socket_fd, protocol::result_to_json(result))) return 1;
+    if (ng->is_poisoned()) return 3;  // the pool replaces us
+    commands_since_clear += 3;
+    if (commands_since_clear > 5000) {
+      ng->clear_history();
+      commands_since_clear = 0;
+    }
+  }
+}
+
+}  // namespace gaincell::spice

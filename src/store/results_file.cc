@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/store/results_file.h"
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "gaincell/core/error.h"
+#include "gaincell/store/h5.h"
+
+namespace gaincell::store {
+namespace {
+
+constexpr std::size_t kBatchPoints = 1024;
+
+h5::Handle status_type() {
+  h5::Handle t(h5::check(H5Tenum_create(H5T_NATIVE_UINT8), "H5Tenum_create"), H5Tclose);
+  for (spice::SimOutcome o : spice::all_outcomes()) {
+    const auto v = static_cast<std::uint8_t>(o);
+    h5::check(H5Tenum_insert(t.id(), std::string(spice::to_string(o)).c_str(), &v), "H5Tenum_insert");
+  }
+  return t;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size() && !s.empty()) {
+    const auto comma = s.find(',', start);
+    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+struct Pending {
+  std::size_t index;
+  spice::SimOutcome outcome;
+  std::vector<double> values;
+  std::string message;
+  double parse_time_s;
+  double run_time_s;
+};
+
+}  // namespace
+
+struct ResultsWriter::Impl {
+  std::filesystem::path final_path;
+  std::filesystem::path partial_path;
+  std::vector<hsize_t> shape;
+  h5::Handle file;
+  std::vector<h5::Handle> measures;
+  h5::Handle status;
+  h5::Handle message;
+  h5::Handle parse_time;
+  h5::Handle run_time;
+  h5::Handle status_type;
+  h5::Handle string_type;
+  std::vector<Pending> pending;
+  std::size_t measure_count = 0;
+
+  h5::Handle make_dataset(hid_t loc, const std::string& name, hid_t type, const void* fill,
+                          const std::vector<h5::Handle>& scales) {
+    h5::Handle space = h5::simple_space(shape);
+    h5::Handle dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
+    if (fill != nullptr) h5::check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
+    h5::check(H5Pset_alloc_time(dcpl.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
+    h5::check(H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_ALLOC), "H5Pset_fill_time");
+    h5::Handle ds(h5::check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                            "cannot create dataset " + name),
+                  H5Dclose);
+    for (std::size_t d = 0; d < scales.size(); ++d) {
+      h5::check(H5DSattach_scale(ds.id(), scales[d].id(), static_cast<unsigned>(d)), "H5DSattach_scale " + name);
+    }
+    return ds;
+  }
+
+  void write_batch() {
+    if (pending.empty()) return;
+    const std::size_t n = pending.size();
+    const std::size_t rank = shape.size();
+    std::vector<hsize_t> coords(n * rank);
+    for (std::size_t p = 0; p < n; ++p) {
+      std::size_t k = pending[p].index;
+      for (std::size_t d = rank; d-- > 0;) {
+        coords[p * rank + d] = k % shape[d];
+        k /= shape[d];
+      }
+    }
+    h5::Handle file_space = h5::simple_space(shape);
+    h5::check(H5Sselect_elements(file_space.id(), H5S_SELECT_SET, n, coords.data()), "H5Sselect_elements");
+    h5::Handle mem_space = h5::simple_space({static_cast<hsize_t>(n)});
+    auto write = [&](hid_t ds, hid_t type, const void* data, const char* what) {
+      h5::check(H5Dwrite(ds, type, mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+                std::string("cannot write ") + what + " to " + partial_path.string());
+    };
+    std::vector<double> column(n);
+    for (std::size_t m = 0; m < measure_count; ++m) {
+      for (std::size_t p = 0; p < n; ++p) {
+        column[p] = m < pending[p].values.size() ? pending[p].values[m] : std::numeric_limits<double>::quiet_NaN();
+      }
+      write(measures[m].id(), H5T_NATIVE_DOUBLE, column.data(), "a measure");
+    }
+    std::vector<std::uint8_t> codes(n);
+    std::vector<const char*> texts(n);
+    for (std::size_t p = 0; p < n; ++p) {
+      codes[p] = static_cast<std::uint8_t>(pending[p].outcome);
+      texts[p] = pending[p].message.c_str();
+    }
+    write(status.id(), status_type.id(), codes.data(), "status");
+    write(message.id(), string_type.id(), texts.data(), "messages");
+    for (std::size_t p = 0; p < n; ++p) column[p] = pending[p].parse_time_s;
+    write(parse_time.id(), H5T_NATIVE_DOUBLE, column.data(), "timing");
+    for (std::size_t p = 0; p < n; ++p) column[p] = pending[p].run_time_s;
+    write(run_time.id(), H5T_NATIVE_DOUBLE, column.data(), "timing");
+    pending.clear();
+  }
+};
+
+ResultsWriter::ResultsWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ResultsWriter::~ResultsWriter() {
+  // An unfinished writer leaves its .partial file behind for inspection;
+  // write what is queued so nothing computed is lost.
+  if (impl_ && impl_->file.valid()) {
+    try {
+      impl_->write_batch();
+      H5Fflush(impl_->file.id(), H5F_SCOPE_GLOBAL);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gaincell: warning: could not save queued points: %s\n", e.what());
+    }
+  }
+}
+ResultsWriter::ResultsWriter(ResultsWriter&&) noexcept = default;
+ResultsWriter& ResultsWriter::operator=(ResultsWriter&&) noexcept = default;
+
+const std::filesystem::path& ResultsWriter::partial_path() const { return impl_->partial_path; }
+const std::filesystem::path& ResultsWriter::final_path() const { return impl_->final_path; }
+
+ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const ResultsLayout& layout) {
+  auto impl = std::make_unique<Impl>();
+  impl->final_path = path;
+  impl->partial_path = path.string() + ".partial";
+  for (const auto& a : layout.axes) impl->shape.push_back(a.values.size());
+  impl->measure_count = layout.measures.size();
+  impl->file = h5::create_file(impl->partial_path.string());
+  const hid_t root = impl->file.id();
+
+  std::vector<std::string> axis_names, measure_names;
+  h5::Handle axes = h5::create_group(root, "axes");
+  std::vector<h5::Handle> scales;
+  for (const auto& a : layout.axes) {
+    h5::Handle space = h5::simple_space({a.values.size()});
+    h5::Handle ds(h5::check(H5Dcreate2(axes.id(), a.name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT),
+                            "cannot create axis " + a.name),
+                  H5Dclose);
+    h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), "axis values");
+    h5::check(H5DSset_scale(ds.id(), a.name.c_str()), "H5DSset_scale");
+    h5::write_string_attribute(ds.id(), "units", a.unit.empty() ? "1" : a.unit);
+    h5::write_string_attribute(ds.id(), "long_name", a.description);
+    scales.push_back(std::move(ds));
+    axis_names.push_back(a.name);
+  }
+  h5::Handle measures = h5::create_group(root, "measures");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& m : layout.measures) {
+    h5::Handle ds = impl->make_dataset(measures.id(), m.name, H5T_IEEE_F64LE, &nan, scales);
+    h5::write_string_attribute(ds.id(), "units", m.unit);
+    h5::write_string_attribute(ds.id(), "long_name", m.description);
+    h5::write_double_attribute(ds.id(), "_FillValue", nan);
+    impl->measures.push_back(std::move(ds));
+    measure_names.push_back(m.name);
+  }
+  impl->status_type = status_type();
+  const auto not_run = static_cast<std::uint8_t>(spice::SimOutcome::kNotRun);
+  impl->status = impl->make_dataset(root, "status", impl->status_type.id(), &not_run, scales);
+  h5::write_string_attribute(impl->status.id(), "long_name", "outcome of each point's simulation");
+  impl->string_type = h5::string_type();
+  impl->message = impl->make_dataset(root, "message", impl->string_type.id(), nullptr, scales);
+  h5::write_string_attribute(impl->message.id(), "long_name", "ngspice's message for failed points (empty if ok)");
+  h5::Handle timing = h5::create_group(root, "timing");
+  impl->parse_time = impl->make_dataset(timing.id(), "parse_time_s", H5T_IEEE_F64LE, &nan, scales);
+  h5::write_string_attribute(impl->parse_time.id(), "units", "s");
+  h5::write_string_attribute(impl->parse_time.id(), "long_name", "time in ngSpice_Circ (parse and set-up)");
+  impl->run_time = impl->make_dataset(timing.id(), "run_time_s", H5T_IEEE_F64LE, &nan, scales);
+  h5::write_string_attribute(impl->run_time.id(), "units", "s");
+  h5::write_string_attribute(impl->run_time.id(), "long_name", "time in ngspice's run command");
+
+  h5::write_string_attribute(root, "gaincell_format", kResultsFormat);
+  h5::write_string_attribute(root, "axes", join(axis_names));
+  h5::write_string_attribute(root, "measures", join(measure_names));
+  h5::write_string_attribute(root, "complete", "no");
+  for (const auto& [k, v] : layout.attributes) h5::write_string_attribute(root, k, v);
+  h5::check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
+  return ResultsWriter(std::move(impl));
+}
+
+void ResultsWriter::write_point(std::size_t index, spice::SimOutcome outcome, const std::vector<double>& values,
+                                const std::string& message, double parse_time_s, double run_time_s) {
+  impl_->pending.push_back({index, outcome, values, message, parse_time_s, run_time_s});
+  if (impl_->pending.size() >= kBatchPoints) impl_->write_batch();
+}
+
+void ResultsWriter::flush() {
+  impl_->write_batch();
+  h5::check(H5Fflush(impl_->file.id(), H5F_SCOPE_GLOBAL), "cannot flush " + impl_->partial_path.string());
+}
+
+void ResultsWriter::finish(const std::map<std::string, std::string>& attributes) {
+  flush();
+  const hid_t root = impl_->file.id();
+  for (const auto& [k, v] : attributes) h5::write_string_attribute(root, k, v);
+  h5::write_string_attribute(root, "complete", "yes");
+  impl_->measures.clear();
+  impl_->status = {};
+  impl_->message = {};
+  impl_->parse_time = {};
+  impl_->run_time = {};
+  impl_->file.close();
+  std::error_code ec;
+  std::filesystem::rename(impl_->partial_path, impl_->final_path, ec);
+  if (ec) {
+    throw IoError("cannot rename " + impl_->partial_path.string() + " to " + impl_->final_path.string() + ": " +
+                  ec.message());
+  }
+}
+
+Results read_results(const std::filesystem::path& path) {
+  Results r;
+  h5::Handle file = h5::open_file(path.string(), false);
+  const hid_t root = file.id();
+  if (!h5::has_attribute(root, "gaincell_format")) {
+    throw IoError(path.string() + " is not a gaincell results file (no gaincell_format attribute)");
+  }
+  const std::string format = h5::read_string_attribute(root, "gaincell_format");
+  if (format != kResultsFormat) {
+    throw IoError(path.string() + " has format " + format + "; this gaincell reads " + kResultsFormat);
+  }
+  // Root string attributes (non-string ones are not provenance).
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t idx = 0;
+  h5::check(H5Aiterate2(root, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names), "H5Aiterate2");
+  for (const auto& name : names) {
+    try {
+      r.attributes[name] = h5::read_string_attribute(root, name);
+    } catch (const IoError&) {
+    }
+  }
+  for (const auto& a : split(r.attributes["axes"])) {
+    h5::Handle ds = h5::open_dataset(root, "axes/" + a);
+    AxisInfo info;
+    info.name = a;
+    info.unit = h5::read_string_attribute(ds.id(), "units");
+    info.description = h5::read_string_attribute(ds.id(), "long_name");
+    info.values = h5::read_doubles(ds.id());
+    r.axes.push_back(std::move(info));
+  }
+  for (const auto& m : split(r.attributes["measures"])) {
+    h5::Handle ds = h5::open_dataset(root, "measures/" + m);
+    MeasureInfo info;
+    info.name = m;
+    info.unit = h5::read_string_attribute(ds.id(), "units");
+    info.description = h5::read_string_attribute(ds.id(), "long_name");
+    r.values[m] = h5::read_doubles(ds.id());
+    r.measures.push_back(std::move(info));
+  }
+  {
+    h5::Handle ds = h5::open_dataset(root, "status");
+    hsize_t n = 1;
+    for (hsize_t d : h5::dataset_shape(ds.id())) n *= d;
+    std::vector<std::uint8_t> codes(n);
+    if (n > 0) {
+      // HDF5 converts enums only to enums: read through our own enum type.
+      h5::Handle type = status_type();
+      h5::check(H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, codes.data()), "read status");
+    }
+    for (auto c : codes) r.status.push_back(static_cast<spice::SimOutcome>(c));
+  }
+  {
+    h5::Handle ds = h5::open_dataset(root, "message");
+    r.messages = h5::read_strings(ds.id());
+  }
+  r.parse_time_s = h5::read_doubles(h5::open_dataset(root, "timing/parse_time_s").id());
+  r.run_time_s = h5::read_doubles(h5::open_dataset(root, "timing/run_time_s").id());
+  return r;
+}
+
+}  // namespace gaincell::store

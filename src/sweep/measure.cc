@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/sweep/measure.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace gaincell::sweep {
+namespace {
+
+struct KindName {
+  MeasureKind kind;
+  const char* name;
+};
+constexpr KindName kKindNames[] = {
+    {MeasureKind::kIntegral, "integral"}, {MeasureKind::kValueAt, "value_at"},
+    {MeasureKind::kEnergy, "energy"},     {MeasureKind::kAverage, "average"},
+    {MeasureKind::kMin, "min"},           {MeasureKind::kMax, "max"},
+};
+
+void check_lengths(const std::vector<double>& t, const std::vector<double>& y) {
+  if (t.size() != y.size()) {
+    throw MeasureError("vector length " + std::to_string(y.size()) + " differs from time length " +
+                       std::to_string(t.size()));
+  }
+  if (t.empty()) throw MeasureError("no time points");
+}
+
+// Index i such that t[i] <= x < t[i+1], clamped to [0, n-2].
+std::size_t segment(const std::vector<double>& t, double x) {
+  auto it = std::upper_bound(t.begin(), t.end(), x);
+  std::size_t i = it == t.begin() ? 0 : static_cast<std::size_t>(it - t.begin()) - 1;
+  return std::min(i, t.size() >= 2 ? t.size() - 2 : 0);
+}
+
+// Clips [from, to] to the simulated span; throws if nothing is left.
+std::pair<double, double> clip_window(const std::vector<double>& t, double from, double to) {
+  const double lo = std::max(from, t.front());
+  const double hi = std::min(to, t.back());
+  if (!(hi >= lo)) {
+    throw MeasureError("window [" + std::to_string(from) + ", " + std::to_string(to) +
+                       "] s is outside the simulated span [" + std::to_string(t.front()) + ", " +
+                       std::to_string(t.back()) + "] s");
+  }
+  return {lo, hi};
+}
+
+}  // namespace
+
+const char* to_string(MeasureKind kind) {
+  for (const auto& k : kKindNames) {
+    if (k.kind == kind) return k.name;
+  }
+  return "unknown";
+}
+
+bool measure_kind_from_string(const std::string& name, MeasureKind* kind) {
+  for (const auto& k : kKindNames) {
+    if (name == k.name) {
+      *kind = k.kind;
+      return true;
+    }
+  }
+  return false;
+}
+
+const std::vector<double>& Waveforms::at(const std::string& name) const {
+  if (name == "time") return time;
+  auto it = vectors.find(name);
+  if (it == vectors.end()) throw MeasureError("vector '" + name + "' was not simulated");
+  return it->second;
+}
+
+double interpolate(const std::vector<double>& t, const std::vector<double>& y, double at) {
+  check_lengths(t, y);
+  if (t.size() == 1 || at <= t.front()) return y.front();
+  if (at >= t.back()) return y.back();
+  const std::size_t i = segment(t, at);
+  const double h = t[i + 1] - t[i];
+  if (h <= 0) return y[i + 1];
+  const double s = (at - t[i]) / h;
+  return y[i] + s * (y[i + 1] - y[i]);
+}
+
+double integrate(const std::vector<double>& t, const std::vector<double>& y, double from, double to) {
+  check_lengths(t, y);
+  auto [lo, hi] = clip_window(t, from, to);
+  if (hi == lo) return 0.0;
+  double sum = 0.0;
+  std::size_t i = segment(t, lo);
+  for (; i + 1 < t.size() && t[i] < hi; ++i) {
+    const double a = std::max(t[i], lo);
+    const double b = std::min(t[i + 1], hi);
+    if (b <= a) continue;
+    sum += 0.5 * (b - a) * (interpolate(t, y, a) + interpolate(t, y, b));
+  }
+  return sum;
+}
+
+double integrate_product(const std::vector<double>& t, const std::vector<double>& a,
+                         const std::vector<double>& b, double from, double to) {
+  check_lengths(t, a);
+  check_lengths(t, b);
+  auto [lo, hi] = clip_window(t, from, to);
+  if (hi == lo) return 0.0;
+  double sum = 0.0;
+  for (std::size_t i = segment(t, lo); i + 1 < t.size() && t[i] < hi; ++i) {
+    const double x0 = std::max(t[i], lo);
+    const double x1 = std::min(t[i + 1], hi);
+    if (x1 <= x0) continue;
+    // Both factors are linear on the segment: integrate (a0 + da s)(b0 + db s) exactly.
+    const double a0 = interpolate(t, a, x0), a1 = interpolate(t, a, x1);
+    const double b0 = interpolate(t, b, x0), b1 = interpolate(t, b, x1);
+    const double da = a1 - a0, db = b1 - b0;
+    sum += (x1 - x0) * (a0 * b0 + 0.5 * (a0 * db + b0 * da) + da * db / 3.0);
+  }
+  return sum;
+}
+
+double evaluate(const ResolvedMeasure& m, const Waveforms& w) {
+  const auto& t = w.time;
+  if (t.empty()) throw MeasureError("no time points");
+  switch (m.kind) {
+    case MeasureKind::kIntegral:
+      return m.scale * integrate(t, w.at(m.of), m.t_from_s, m.t_to_s);
+    case MeasureKind::kValueAt: {
+      const double at = std::isinf(m.t_at_s) ? t.back() : m.t_at_s;
+      if (at < t.front() || at > t.back()) {
+        throw MeasureError("time " + std::to_string(at) + " s is outside the simulated span");
+      }
+      return m.scale * interpolate(t, w.at(m.of), at);
+    }
+    case MeasureKind::kEnergy:
+      return -m.scale * integrate_product(t, w.at(m.voltage), w.at(m.current), m.t_from_s, m.t_to_s);
+    case MeasureKind::kAverage: {
+      auto [lo, hi] = clip_window(t, m.t_from_s, m.t_to_s);
+      if (hi <= lo) throw MeasureError("empty averaging window");
+      return m.scale * integrate(t, w.at(m.of), lo, hi) / (hi - lo);
+    }
+    case MeasureKind::kMin:
+    case MeasureKind::kMax: {
+      const auto& y = w.at(m.of);
+      check_lengths(t, y);
+      auto [lo, hi] = clip_window(t, m.t_from_s, m.t_to_s);
+      double best = interpolate(t, y, lo);
+      auto take = [&](double v) { best = m.kind == MeasureKind::kMin ? std::min(best, v) : std::max(best, v); };
+      take(interpolate(t, y, hi));
+      for (std::size_t i = 0; i < t.size(); ++i) {
+        if (t[i] > lo && t[i] < hi) take(y[i]);
+      }
+      return m.scale * best;
+    }
+  }
+  throw MeasureError("unknown measure kind");
+}
+
+std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& measures) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& n) {
+    if (!n.empty() && n != "time" && std::find(names.begin(), names.end(), n) == names.end()) {
+      names.push_back(n);
+    }
+  };
+  for (const auto& m : measures) {
+    add(m.of);
+    add(m.voltage);
+    add(m.current);
+  }
+  return names;
+}
+
+// Infinity does not survive JSON; null stands for "end of simulation".
+namespace {
+nlohmann::json time_to_json(double t) { return std::isinf(t) ? nlohmann::json(nullptr) : nlohmann::json(t); }
+double time_from_json(const nlohmann::json& j) {
+  return j.is_null() ? std::numeric_limits<double>::infinity() : j.get<double>();
+}
+}  // namespace
+
+void to_json(nlohmann::json& j, const ResolvedMeasure& m) {
+  j = nlohmann::json{{"name", m.name},       {"kind", to_string(m.kind)}, {"unit", m.unit},
+                     {"of", m.of},           {"voltage", m.voltage},      {"current", m.current},
+                     {"scale", m.scale},     {"from", time_to_json(m.t_from_s)},
+                     {"to", time_to_json(m.t_to_s)}, {"at", time_to_json(m.t_at_s)}};
+}
+
+void from_json(const nlohmann::json& j, ResolvedMeasure& m) {
+  m.name = j.at("name").get<std::string>();
+  if (!measure_kind_from_string(j.at("kind").get<std::string>(), &m.kind)) {
+    throw MeasureError("unknown measure kind " + j.at("kind").dump());
+  }
+  m.unit = j.at("unit").get<std::string>();
+  m.of = j.at("of").get<std::string>();
+  m.voltage = j.at("voltage").get<std::string>();
+  m.current = j.at("current").get<std::string>();
+  m.scale = j.at("scale").get<double>();
+  m.t_from_s = time_from_json(j.at("from"));
+  m.t_to_s = time_from_json(j.at("to"));
+  m.t_at_s = time_from_json(j.at("at"));
+}
+
+}  // namespace gaincell::sweep

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/sweep/plan.h"
+
+#include <cmath>
+#include <limits>
+
+#include "gaincell/core/error.h"
+#include "gaincell/netlist/si_value.h"
+
+namespace gaincell::sweep {
+namespace {
+
+double resolve_time(const TimeRef& t, const std::map<std::string, double>& params, double end_s) {
+  switch (t.kind) {
+    case TimeRef::Kind::kNumber: return t.value_s;
+    case TimeRef::Kind::kStart: return 0.0;
+    case TimeRef::Kind::kEnd: return end_s;
+    case TimeRef::Kind::kParam: return params.at(t.param);
+  }
+  return end_s;
+}
+
+// A .meas line computing the same quantity as gaincell's measure, so that the
+// rendered netlist documents itself under `ngspice -b`. ngspice's own numbers
+// print with 7 digits; gaincell's values come from the vectors.
+std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
+  using netlist::format_exact;
+  const std::string from = format_exact(m.t_from_s);
+  const std::string to = format_exact(std::isinf(m.t_to_s) ? t_stop_s : m.t_to_s);
+  const std::string scale = m.scale == 1.0 ? "" : format_exact(m.scale) + "*";
+  switch (m.kind) {
+    case MeasureKind::kIntegral:
+      return ".meas tran " + m.name + " integ par('" + scale + m.of + "') from=" + from + " to=" + to;
+    case MeasureKind::kValueAt:
+      return ".meas tran " + m.name + " find par('" + scale + m.of + "') at=" +
+             format_exact(std::isinf(m.t_at_s) ? t_stop_s : m.t_at_s);
+    case MeasureKind::kEnergy:
+      return ".meas tran " + m.name + " integ par('-" + scale + m.voltage + "*" + m.current + "') from=" + from +
+             " to=" + to;
+    case MeasureKind::kAverage:
+      return ".meas tran " + m.name + " avg par('" + scale + m.of + "') from=" + from + " to=" + to;
+    case MeasureKind::kMin:
+      return ".meas tran " + m.name + " min par('" + scale + m.of + "') from=" + from + " to=" + to;
+    case MeasureKind::kMax:
+      return ".meas tran " + m.name + " max par('" + scale + m.of + "') from=" + from + " to=" + to;
+  }
+  return "";
+}
+
+}  // namespace
+
+SweepPlan::SweepPlan(const SweepSpec& spec) : spec_(spec) {
+  for (const auto& a : spec_.axes) {
+    GC_CHECK(!a.values.empty()) << "axis " << a.param << " has no values";
+    if (size_ > std::numeric_limits<std::size_t>::max() / a.values.size()) {
+      throw InputError("GC-1209", spec_.path.string() + ": error GC-1209: the sweep has too many points");
+    }
+    size_ *= a.values.size();
+  }
+}
+
+std::vector<std::size_t> SweepPlan::shape() const {
+  std::vector<std::size_t> s;
+  for (const auto& a : spec_.axes) s.push_back(a.values.size());
+  return s;
+}
+
+std::vector<double> SweepPlan::coordinates(std::size_t k) const {
+  if (k >= size_) {
+    throw InputError("GC-1209", "error GC-1209: point " + std::to_string(k) + " does not exist; " +
+                                    spec_.path.string() + " has points 0.." + std::to_string(size_ - 1));
+  }
+  std::vector<double> c(spec_.axes.size());
+  for (std::size_t i = spec_.axes.size(); i-- > 0;) {
+    const auto n = spec_.axes[i].values.size();
+    c[i] = spec_.axes[i].values[k % n];
+    k /= n;
+  }
+  return c;
+}
+
+std::map<std::string, double> SweepPlan::parameters(std::size_t k) const {
+  std::map<std::string, double> overrides = spec_.params;
+  const auto c = coordinates(k);
+  for (std::size_t i = 0; i < c.size(); ++i) overrides[spec_.axes[i].param] = c[i];
+  return spec_.netlist.resolve(overrides);
+}
+
+std::vector<ResolvedMeasure> SweepPlan::measures(std::size_t k) const {
+  const auto params = parameters(k);
+  std::vector<ResolvedMeasure> out;
+  for (const auto& m : spec_.measures) {
+    ResolvedMeasure r;
+    r.name = m.name;
+    r.kind = m.kind;
+    r.unit = m.unit;
+    r.of = m.of;
+    r.voltage = m.voltage;
+    r.current = m.current;
+    r.scale = m.scale;
+    const double inf = std::numeric_limits<double>::infinity();
+    r.t_from_s = resolve_time(m.from, params, inf);
+    r.t_to_s = resolve_time(m.to, params, inf);
+    r.t_at_s = resolve_time(m.at, params, inf);
+    out.push_back(r);
+  }
+  return out;
+}
+
+std::string SweepPlan::render(std::size_t k) const {
+  using netlist::format_exact;
+  netlist::RenderRequest req;
+  std::map<std::string, double> overrides = spec_.params;
+  const auto c = coordinates(k);
+  std::string where;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    overrides[spec_.axes[i].param] = c[i];
+    where += " " + spec_.axes[i].param + "=" + format_exact(c[i]);
+  }
+  req.values = overrides;
+  req.comments.push_back("gaincell sweep '" + spec_.name + "' point " + std::to_string(k) + " of " +
+                         std::to_string(size_) + ":" + where);
+  req.options = spec_.options;
+  const auto& t = spec_.tran;
+  req.analysis = ".tran " + format_exact(t.step_s) + " " + format_exact(t.stop_s);
+  if (t.start_s > 0 || t.max_step_s > 0) req.analysis += " " + format_exact(t.start_s);
+  if (t.max_step_s > 0) req.analysis += " " + format_exact(t.max_step_s);
+  const auto ms = measures(k);
+  req.saves = required_vectors(ms);
+  std::string text = spec_.netlist.render(req);
+  // .meas lines go before the final .end.
+  std::string meas;
+  for (const auto& m : ms) meas += meas_line(m, t.stop_s) + "\n";
+  text.insert(text.size() - std::string(".end\n").size(), meas);
+  return text;
+}
+
+spice::SimJob SweepPlan::job(std::size_t k, double timeout_s) const {
+  spice::SimJob j;
+  j.id = k;
+  j.netlist = render(k);
+  j.t_stop_s = spec_.tran.stop_s;
+  j.measures = measures(k);
+  j.timeout_s = timeout_s > 0 ? timeout_s : spec_.timeout_s;
+  return j;
+}
+
+}  // namespace gaincell::sweep

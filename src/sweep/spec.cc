@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/sweep/spec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/core/json_location.h"
+#include "gaincell/netlist/si_value.h"
+
+namespace gaincell::sweep {
+namespace {
+
+using nlohmann::json;
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
+// A vector name as ngspice takes it in .save: v(node), v(a,b), i(source), @dev[param].
+bool is_vector_name(const std::string& s) {
+  if (s.size() < 4) return false;
+  const char k = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  if ((k != 'v' && k != 'i') || s[1] != '(' || s.back() != ')') return false;
+  return std::all_of(s.begin() + 2, s.end() - 1, [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '.' || c == ',' || c == '#' || c == ':';
+  });
+}
+
+std::string type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::string: return "string";
+    case json::value_t::array: return "array";
+    case json::value_t::object: return "object";
+    default: return "number";
+  }
+}
+
+std::string shown(const json& j) {
+  std::string s = j.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return type_name(j) + " " + s;
+}
+
+// Carries the file and text so every error can point at its place.
+class Reader {
+ public:
+  Reader(const std::string& text, std::string file) : text_(text), file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& pointer, const std::string& id, const std::string& message,
+                         const std::string& hint = "") const {
+    auto [line, col] = locate_json_pointer(text_, pointer);
+    throw_input_error({file_, line, col, pointer.empty() ? "/" : pointer}, id, message, hint);
+  }
+
+  void check_keys(const json& obj, const std::string& pointer, std::initializer_list<const char*> allowed) const {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      const bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return it.key() == k; });
+      if (!known) {
+        std::string list;
+        for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+        fail(pointer + "/" + it.key(), "GC-1204", "unknown key '" + it.key() + "'; expected one of: " + list);
+      }
+    }
+  }
+
+  const json& require(const json& obj, const std::string& pointer, const char* key) const {
+    if (!obj.is_object() || !obj.contains(key)) {
+      fail(pointer, "GC-1202", std::string("missing required key '") + key + "'");
+    }
+    return obj.at(key);
+  }
+
+  const json& object(const json& j, const std::string& pointer) const {
+    if (!j.is_object()) fail(pointer, "GC-1203", "expected an object, found " + shown(j));
+    return j;
+  }
+
+  const json& array(const json& j, const std::string& pointer) const {
+    if (!j.is_array()) fail(pointer, "GC-1203", "expected an array, found " + shown(j));
+    return j;
+  }
+
+  std::string string(const json& j, const std::string& pointer) const {
+    if (!j.is_string()) fail(pointer, "GC-1203", "expected a string, found " + shown(j));
+    return j.get<std::string>();
+  }
+
+  // A number in SI units: a JSON number, or a string with a SPICE suffix.
+  double number(const json& j, const std::string& pointer, const std::string& unit) const {
+    const std::string what = "expected a number" + (unit.empty() ? std::string() : " (" + unit + ")");
+    if (j.is_number()) {
+      const double v = j.get<double>();
+      if (!std::isfinite(v)) fail(pointer, "GC-1203", what + ", found a non-finite number");
+      return v;
+    }
+    if (j.is_string()) {
+      std::string why;
+      auto v = netlist::try_parse_si(j.get<std::string>(), &why);
+      if (!v) {
+        fail(pointer, "GC-1203", what + ", found string " + j.dump(),
+             "write plain SI numbers (0.9) or SPICE suffixes (\"15n\"); units are not part of values");
+      }
+      return *v;
+    }
+    fail(pointer, "GC-1203", what + ", found " + shown(j));
+  }
+
+  TimeRef time(const json& j, const std::string& pointer, const netlist::NetlistTemplate& tpl) const {
+    TimeRef t;
+    if (j.is_string()) {
+      const std::string s = j.get<std::string>();
+      if (s == "start") return {TimeRef::Kind::kStart, 0.0, ""};
+      if (s == "end") return {TimeRef::Kind::kEnd, 0.0, ""};
+      if (tpl.find_param(s) != nullptr) return {TimeRef::Kind::kParam, 0.0, tpl.find_param(s)->name};
+      if (!netlist::try_parse_si(s)) {
+        fail(pointer, "GC-1205", "expected a time: a number (s), \"start\", \"end\" or a template parameter; found " +
+                                     j.dump());
+      }
+    }
+    t.kind = TimeRef::Kind::kNumber;
+    t.value_s = number(j, pointer, "s");
+    return t;
+  }
+
+ private:
+  const std::string& text_;
+  std::string file_;
+};
+
+}  // namespace
+
+SweepSpec load_spec(const std::filesystem::path& path) { return parse_spec(read_text_file(path), path); }
+
+SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
+  SweepSpec spec;
+  spec.path = origin;
+  spec.text = std::move(text);
+  const std::string file = origin.string();
+  Reader r(spec.text, file);
+
+  json root;
+  try {
+    root = json::parse(spec.text);
+  } catch (const json::parse_error& e) {
+    auto [line, col] = line_column(spec.text, e.byte > 0 ? e.byte - 1 : 0);
+    std::string what = e.what();
+    const auto colon = what.find("syntax error");
+    throw_input_error({file, line, col, ""}, "GC-1201",
+                      "invalid JSON: " + (colon != std::string::npos ? what.substr(colon) : what));
+  }
+  r.object(root, "");
+  r.check_keys(root, "", {"format", "name", "description", "template", "params", "axes", "analysis",
+                          "options", "measures", "timeout_s"});
+
+  const std::string format = r.string(r.require(root, "", "format"), "/format");
+  if (format != kSpecFormat) {
+    r.fail("/format", "GC-1206", "unsupported format \"" + format + "\"; this gaincell reads \"" +
+                                     kSpecFormat + "\"");
+  }
+  spec.name = r.string(r.require(root, "", "name"), "/name");
+  if (!is_identifier(spec.name)) {
+    r.fail("/name", "GC-1205", "expected an identifier (letters, digits, _), found \"" + spec.name + "\"");
+  }
+  if (root.contains("description")) spec.description = r.string(root["description"], "/description");
+
+  // The template, relative to the spec's directory.
+  const std::string tpl_text = r.string(r.require(root, "", "template"), "/template");
+  std::filesystem::path tpl_path(tpl_text);
+  if (tpl_path.is_relative()) tpl_path = (origin.parent_path() / tpl_path).lexically_normal();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(tpl_path, ec)) {
+    r.fail("/template", "GC-1207", "template file " + tpl_path.string() + " does not exist",
+           "paths are relative to the spec file's directory");
+  }
+  spec.template_path = tpl_path;
+  spec.netlist = netlist::NetlistTemplate::load(tpl_path);
+  const auto& tpl = spec.netlist;
+
+  auto template_param = [&](const std::string& name, const std::string& pointer) -> const netlist::TemplateParam& {
+    const auto* p = tpl.find_param(name);
+    if (p == nullptr) {
+      std::string declared;
+      for (const auto& q : tpl.params()) declared += (declared.empty() ? "" : ", ") + q.name;
+      const bool derived = std::any_of(tpl.derived().begin(), tpl.derived().end(),
+                                       [&](const netlist::DerivedParam& d) { return d.name == name; });
+      if (derived) {
+        r.fail(pointer, "GC-1104", "parameter '" + name + "' is derived (an expression) in " +
+                                       tpl_path.string() + " and cannot be set");
+      }
+      r.fail(pointer, "GC-1102", "unknown parameter '" + name + "'; " + tpl_path.filename().string() +
+                                     " declares: " + declared);
+    }
+    return *p;
+  };
+
+  if (root.contains("params")) {
+    const json& params = r.object(root["params"], "/params");
+    for (auto it = params.begin(); it != params.end(); ++it) {
+      const std::string ptr = "/params/" + it.key();
+      const auto& p = template_param(it.key(), ptr);
+      spec.params[p.name] = r.number(it.value(), ptr, p.unit);
+    }
+  }
+
+  const json& axes = r.array(r.require(root, "", "axes"), "/axes");
+  std::set<std::string> swept;
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    const std::string ptr = "/axes/" + std::to_string(i);
+    const json& a = r.object(axes[i], ptr);
+    r.check_keys(a, ptr, {"param", "values", "linspace", "description"});
+    Axis axis;
+    const auto& p = template_param(r.string(r.require(a, ptr, "param"), ptr + "/param"), ptr + "/param");
+    axis.param = p.name;
+    axis.unit = p.unit;
+    axis.description = a.contains("description") ? r.string(a["description"], ptr + "/description") : p.description;
+    if (!swept.insert(axis.param).second) r.fail(ptr + "/param", "GC-1208", "parameter '" + axis.param + "' is swept twice");
+    if (spec.params.count(axis.param) != 0) {
+      r.fail(ptr + "/param", "GC-1208", "parameter '" + axis.param + "' is both fixed in /params and swept");
+    }
+    if (a.contains("values") == a.contains("linspace")) {
+      r.fail(ptr, "GC-1202", "an axis needs exactly one of \"values\" or \"linspace\"");
+    }
+    if (a.contains("values")) {
+      const json& values = r.array(a["values"], ptr + "/values");
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        axis.values.push_back(r.number(values[k], ptr + "/values/" + std::to_string(k), p.unit));
+      }
+    } else {
+      const std::string lp = ptr + "/linspace";
+      const json& l = r.object(a["linspace"], lp);
+      r.check_keys(l, lp, {"start", "stop", "count"});
+      const double start = r.number(r.require(l, lp, "start"), lp + "/start", p.unit);
+      const double stop = r.number(r.require(l, lp, "stop"), lp + "/stop", p.unit);
+      const json& cj = r.require(l, lp, "count");
+      if (!cj.is_number_integer() || cj.get<long long>() < 1) {
+        r.fail(lp + "/count", "GC-1203", "expected an integer >= 1, found " + shown(cj));
+      }
+      const auto count = static_cast<std::size_t>(cj.get<long long>());
+      for (std::size_t k = 0; k < count; ++k) {
+        // start + k*step loses the end point to rounding; interpolate instead.
+        const double f = count == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(count - 1);
+        axis.values.push_back(k + 1 == count ? stop : start + (stop - start) * f);
+      }
+    }
+    if (axis.values.empty()) r.fail(ptr + "/values", "GC-1205", "an axis needs at least one value");
+    spec.axes.push_back(std::move(axis));
+  }
+  if (spec.axes.empty()) r.fail("/axes", "GC-1205", "a sweep needs at least one axis");
+
+  const json& analysis = r.object(r.require(root, "", "analysis"), "/analysis");
+  r.check_keys(analysis, "/analysis", {"tran"});
+  const json& tran = r.object(r.require(analysis, "/analysis", "tran"), "/analysis/tran");
+  r.check_keys(tran, "/analysis/tran", {"step", "stop", "start", "max_step"});
+  spec.tran.step_s = r.number(r.require(tran, "/analysis/tran", "step"), "/analysis/tran/step", "s");
+  spec.tran.stop_s = r.number(r.require(tran, "/analysis/tran", "stop"), "/analysis/tran/stop", "s");
+  if (tran.contains("start")) spec.tran.start_s = r.number(tran["start"], "/analysis/tran/start", "s");
+  if (tran.contains("max_step")) spec.tran.max_step_s = r.number(tran["max_step"], "/analysis/tran/max_step", "s");
+  if (!(spec.tran.step_s > 0)) r.fail("/analysis/tran/step", "GC-1205", "the time step must be > 0 s");
+  if (!(spec.tran.stop_s > spec.tran.start_s)) {
+    r.fail("/analysis/tran/stop", "GC-1205", "the stop time must be later than the start time");
+  }
+  if (spec.tran.max_step_s < 0) r.fail("/analysis/tran/max_step", "GC-1205", "max_step must be >= 0 s");
+
+  if (root.contains("options")) {
+    const json& options = r.object(root["options"], "/options");
+    for (auto it = options.begin(); it != options.end(); ++it) {
+      const std::string ptr = "/options/" + it.key();
+      if (!is_identifier(it.key())) r.fail(ptr, "GC-1205", "option names are identifiers");
+      if (it.value().is_string() && (it.value() == "gear" || it.value() == "trap")) {
+        if (it.key() != "method") r.fail(ptr, "GC-1205", "only 'method' takes gear/trap");
+        spec.options.emplace_back(it.key(), it.value().get<std::string>());
+        continue;
+      }
+      spec.options.emplace_back(it.key(), netlist::format_exact(r.number(it.value(), ptr, "")));
+    }
+  }
+
+  const json& measures = r.array(r.require(root, "", "measures"), "/measures");
+  if (measures.empty()) r.fail("/measures", "GC-1205", "a sweep needs at least one measure");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < measures.size(); ++i) {
+    const std::string ptr = "/measures/" + std::to_string(i);
+    const json& m = r.object(measures[i], ptr);
+    r.check_keys(m, ptr, {"name", "kind", "unit", "description", "of", "voltage", "current", "scale",
+                          "from", "to", "at"});
+    MeasureSpec ms;
+    ms.name = r.string(r.require(m, ptr, "name"), ptr + "/name");
+    if (!is_identifier(ms.name)) r.fail(ptr + "/name", "GC-1205", "expected an identifier, found \"" + ms.name + "\"");
+    if (!names.insert(ms.name).second) r.fail(ptr + "/name", "GC-1208", "measure '" + ms.name + "' is defined twice");
+    const std::string kind = r.string(r.require(m, ptr, "kind"), ptr + "/kind");
+    if (!measure_kind_from_string(kind, &ms.kind)) {
+      r.fail(ptr + "/kind", "GC-1205",
+             "unknown measure kind \"" + kind + "\"; expected integral, value_at, energy, average, min or max");
+    }
+    ms.unit = r.string(r.require(m, ptr, "unit"), ptr + "/unit");
+    if (m.contains("description")) ms.description = r.string(m["description"], ptr + "/description");
+    auto vector = [&](const char* key) {
+      const std::string v = r.string(r.require(m, ptr, key), ptr + "/" + key);
+      if (!is_vector_name(v)) {
+        r.fail(ptr + "/" + key, "GC-1205", "expected a vector such as \"v(node)\" or \"i(vsource)\", found \"" + v + "\"");
+      }
+      std::string low = v;
+      std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return low;
+    };
+    if (ms.kind == MeasureKind::kEnergy) {
+      ms.voltage = vector("voltage");
+      ms.current = vector("current");
+      if (m.contains("of")) r.fail(ptr + "/of", "GC-1204", "an energy measure takes \"voltage\" and \"current\", not \"of\"");
+    } else {
+      ms.of = vector("of");
+    }
+    if (m.contains("scale")) ms.scale = r.number(m["scale"], ptr + "/scale", "");
+    if (ms.kind == MeasureKind::kValueAt) {
+      if (m.contains("at")) ms.at = r.time(m["at"], ptr + "/at", tpl);
+      if (m.contains("from") || m.contains("to")) r.fail(ptr, "GC-1204", "value_at takes \"at\", not a window");
+    } else {
+      if (m.contains("from")) ms.from = r.time(m["from"], ptr + "/from", tpl);
+      if (m.contains("to")) ms.to = r.time(m["to"], ptr + "/to", tpl);
+      if (m.contains("at")) r.fail(ptr + "/at", "GC-1204", "\"at\" belongs to value_at measures");
+    }
+    spec.measures.push_back(std::move(ms));
+  }
+
+  if (root.contains("timeout_s")) {
+    spec.timeout_s = r.number(root["timeout_s"], "/timeout_s", "s");
+    if (!(spec.timeout_s > 0)) r.fail("/timeout_s", "GC-1205", "the timeout must be > 0 s");
+  }
+  return spec;
+}
+
+}  // namespace gaincell::sweep

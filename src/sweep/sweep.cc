@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/sweep/sweep.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <limits>
+#include <sstream>
+
+#include "gaincell/core/build_info.h"
+#include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/netlist/si_value.h"
+#include "gaincell/store/results_file.h"
+#include "gaincell/sweep/plan.h"
+
+namespace gaincell::sweep {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string seconds_text(double s) { return netlist::format_human(s, "s", 3, true); }
+
+}  // namespace
+
+std::size_t SweepSummary::ok() const {
+  auto it = outcomes.find(spice::SimOutcome::kOk);
+  return it == outcomes.end() ? 0 : it->second;
+}
+
+std::string SweepSummary::brief() const {
+  std::ostringstream out;
+  out << "sweep '" << name << "': " << ok() << " of " << points << " points ok";
+  if (failed() > 0) {
+    out << ", " << failed() << " failed (";
+    bool first = true;
+    for (const auto& [o, n] : outcomes) {
+      if (o == spice::SimOutcome::kOk) continue;
+      out << (first ? "" : ", ") << n << " " << spice::to_string(o);
+      first = false;
+    }
+    out << ")";
+  }
+  out << " in " << seconds_text(wall_time_s) << " with " << jobs << " worker" << (jobs == 1 ? "" : "s");
+  if (points > 0) {
+    out << " (" << seconds_text(wall_time_s / static_cast<double>(points)) << " per point; ngspice "
+        << seconds_text((parse_time_s + run_time_s) / static_cast<double>(points)) << " per point)";
+  }
+  out << "\nresults: " << output.string();
+  return out.str();
+}
+
+std::string SweepSummary::full() const {
+  std::ostringstream out;
+  out << brief() << "\n";
+  for (const auto& r : ranges) {
+    out << "  " << r.name << ": ";
+    if (std::isnan(r.min)) {
+      out << "no value (no point succeeded)\n";
+    } else {
+      out << netlist::format_human(r.min, r.unit, 4, true) << " .. " << netlist::format_human(r.max, r.unit, 4, true)
+          << "\n";
+    }
+  }
+  for (const auto& f : failures) {
+    std::string first_line = f.message.substr(0, f.message.find('\n'));
+    out << "  point " << f.point << ": " << spice::to_string(f.outcome) << ": " << first_line << "\n";
+  }
+  return out.str();
+}
+
+SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Reporter& reporter) {
+  if (options.output.empty()) {
+    throw InputError("GC-1302", "Invalid configuration. output = \"\". Violated constraint: an output file is required");
+  }
+  if (options.timeout_s < 0) {
+    throw InputError("GC-1303", "Invalid configuration. timeout_s = " + std::to_string(options.timeout_s) +
+                                    ". Violated constraint: timeout_s >= 0");
+  }
+  const auto start = Clock::now();
+  SweepPlan plan(spec);
+  spice::PoolOptions pool_options;
+  pool_options.jobs = options.jobs;
+  pool_options.recycle_after = options.recycle_after;
+  pool_options.worker = options.worker;
+  spice::WorkerPool pool(pool_options);
+
+  SweepSummary summary;
+  summary.name = spec.name;
+  summary.output = options.output;
+  summary.points = plan.size();
+  summary.jobs = pool.jobs();
+  summary.ngspice_version = pool.ngspice_version();
+
+  // Provenance: enough to tell whether two files describe the same experiment.
+  store::ResultsLayout layout;
+  for (const auto& a : spec.axes) layout.axes.push_back({a.param, a.unit, a.description, a.values});
+  for (const auto& m : spec.measures) layout.measures.push_back({m.name, m.unit, m.description});
+  auto& attrs = layout.attributes;
+  attrs["gaincell_version"] = build_info().version;
+  attrs["gaincell_git_sha"] = build_info().git_sha;
+  attrs["ngspice_version"] = summary.ngspice_version;
+  attrs["ngspice_library"] = build_info().ngspice_path;
+  attrs["spec_name"] = spec.name;
+  attrs["spec_description"] = spec.description;
+  attrs["spec_file"] = spec.path.string();
+  attrs["spec_sha256"] = sha256_hex(spec.text);
+  attrs["spec_json"] = spec.text;
+  attrs["template_file"] = spec.template_path.string();
+  attrs["template_sha256"] = sha256_hex(spec.netlist.text());
+  std::string includes;
+  for (const auto& inc : spec.netlist.includes()) {
+    std::error_code ec;
+    includes += inc.string() + " " + (std::filesystem::exists(inc, ec) ? sha256_file(inc) : "missing") + "\n";
+  }
+  attrs["include_sha256"] = includes;
+  attrs["created_utc"] = utc_now();
+  attrs["host"] = host_name();
+  attrs["point_count"] = std::to_string(plan.size());
+  attrs["point_order"] = "row-major over axes (last axis fastest)";
+
+  std::filesystem::path parent = options.output.parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  store::ResultsWriter writer = store::ResultsWriter::create(options.output, layout);
+
+  std::vector<double> lo(spec.measures.size(), std::numeric_limits<double>::infinity());
+  std::vector<double> hi(spec.measures.size(), -std::numeric_limits<double>::infinity());
+  Progress progress;
+  progress.stage = "sweep " + spec.name;
+  progress.total = plan.size();
+  auto last_flush = Clock::now();
+
+  reporter.info("sweep '" + spec.name + "': " + std::to_string(plan.size()) + " points, " +
+                std::to_string(pool.jobs()) + " worker(s), " + summary.ngspice_version + ", output " +
+                writer.partial_path().string());
+
+  pool.run(
+      plan.size(), [&](std::size_t k) { return plan.job(k, options.timeout_s); },
+      [&](spice::SimResult&& r) {
+        ++summary.outcomes[r.outcome];
+        summary.parse_time_s += r.parse_time_s;
+        summary.run_time_s += r.run_time_s;
+        if (r.ok()) {
+          for (std::size_t m = 0; m < r.values.size() && m < lo.size(); ++m) {
+            lo[m] = std::min(lo[m], r.values[m]);
+            hi[m] = std::max(hi[m], r.values[m]);
+          }
+        } else {
+          ++progress.failed;
+          if (summary.failures.size() < 5) summary.failures.push_back({r.id, r.outcome, r.message});
+        }
+        writer.write_point(r.id, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
+        ++progress.done;
+        progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+        progress.eta_s = progress.elapsed_s / static_cast<double>(progress.done) *
+                         static_cast<double>(progress.total - progress.done);
+        reporter.progress(progress);
+        // Flush now and then so a killed run keeps what it computed.
+        if (Clock::now() - last_flush > std::chrono::seconds(5)) {
+          writer.flush();
+          last_flush = Clock::now();
+        }
+      });
+  reporter.progress_done(progress);
+
+  summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
+  summary.pool = pool.stats();
+  for (std::size_t m = 0; m < spec.measures.size(); ++m) {
+    const bool any = lo[m] <= hi[m];
+    summary.ranges.push_back({spec.measures[m].name, spec.measures[m].unit,
+                              any ? lo[m] : std::nan(""), any ? hi[m] : std::nan("")});
+  }
+  std::map<std::string, std::string> final_attrs;
+  final_attrs["points_ok"] = std::to_string(summary.ok());
+  final_attrs["points_failed"] = std::to_string(summary.failed());
+  final_attrs["wall_time_s"] = netlist::format_exact(summary.wall_time_s);
+  final_attrs["jobs"] = std::to_string(summary.jobs);
+  writer.finish(final_attrs);
+  return summary;
+}
+
+}  // namespace gaincell::sweep

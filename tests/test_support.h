@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// Helpers shared by the tests: paths into the source tree, temporary
+// directories, running a command and capturing its output.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace gaincell::testing {
+
+std::filesystem::path source_dir();          // the repository
+std::filesystem::path bin_dir();             // build/bin (gaincell, gaincell-worker)
+
+// A fresh directory, removed with its contents when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+// Runs `command` with /bin/sh in `cwd`; never throws on a non-zero exit.
+CommandResult run_command(const std::string& command, const std::filesystem::path& cwd = {});
+
+void write_file(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace gaincell::testing
