@@ -91,6 +91,12 @@ WorkerPool::~WorkerPool() {
   std::filesystem::remove_all(scratch_, ec);
 }
 
+void WorkerPool::shutdown() {
+  for (auto& w : workers_) {
+    if (w->alive()) retire(*w, /*kill_it=*/false);
+  }
+}
+
 std::vector<pid_t> WorkerPool::worker_pids() const {
   std::vector<pid_t> pids;
   for (const auto& w : workers_) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "gaincell/sweep/sweep.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -64,6 +65,11 @@ std::string SweepSummary::brief() const {
         << seconds_text((parse_time_s + run_time_s) / static_cast<double>(points)) << " per point)";
   }
   out << "\nresults: " << output.string();
+  if (parent_peak_rss_kib > 0) {
+    out << "\npeak memory: " << static_cast<double>(parent_peak_rss_kib) / 1024.0 << " MiB driver, "
+        << static_cast<double>(worker_peak_rss_kib) / 1024.0
+        << " MiB largest worker";
+  }
   return out.str();
 }
 
@@ -182,6 +188,10 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
 
   summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
   summary.pool = pool.stats();
+  pool.shutdown();  // reap every worker so their peak memory is counted
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) summary.parent_peak_rss_kib = usage.ru_maxrss;
+  if (::getrusage(RUSAGE_CHILDREN, &usage) == 0) summary.worker_peak_rss_kib = usage.ru_maxrss;
   for (std::size_t m = 0; m < spec.measures.size(); ++m) {
     const bool any = lo[m] <= hi[m];
     summary.ranges.push_back({spec.measures[m].name, spec.measures[m].unit,
@@ -192,6 +202,10 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   final_attrs["points_failed"] = std::to_string(summary.failed());
   final_attrs["wall_time_s"] = netlist::format_exact(summary.wall_time_s);
   final_attrs["jobs"] = std::to_string(summary.jobs);
+  final_attrs["parent_peak_rss_kib"] = std::to_string(summary.parent_peak_rss_kib);
+  final_attrs["worker_peak_rss_kib"] = std::to_string(summary.worker_peak_rss_kib);
+  final_attrs["ngspice_parse_time_s"] = netlist::format_exact(summary.parse_time_s);
+  final_attrs["ngspice_run_time_s"] = netlist::format_exact(summary.run_time_s);
   writer.finish(final_attrs);
   return summary;
 }

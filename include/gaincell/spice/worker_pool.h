@@ -55,6 +55,8 @@ class WorkerPool {
   void run(std::size_t count, const std::function<SimJob(std::size_t)>& make_job,
            const std::function<void(SimResult&&)>& on_result);
 
+  // Asks every worker to quit and reaps it (the pool can run again afterwards).
+  void shutdown();
   // The version string of the loaded libngspice (starts a worker if none ran yet).
   std::string ngspice_version();
   const PoolStats& stats() const { return stats_; }

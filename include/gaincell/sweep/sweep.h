@@ -56,6 +56,8 @@ struct SweepSummary {
   double parse_time_s = 0.0;  // sum over points, inside the workers
   double run_time_s = 0.0;    // sum over points, inside the workers
   int jobs = 0;
+  long parent_peak_rss_kib = 0;  // this process (VmHWM)
+  long worker_peak_rss_kib = 0;  // the largest reaped worker
   std::string ngspice_version;
   spice::PoolStats pool;
 
