@@ -105,18 +105,23 @@ std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
   return {line, col};
 }
 
-std::pair<int, int> locate_json_pointer(std::string_view text, std::string_view pointer) {
+std::pair<int, int> locate_json_pointer(std::string_view text, std::string_view pointer, bool at_key) {
   Scanner s(text);
   s.skip_ws();
   std::size_t found = s.pos();
-  for (const auto& token : split_pointer(pointer)) {
+  const auto tokens = split_pointer(pointer);
+  for (std::size_t t = 0; t < tokens.size(); ++t) {
+    const auto& token = tokens[t];
     const char c = s.peek();
     bool matched = false;
     if (c == '{') {
       s.consume('{');
       while (!s.consume('}')) {
         std::string key;
+        s.skip_ws();
+        const std::size_t key_pos = s.pos();
         if (!s.read_string(&key) || !s.consume(':')) return line_column(text, found);
+        if (key == token && at_key && t + 1 == tokens.size()) return line_column(text, key_pos);
         if (key == token) {
           s.skip_ws();
           matched = true;

@@ -47,12 +47,14 @@ constexpr std::array<Pattern, 17> kPatterns = {{
     {"unknown subckt", SimOutcome::kMissingModel},
     {"could not find library file", SimOutcome::kMissingModel},
     {"cannot open file", SimOutcome::kMissingModel},  // XSPICE table files (39.3 prints only this)
-    {"timestep too small", SimOutcome::kTimestepTooSmall},
+    // A failed operating point also prints "Transient op failed, timestep
+    // too small": the operating-point patterns must win.
     {"gmin stepping failed", SimOutcome::kNoConvergence},
     {"source stepping failed", SimOutcome::kNoConvergence},
     {"transient op failed", SimOutcome::kNoConvergence},
     {"singular matrix", SimOutcome::kNoConvergence},
     {"too many iterations without convergence", SimOutcome::kNoConvergence},
+    {"timestep too small", SimOutcome::kTimestepTooSmall},
     {"circuit not parsed", SimOutcome::kParseError},
     {"expression err", SimOutcome::kParseError},
     {"there aren't any circuits loaded", SimOutcome::kParseError},
@@ -107,18 +109,30 @@ SimOutcome classify_log(const std::vector<std::string>& lines) {
 }
 
 std::string failure_excerpt(const std::vector<std::string>& lines, std::size_t max_lines) {
-  std::vector<std::string_view> picked;
-  auto wanted = [](const std::string& l) {
-    const std::string low = lower(l);
-    return low.find("error") != std::string::npos || low.find("warning") != std::string::npos ||
-           low.find("too small") != std::string::npos || low.find("failed") != std::string::npos ||
-           low.find("aborted") != std::string::npos || low.find("can't") != std::string::npos ||
-           low.find("could not") != std::string::npos || low.find("cannot") != std::string::npos ||
-           low.find("message:") != std::string::npos;
+  // ngspice's "Error" lines say what went wrong; other notable lines
+  // (warnings, "failed", "aborted") follow them; each group keeps its order.
+  auto has = [](const std::string& low, std::initializer_list<const char*> words) {
+    for (const char* w : words) {
+      if (low.find(w) != std::string::npos) return true;
+    }
+    return false;
   };
+  std::vector<std::string_view> errors, notes;
   for (const auto& l : lines) {
-    if (picked.size() >= max_lines) break;
-    if (wanted(l)) picked.push_back(strip_channel(l));
+    const std::string low = lower(l);
+    if (has(low, {"error", "too small", "can't", "could not", "cannot", "message:"})) {
+      errors.push_back(strip_channel(l));
+    } else if (has(low, {"warning", "failed", "aborted"})) {
+      notes.push_back(strip_channel(l));
+    }
+  }
+  std::vector<std::string_view> picked;
+  for (auto* group : {&errors, &notes}) {
+    for (auto line : *group) {
+      if (picked.size() < max_lines && std::find(picked.begin(), picked.end(), line) == picked.end()) {
+        picked.push_back(line);
+      }
+    }
   }
   // Nothing recognisable: show the last lines, which is where ngspice stops.
   if (picked.empty()) {

@@ -56,8 +56,8 @@ class Reader {
   Reader(const std::string& text, std::string file) : text_(text), file_(std::move(file)) {}
 
   [[noreturn]] void fail(const std::string& pointer, const std::string& id, const std::string& message,
-                         const std::string& hint = "") const {
-    auto [line, col] = locate_json_pointer(text_, pointer);
+                         const std::string& hint = "", bool at_key = false) const {
+    auto [line, col] = locate_json_pointer(text_, pointer, at_key);
     throw_input_error({file_, line, col, pointer.empty() ? "/" : pointer}, id, message, hint);
   }
 
@@ -67,7 +67,8 @@ class Reader {
       if (!known) {
         std::string list;
         for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-        fail(pointer + "/" + it.key(), "GC-1204", "unknown key '" + it.key() + "'; expected one of: " + list);
+        fail(pointer + "/" + it.key(), "GC-1204", "unknown key '" + it.key() + "'; expected one of: " + list, "",
+             /*at_key=*/true);
       }
     }
   }

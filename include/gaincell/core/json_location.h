@@ -14,8 +14,9 @@
 namespace gaincell {
 
 // 1-based (line, column) of the value `pointer` designates in `text`, or of
-// the deepest existing ancestor; (0, 0) if the text is not valid JSON there.
-std::pair<int, int> locate_json_pointer(std::string_view text, std::string_view pointer);
+// the deepest existing ancestor. With `at_key`, an object member's key is
+// located instead of its value (for "unknown key" errors).
+std::pair<int, int> locate_json_pointer(std::string_view text, std::string_view pointer, bool at_key = false);
 
 // 1-based (line, column) of byte offset `offset` in `text`.
 std::pair<int, int> line_column(std::string_view text, std::size_t offset);
