@@ -118,10 +118,15 @@ std::string failure_excerpt(const std::vector<std::string>& lines, std::size_t m
     return false;
   };
   std::vector<std::string_view> errors, notes;
+  int context = 0;  // ngspice prints the offending line and the reason after "Error on line"
   for (const auto& l : lines) {
     const std::string low = lower(l);
-    if (has(low, {"error", "too small", "can't", "could not", "cannot", "message:"})) {
+    if (has(low, {"error", "too small", "can't", "could not", "cannot", "message:", "unknown", "undefined"})) {
       errors.push_back(strip_channel(l));
+      if (low.find("error on line") != std::string::npos) context = 2;
+    } else if (context > 0) {
+      errors.push_back(strip_channel(l));
+      --context;
     } else if (has(low, {"warning", "failed", "aborted"})) {
       notes.push_back(strip_channel(l));
     }
