@@ -69,6 +69,7 @@ struct ResultsWriter::Impl {
   h5::Handle string_type;
   std::vector<Pending> pending;
   std::size_t measure_count = 0;
+  std::vector<std::string> axis_names;
 
   h5::Handle make_dataset(hid_t loc, const std::string& name, hid_t type, const void* fill,
                           const std::vector<h5::Handle>& scales) {
@@ -82,6 +83,7 @@ struct ResultsWriter::Impl {
                   H5Dclose);
     for (std::size_t d = 0; d < scales.size(); ++d) {
       h5::check(H5DSattach_scale(ds.id(), scales[d].id(), static_cast<unsigned>(d)), "H5DSattach_scale " + name);
+      h5::check(H5DSset_label(ds.id(), static_cast<unsigned>(d), axis_names[d].c_str()), "H5DSset_label " + name);
     }
     return ds;
   }
@@ -156,7 +158,8 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   impl->file = h5::create_file(impl->partial_path.string());
   const hid_t root = impl->file.id();
 
-  std::vector<std::string> axis_names, measure_names;
+  std::vector<std::string>& axis_names = impl->axis_names;
+  std::vector<std::string> measure_names;
   h5::Handle axes = h5::create_group(root, "axes");
   std::vector<h5::Handle> scales;
   for (const auto& a : layout.axes) {
