@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# One entry point for a fresh Debian 12 machine (run as root, or with sudo):
+#   tools/dev.sh run        install packages, build, run the main job on the default cell
+#   tools/dev.sh test       install packages, build, run the whole test suite
+#   tools/dev.sh asan-test  the same test suite built with ASan + UBSan (build-asan/)
+#   tools/dev.sh build      install packages and build only
+# Environment: BUILD_DIR (default build), JOBS (parallel build jobs, default nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-}"
+case "$mode" in
+  run|test|asan-test|build) ;;
+  *) echo "usage: tools/dev.sh run|test|asan-test|build" >&2; exit 2 ;;
+esac
+
+tools/install-deps.sh
+
+jobs="${JOBS:-$(nproc)}"
+build_dir="${BUILD_DIR:-build}"
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [ "$mode" = asan-test ]; then
+  build_dir="${BUILD_DIR:-build-asan}"
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DGAINCELL_SANITIZE=ON)
+fi
+
+echo "== configure and build ($build_dir)"
+cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
+cmake --build "$build_dir" -j "$jobs"
+
+case "$mode" in
+  run)
+    mkdir -p out
+    echo "== main job: multiply sweep of the default push-pull cell"
+    "$build_dir/bin/gaincell" sweep characterization/pushpull_multiply.json -o out/pushpull_multiply.h5
+    echo "== inspect it with: $build_dir/bin/gaincell info out/pushpull_multiply.h5 (or h5dump, h5py)"
+    ;;
+  test|asan-test)
+    echo "== tests"
+    # libngspice leaks by design and the workers exit with _exit, so leak
+    # checking would only report ngspice; ASan still checks every access.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+    ctest --test-dir "$build_dir" --output-on-failure
+    ;;
+esac
