@@ -27,7 +27,12 @@ int main() {
   return v == 1.5e-8 ? 0 : 1;
 }
 ]=])
-execute_process(COMMAND ${CMAKE_COMMAND} -S ${work}/project -B ${work}/build -DCMAKE_PREFIX_PATH=${work}/prefix
+# An instrumented libgaincell.a needs the sanitizer runtime in the consumer too.
+set(extra)
+if(SANITIZE)
+  set(extra -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined)
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${work}/project -B ${work}/build -DCMAKE_PREFIX_PATH=${work}/prefix ${extra}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "configure of the consumer failed:\n${out}\n${err}")
