@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -54,11 +55,14 @@ struct WorkerPool::Worker {
   protocol::FrameBuffer frames;
   std::string log_tail;
   bool has_hello = false;
-  std::optional<std::uint64_t> current;  // job id being simulated
-  Clock::time_point started;
-  Clock::time_point deadline;
-  std::size_t points = 0;
+  // Jobs sent and not yet answered, in order; the front one is running, the
+  // others wait in the socket so the worker never idles while we store and render.
+  std::deque<SimJob> queue;
+  Clock::time_point started;   // when the front job started
+  Clock::time_point deadline;  // when the front job times out
+  std::size_t sent = 0;        // jobs sent to this process
   bool alive() const { return pid > 0; }
+  bool busy() const { return !queue.empty(); }
 };
 
 WorkerPool::WorkerPool(PoolOptions options) : options_(std::move(options)) {
@@ -178,21 +182,30 @@ int WorkerPool::retire(Worker& w, bool kill_it) {
   std::error_code ec;
   std::filesystem::remove_all(w.dir, ec);
   w.pid = -1;
-  w.current.reset();
   return status;
+}
+
+void WorkerPool::startup_failure(Worker& w, std::string why) {
+  // Blocking reads are fine here: the worker is dead or about to be killed.
+  ::fcntl(w.log, F_SETFL, ::fcntl(w.log, F_GETFL) & ~O_NONBLOCK);
+  retire_log_into(w, &why);
+  retire(w, true);
+  throw IoError("gaincell-worker (" + worker_exe_.string() + ") could not start: " +
+                (why.empty() ? std::string("no message") : why));
+}
+
+void WorkerPool::retire_log_into(Worker& w, std::string* text) {
+  *text += w.log_tail;
+  char buf[4096];
+  ssize_t n;
+  while (w.log >= 0 && (n = ::read(w.log, buf, sizeof buf)) > 0) text->append(buf, static_cast<std::size_t>(n));
 }
 
 void WorkerPool::read_hello(Worker& w) {
   // Blocks until the new worker says hello (library loaded) or dies.
   auto hello = protocol::read_frame(w.socket);
   if (!hello || hello->at("type") != "hello") {
-    std::string why = hello && hello->contains("message") ? hello->at("message").get<std::string>() : "";
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(w.log, buf, sizeof buf)) > 0) why.append(buf, static_cast<std::size_t>(n));
-    retire(w, true);
-    throw IoError("gaincell-worker (" + worker_exe_.string() + ") could not start: " +
-                  (why.empty() ? std::string("no message") : why));
+    startup_failure(w, hello && hello->contains("message") ? hello->at("message").get<std::string>() : "");
   }
   w.has_hello = true;
   if (ngspice_version_.empty()) ngspice_version_ = hello->at("ngspice_version").get<std::string>();
@@ -209,69 +222,86 @@ std::string WorkerPool::ngspice_version() {
 
 void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>& make_job,
                      const std::function<void(SimResult&&)>& on_result) {
+  constexpr std::size_t kQueueDepth = 2;
   std::size_t next = 0;
   std::size_t outstanding = 0;
-  std::vector<std::optional<SimJob>> in_flight(workers_.size());
+  std::deque<SimJob> retry;  // sent to a worker that died before starting them
 
-  auto finish = [&](std::size_t slot, Clock::time_point started, SimResult&& r) {
-    r.wall_time_s = std::chrono::duration<double>(Clock::now() - started).count();
-    in_flight[slot].reset();
+  auto start_front = [](Worker& w) {
+    if (w.queue.empty()) return;
+    w.started = Clock::now();
+    w.deadline = w.started + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(std::max(w.queue.front().timeout_s, 0.001)));
+    w.log_tail.clear();
+  };
+  auto finish = [&](Worker& w, SimResult&& r) {
+    r.wall_time_s = std::chrono::duration<double>(Clock::now() - w.started).count();
+    w.queue.pop_front();
     --outstanding;
+    start_front(w);
     on_result(std::move(r));
   };
-  // Reaps a worker that died or must die, and records its point (if any) as
-  // failed with whatever the worker printed last: often ngspice's last words.
-  auto lose_worker = [&](std::size_t slot, SimOutcome outcome, const std::string& why) {
-    Worker& w = *workers_[slot];
-    char buf[4096];
-    ssize_t n;
-    while (w.log >= 0 && (n = ::read(w.log, buf, sizeof buf)) > 0) {
-      w.log_tail.append(buf, static_cast<std::size_t>(n));
+  // Jobs queued behind the running one never started: give them to another worker.
+  auto requeue_waiting = [&](Worker& w) {
+    while (w.queue.size() > 1) {
+      retry.push_front(std::move(w.queue.back()));
+      w.queue.pop_back();
+      --outstanding;
     }
-    const std::optional<std::uint64_t> job_id = w.current;
+  };
+  // Reaps a worker that died or must die, and records its running point (if
+  // any) as failed with whatever the worker printed last: often ngspice's last words.
+  auto lose_worker = [&](Worker& w, SimOutcome outcome, const std::string& why) {
+    requeue_waiting(w);
+    std::string tail;
+    retire_log_into(w, &tail);
     const pid_t pid = w.pid;
-    const auto started = w.started;
-    const std::string tail = w.log_tail;
     const int status = retire(w, /*kill_it=*/true);
-    if (!job_id) {
+    if (!w.busy()) {
       if (WIFEXITED(status) && WEXITSTATUS(status) == 3) ++stats_.poisoned;
       return;
     }
+    const SimJob& job = w.queue.front();
     SimResult r;
-    r.id = *job_id;
+    r.id = job.id;
     r.worker_pid = pid;
     r.outcome = outcome;
     r.message = why;
     if (outcome == SimOutcome::kCrash) {
       ++stats_.crashed;
       r.message = "worker pid " + std::to_string(pid) + " " + signal_description(status) +
-                  " while simulating point " + std::to_string(*job_id);
+                  " while simulating point " + std::to_string(job.id);
     }
     if (!tail.empty()) r.message += "\nlast output:\n" + tail;
-    if (in_flight[slot]) r.values.assign(in_flight[slot]->measures.size(), std::nan(""));
-    finish(slot, started, std::move(r));
+    r.values.assign(job.measures.size(), std::nan(""));
+    finish(w, std::move(r));
   };
 
-  while (next < count || outstanding > 0) {
-    // Hand a job to every idle worker.
-    for (std::size_t i = 0; i < workers_.size() && next < count; ++i) {
-      Worker& w = *workers_[i];
-      if (w.current) continue;
-      if (!w.alive()) {
-        spawn(w);
-        read_hello(w);
-      }
-      SimJob job = make_job(next++);
-      w.current = job.id;
-      w.started = Clock::now();
-      w.deadline = w.started + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(std::max(job.timeout_s, 0.001)));
-      w.log_tail.clear();
-      in_flight[i] = std::move(job);
-      ++outstanding;
-      ++w.points;
-      if (!protocol::write_frame(w.socket, protocol::job_to_json(*in_flight[i]))) {
-        lose_worker(i, SimOutcome::kCrash, "");
+  while (next < count || !retry.empty() || outstanding > 0) {
+    // Keep every worker's queue full, within its recycling budget.
+    for (auto& wp : workers_) {
+      Worker& w = *wp;
+      while (w.queue.size() < kQueueDepth && (next < count || !retry.empty()) &&
+             (options_.recycle_after == 0 || w.sent < options_.recycle_after || !w.alive())) {
+        // A new worker gets its job at once: it reads it after loading
+        // libngspice, so several workers start in parallel.
+        if (!w.alive()) spawn(w);
+        SimJob job;
+        if (!retry.empty()) {
+          job = std::move(retry.front());
+          retry.pop_front();
+        } else {
+          job = make_job(next++);
+        }
+        w.queue.push_back(std::move(job));
+        ++outstanding;
+        ++w.sent;
+        if (w.queue.size() == 1) start_front(w);
+        if (!protocol::write_frame(w.socket, protocol::job_to_json(w.queue.back()))) {
+          if (!w.has_hello) startup_failure(w, "");
+          lose_worker(w, SimOutcome::kCrash, "");
+          break;
+        }
       }
     }
     if (outstanding == 0) continue;
@@ -289,7 +319,7 @@ void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
         fds.push_back({w.log, POLLIN, 0});
         owner.emplace_back(i, false);
       }
-      if (w.current) nearest = std::min(nearest, w.deadline);
+      if (w.busy()) nearest = std::min(nearest, w.deadline);
     }
     int wait_ms = 1000;
     if (nearest != Clock::time_point::max()) {
@@ -319,24 +349,35 @@ void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
       const ssize_t n = ::read(w.socket, buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n <= 0) {
+        // A worker that dies before saying hello could not load libngspice:
+        // no point can run, so this is an installation problem, not data.
+        if (!w.has_hello) startup_failure(w, "");
         // The socket closed: the worker is gone (crash, exit, external kill).
-        lose_worker(i, SimOutcome::kCrash, "");
+        lose_worker(w, SimOutcome::kCrash, "");
         continue;
       }
       w.frames.append(buf, static_cast<std::size_t>(n));
       while (auto msg = w.frames.next()) {
-        if (msg->at("type") != "result") continue;
+        const auto& type = msg->at("type");
+        if (type == "hello") {
+          w.has_hello = true;
+          if (ngspice_version_.empty()) ngspice_version_ = msg->at("ngspice_version").get<std::string>();
+          continue;
+        }
+        if (type == "fatal") startup_failure(w, msg->at("message").get<std::string>());
+        if (type != "result") continue;
         SimResult r = protocol::result_from_json(*msg);
+        GC_CHECK(w.busy() && r.id == w.queue.front().id) << "result for point " << r.id << " out of order";
         const bool poisoned = r.outcome == SimOutcome::kControlledExit;
-        w.current.reset();
-        finish(i, w.started, std::move(r));
+        if (poisoned) requeue_waiting(w);  // the worker exits without reading them
+        finish(w, std::move(r));
         if (poisoned) {
           // The library is unusable; the worker exits by itself. Replace it.
           ++stats_.poisoned;
           retire(w, true);
           break;
         }
-        if (options_.recycle_after > 0 && w.points >= options_.recycle_after) {
+        if (options_.recycle_after > 0 && w.sent >= options_.recycle_after && !w.busy()) {
           ++stats_.recycled;
           retire(w, false);
           break;
@@ -347,16 +388,16 @@ void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
     // Points over their budget: kill the worker (bg_halt cannot stop a
     // Newton solve that never returns; only SIGKILL is a guarantee).
     const auto now = Clock::now();
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-      Worker& w = *workers_[i];
-      if (w.alive() && w.current && now >= w.deadline) {
+    for (auto& wp : workers_) {
+      Worker& w = *wp;
+      if (w.alive() && w.busy() && now >= w.deadline) {
         ++stats_.timed_out;
-        const double budget = in_flight[i] ? in_flight[i]->timeout_s : 0.0;
+        const SimJob& job = w.queue.front();
         char text[64];
-        std::snprintf(text, sizeof text, "%g", budget);
-        lose_worker(i, SimOutcome::kTimeout,
-                    "point " + std::to_string(*w.current) + " exceeded its timeout of " + text +
-                        " s; worker pid " + std::to_string(w.pid) + " was killed");
+        std::snprintf(text, sizeof text, "%g", job.timeout_s);
+        lose_worker(w, SimOutcome::kTimeout,
+                    "point " + std::to_string(job.id) + " exceeded its timeout of " + text + " s; worker pid " +
+                        std::to_string(w.pid) + " was killed");
       }
     }
   }

@@ -81,18 +81,35 @@ double interpolate(const std::vector<double>& t, const std::vector<double>& y, d
   return y[i] + s * (y[i + 1] - y[i]);
 }
 
+namespace {
+
+// Value of y at x on segment i (t[i] <= x <= t[i+1]), linear in between.
+double on_segment(const std::vector<double>& t, const std::vector<double>& y, std::size_t i, double x) {
+  const double h = t[i + 1] - t[i];
+  if (h <= 0) return y[i + 1];
+  return y[i] + (x - t[i]) / h * (y[i + 1] - y[i]);
+}
+
+// Calls f(x0, x1, i) for each part [x0, x1] of segment i inside [lo, hi],
+// walking the samples once (ngspice's time vectors are non-decreasing).
+template <typename F>
+void for_each_piece(const std::vector<double>& t, double lo, double hi, F&& f) {
+  for (std::size_t i = segment(t, lo); i + 1 < t.size() && t[i] < hi; ++i) {
+    const double x0 = std::max(t[i], lo);
+    const double x1 = std::min(t[i + 1], hi);
+    if (x1 > x0) f(x0, x1, i);
+  }
+}
+
+}  // namespace
+
 double integrate(const std::vector<double>& t, const std::vector<double>& y, double from, double to) {
   check_lengths(t, y);
   auto [lo, hi] = clip_window(t, from, to);
-  if (hi == lo) return 0.0;
   double sum = 0.0;
-  std::size_t i = segment(t, lo);
-  for (; i + 1 < t.size() && t[i] < hi; ++i) {
-    const double a = std::max(t[i], lo);
-    const double b = std::min(t[i + 1], hi);
-    if (b <= a) continue;
-    sum += 0.5 * (b - a) * (interpolate(t, y, a) + interpolate(t, y, b));
-  }
+  for_each_piece(t, lo, hi, [&](double x0, double x1, std::size_t i) {
+    sum += 0.5 * (x1 - x0) * (on_segment(t, y, i, x0) + on_segment(t, y, i, x1));
+  });
   return sum;
 }
 
@@ -101,18 +118,14 @@ double integrate_product(const std::vector<double>& t, const std::vector<double>
   check_lengths(t, a);
   check_lengths(t, b);
   auto [lo, hi] = clip_window(t, from, to);
-  if (hi == lo) return 0.0;
   double sum = 0.0;
-  for (std::size_t i = segment(t, lo); i + 1 < t.size() && t[i] < hi; ++i) {
-    const double x0 = std::max(t[i], lo);
-    const double x1 = std::min(t[i + 1], hi);
-    if (x1 <= x0) continue;
-    // Both factors are linear on the segment: integrate (a0 + da s)(b0 + db s) exactly.
-    const double a0 = interpolate(t, a, x0), a1 = interpolate(t, a, x1);
-    const double b0 = interpolate(t, b, x0), b1 = interpolate(t, b, x1);
+  for_each_piece(t, lo, hi, [&](double x0, double x1, std::size_t i) {
+    // Both factors are linear on the piece: integrate (a0 + da s)(b0 + db s) exactly.
+    const double a0 = on_segment(t, a, i, x0), a1 = on_segment(t, a, i, x1);
+    const double b0 = on_segment(t, b, i, x0), b1 = on_segment(t, b, i, x1);
     const double da = a1 - a0, db = b1 - b0;
     sum += (x1 - x0) * (a0 * b0 + 0.5 * (a0 * db + b0 * da) + da * db / 3.0);
-  }
+  });
   return sum;
 }
 

@@ -113,7 +113,6 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   summary.output = options.output;
   summary.points = plan.size();
   summary.jobs = pool.jobs();
-  summary.ngspice_version = pool.ngspice_version();
 
   // Provenance: enough to tell whether two files describe the same experiment.
   store::ResultsLayout layout;
@@ -122,7 +121,6 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   auto& attrs = layout.attributes;
   attrs["gaincell_version"] = build_info().version;
   attrs["gaincell_git_sha"] = build_info().git_sha;
-  attrs["ngspice_version"] = summary.ngspice_version;
   attrs["ngspice_library"] = build_info().ngspice_path;
   attrs["spec_name"] = spec.name;
   attrs["spec_description"] = spec.description;
@@ -154,8 +152,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   auto last_flush = Clock::now();
 
   reporter.info("sweep '" + spec.name + "': " + std::to_string(plan.size()) + " points, " +
-                std::to_string(pool.jobs()) + " worker(s), " + summary.ngspice_version + ", output " +
-                writer.partial_path().string());
+                std::to_string(pool.jobs()) + " worker(s), output " + writer.partial_path().string());
 
   pool.run(
       plan.size(), [&](std::size_t k) { return plan.job(k, options.timeout_s); },
@@ -188,9 +185,14 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
 
   summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
   summary.pool = pool.stats();
+  summary.ngspice_version = pool.ngspice_version();
   pool.shutdown();  // reap every worker so their peak memory is counted
   rusage usage{};
-  if (::getrusage(RUSAGE_SELF, &usage) == 0) summary.parent_peak_rss_kib = usage.ru_maxrss;
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) {
+    summary.parent_peak_rss_kib = usage.ru_maxrss;
+    summary.parent_cpu_time_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                                1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+  }
   if (::getrusage(RUSAGE_CHILDREN, &usage) == 0) summary.worker_peak_rss_kib = usage.ru_maxrss;
   for (std::size_t m = 0; m < spec.measures.size(); ++m) {
     const bool any = lo[m] <= hi[m];
@@ -202,6 +204,8 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   final_attrs["points_failed"] = std::to_string(summary.failed());
   final_attrs["wall_time_s"] = netlist::format_exact(summary.wall_time_s);
   final_attrs["jobs"] = std::to_string(summary.jobs);
+  final_attrs["ngspice_version"] = summary.ngspice_version;
+  final_attrs["parent_cpu_time_s"] = netlist::format_exact(summary.parent_cpu_time_s);
   final_attrs["parent_peak_rss_kib"] = std::to_string(summary.parent_peak_rss_kib);
   final_attrs["worker_peak_rss_kib"] = std::to_string(summary.worker_peak_rss_kib);
   final_attrs["ngspice_parse_time_s"] = netlist::format_exact(summary.parse_time_s);

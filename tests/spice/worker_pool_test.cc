@@ -225,3 +225,15 @@ TEST_CASE("the pool refuses negative worker counts", "[unit][engine]") {
   CHECK_THROWS_WITH(spice::WorkerPool(options),
                     "Invalid configuration. jobs = -1. Violated constraint: jobs >= 0 (0 = one per core)");
 }
+
+TEST_CASE("a worker that cannot load libngspice is an error, not a crashed point", "[ngspice][engine]") {
+  spice::PoolOptions options;
+  options.jobs = 2;
+  options.ngspice_library = "/nonexistent/libngspice.so.0";
+  spice::WorkerPool pool(options);
+  std::size_t results = 0;
+  CHECK_THROWS_WITH(pool.run(3, [](std::size_t k) { return rc_job(k); }, [&](SimResult&&) { ++results; }),
+                    Catch::Matchers::Contains("could not start") &&
+                        Catch::Matchers::Contains("cannot load libngspice from /nonexistent/libngspice.so.0"));
+  CHECK(results == 0);
+}

@@ -69,6 +69,8 @@ class WorkerPool {
   void spawn(Worker& w);
   int retire(Worker& w, bool kill_it);  // returns the wait status
   void read_hello(Worker& w);
+  [[noreturn]] void startup_failure(Worker& w, std::string why);
+  void retire_log_into(Worker& w, std::string* text);
 
   PoolOptions options_;
   int jobs_ = 1;

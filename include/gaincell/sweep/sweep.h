@@ -57,6 +57,7 @@ struct SweepSummary {
   double run_time_s = 0.0;    // sum over points, inside the workers
   int jobs = 0;
   long parent_peak_rss_kib = 0;  // this process (VmHWM)
+  double parent_cpu_time_s = 0;  // this process's user + system CPU time
   long worker_peak_rss_kib = 0;  // the largest reaped worker
   std::string ngspice_version;
   spice::PoolStats pool;
