@@ -32,7 +32,9 @@ class SweepPlan {
   // The measures with their times resolved at point k.
   std::vector<ResolvedMeasure> measures(std::size_t k) const;
   // The exact netlist the worker runs for point k; `ngspice -b` runs it as is
-  // (the .meas lines mirror gaincell's measures and print their values).
+  // (the .meas lines mirror gaincell's measures and print their values). The
+  // workers keep the .meas lines too: their times become breakpoints of the
+  // transient, so dropping them would change the time grid and the results.
   std::string render(std::size_t k) const;
   // The job for point k, with the spec's timeout unless `timeout_s` > 0.
   spice::SimJob job(std::size_t k, double timeout_s = 0.0) const;
