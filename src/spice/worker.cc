@@ -66,7 +66,7 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
   SimResult r;
   r.id = job.id;
   r.worker_pid = static_cast<int>(::getpid());
-  r.values.assign(job.measures.size(), std::numeric_limits<double>::quiet_NaN());
+  r.values.assign(sweep::total_width(job.measures), std::numeric_limits<double>::quiet_NaN());
 
   // Clean slate: stale plots survive failed runs and would be read as ours.
   ng.command("destroy all");
@@ -144,14 +144,17 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
     waves.vectors.emplace(name, std::move(*data));
   }
 
-  for (std::size_t i = 0; i < job.measures.size(); ++i) {
+  std::vector<double> values;
+  values.reserve(r.values.size());
+  for (const auto& m : job.measures) {
     try {
-      r.values[i] = sweep::evaluate(job.measures[i], waves);
+      sweep::evaluate_into(m, waves, values);
     } catch (const sweep::MeasureError& e) {
-      fail(r, SimOutcome::kMeasureError, {}, "measure '" + job.measures[i].name + "': " + e.what());
+      fail(r, SimOutcome::kMeasureError, {}, "measure '" + m.name + "': " + e.what());
       return r;
     }
   }
+  r.values = std::move(values);
   for (const auto& name : job.return_vectors) r.vectors[name] = waves.at(name);
   if (!job.return_vectors.empty()) r.vectors["time"] = waves.time;
   r.outcome = SimOutcome::kOk;

@@ -273,7 +273,7 @@ void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
                   " while simulating point " + std::to_string(job.id);
     }
     if (!tail.empty()) r.message += "\nlast output:\n" + tail;
-    r.values.assign(job.measures.size(), std::nan(""));
+    r.values.assign(sweep::total_width(job.measures), std::nan(""));
     finish(w, std::move(r));
   };
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "gaincell/core/error.h"
 #include "gaincell/store/h5.h"
@@ -70,10 +71,17 @@ struct ResultsWriter::Impl {
   std::vector<Pending> pending;
   std::size_t measure_count = 0;
   std::vector<std::string> axis_names;
+  std::vector<bool> traces_;
+
+  std::vector<std::size_t> widths;  // per measure
+  std::vector<std::string> trace_labels;
 
   h5::Handle make_dataset(hid_t loc, const std::string& name, hid_t type, const void* fill,
-                          const std::vector<h5::Handle>& scales) {
-    h5::Handle space = h5::simple_space(shape);
+                          const std::vector<h5::Handle>& scales, const h5::Handle* trace_scale = nullptr,
+                          std::size_t trace_length = 0, const std::string& trace_label = "") {
+    std::vector<hsize_t> dims = shape;
+    if (trace_scale != nullptr) dims.push_back(trace_length);
+    h5::Handle space = h5::simple_space(dims);
     h5::Handle dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
     if (fill != nullptr) h5::check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
     h5::check(H5Pset_alloc_time(dcpl.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
@@ -84,6 +92,11 @@ struct ResultsWriter::Impl {
     for (std::size_t d = 0; d < scales.size(); ++d) {
       h5::check(H5DSattach_scale(ds.id(), scales[d].id(), static_cast<unsigned>(d)), "H5DSattach_scale " + name);
       h5::check(H5DSset_label(ds.id(), static_cast<unsigned>(d), axis_names[d].c_str()), "H5DSset_label " + name);
+    }
+    if (trace_scale != nullptr) {
+      const auto d = static_cast<unsigned>(scales.size());
+      h5::check(H5DSattach_scale(ds.id(), trace_scale->id(), d), "H5DSattach_scale " + name);
+      h5::check(H5DSset_label(ds.id(), d, trace_label.c_str()), "H5DSset_label " + name);
     }
     return ds;
   }
@@ -108,11 +121,37 @@ struct ResultsWriter::Impl {
                 std::string("cannot write ") + what + " to " + partial_path.string());
     };
     std::vector<double> column(n);
+    std::size_t offset = 0;  // of measure m within a point's values
     for (std::size_t m = 0; m < measure_count; ++m) {
-      for (std::size_t p = 0; p < n; ++p) {
-        column[p] = m < pending[p].values.size() ? pending[p].values[m] : std::numeric_limits<double>::quiet_NaN();
+      const std::size_t width = widths[m];
+      auto value = [&](std::size_t p, std::size_t i) {
+        const auto& v = pending[p].values;
+        return offset + i < v.size() ? v[offset + i] : std::numeric_limits<double>::quiet_NaN();
+      };
+      if (traces_[m] == false) {
+        for (std::size_t p = 0; p < n; ++p) column[p] = value(p, 0);
+        write(measures[m].id(), H5T_NATIVE_DOUBLE, column.data(), "a measure");
+      } else {
+        // A trace: every point contributes `width` elements along the last dimension.
+        std::vector<hsize_t> tcoords(n * width * (rank + 1));
+        std::vector<double> data(n * width);
+        for (std::size_t p = 0; p < n; ++p) {
+          for (std::size_t i = 0; i < width; ++i) {
+            const std::size_t e = p * width + i;
+            for (std::size_t d = 0; d < rank; ++d) tcoords[e * (rank + 1) + d] = coords[p * rank + d];
+            tcoords[e * (rank + 1) + rank] = i;
+            data[e] = value(p, i);
+          }
+        }
+        std::vector<hsize_t> dims = shape;
+        dims.push_back(width);
+        h5::Handle tspace = h5::simple_space(dims);
+        h5::check(H5Sselect_elements(tspace.id(), H5S_SELECT_SET, n * width, tcoords.data()), "H5Sselect_elements");
+        h5::Handle tmem = h5::simple_space({static_cast<hsize_t>(n * width)});
+        h5::check(H5Dwrite(measures[m].id(), H5T_NATIVE_DOUBLE, tmem.id(), tspace.id(), H5P_DEFAULT, data.data()),
+                  "cannot write a trace to " + partial_path.string());
       }
-      write(measures[m].id(), H5T_NATIVE_DOUBLE, column.data(), "a measure");
+      offset += width;
     }
     std::vector<std::uint8_t> codes(n);
     std::vector<const char*> texts(n);
@@ -177,8 +216,29 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   }
   h5::Handle measures = h5::create_group(root, "measures");
   const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::optional<h5::Handle> trace_group;
   for (const auto& m : layout.measures) {
-    h5::Handle ds = impl->make_dataset(measures.id(), m.name, H5T_IEEE_F64LE, &nan, scales);
+    impl->widths.push_back(m.width());
+    impl->traces_.push_back(!m.trace_times_s.empty());
+    h5::Handle trace_scale;
+    if (!m.trace_times_s.empty()) {
+      if (!trace_group) trace_group = h5::create_group(root, "trace_times");
+      h5::Handle tspace = h5::simple_space({m.trace_times_s.size()});
+      trace_scale = h5::Handle(h5::check(H5Dcreate2(trace_group->id(), m.name.c_str(), H5T_IEEE_F64LE, tspace.id(),
+                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                         "cannot create trace times " + m.name),
+                               H5Dclose);
+      h5::check(H5Dwrite(trace_scale.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.trace_times_s.data()),
+                "trace times");
+      const std::string label = m.name + "_time";
+      h5::check(H5DSset_scale(trace_scale.id(), label.c_str()), "H5DSset_scale");
+      h5::write_string_attribute(trace_scale.id(), "units", "s");
+      h5::write_string_attribute(trace_scale.id(), "long_name", "sample times of the trace " + m.name);
+    }
+    h5::Handle ds = m.trace_times_s.empty()
+                        ? impl->make_dataset(measures.id(), m.name, H5T_IEEE_F64LE, &nan, scales)
+                        : impl->make_dataset(measures.id(), m.name, H5T_IEEE_F64LE, &nan, scales, &trace_scale,
+                                             m.trace_times_s.size(), m.name + "_time");
     h5::write_string_attribute(ds.id(), "units", m.unit);
     h5::write_string_attribute(ds.id(), "long_name", m.description);
     h5::write_double_attribute(ds.id(), "_FillValue", nan);
@@ -279,6 +339,9 @@ Results read_results(const std::filesystem::path& path) {
     info.name = m;
     info.unit = h5::read_string_attribute(ds.id(), "units");
     info.description = h5::read_string_attribute(ds.id(), "long_name");
+    if (H5Lexists(root, ("trace_times/" + m).c_str(), H5P_DEFAULT) > 0) {
+      info.trace_times_s = h5::read_doubles(h5::open_dataset(root, "trace_times/" + m).id());
+    }
     r.values[m] = h5::read_doubles(ds.id());
     r.measures.push_back(std::move(info));
   }

@@ -15,6 +15,7 @@ constexpr KindName kKindNames[] = {
     {MeasureKind::kIntegral, "integral"}, {MeasureKind::kValueAt, "value_at"},
     {MeasureKind::kEnergy, "energy"},     {MeasureKind::kAverage, "average"},
     {MeasureKind::kMin, "min"},           {MeasureKind::kMax, "max"},
+    {MeasureKind::kTimeAbove, "time_above"}, {MeasureKind::kTrace, "trace"},
 };
 
 void check_lengths(const std::vector<double>& t, const std::vector<double>& y) {
@@ -113,6 +114,25 @@ double integrate(const std::vector<double>& t, const std::vector<double>& y, dou
   return sum;
 }
 
+double time_above(const std::vector<double>& t, const std::vector<double>& y, double threshold, double from,
+                  double to) {
+  check_lengths(t, y);
+  auto [lo, hi] = clip_window(t, from, to);
+  double total = 0.0;
+  for_each_piece(t, lo, hi, [&](double x0, double x1, std::size_t i) {
+    const double y0 = on_segment(t, y, i, x0) - threshold;
+    const double y1 = on_segment(t, y, i, x1) - threshold;
+    if (y0 > 0 && y1 > 0) {
+      total += x1 - x0;
+    } else if (y0 > 0 || y1 > 0) {
+      // One crossing on the piece: keep the part above the threshold.
+      const double cross = x0 + (x1 - x0) * y0 / (y0 - y1);
+      total += y0 > 0 ? cross - x0 : x1 - cross;
+    }
+  });
+  return total;
+}
+
 double integrate_product(const std::vector<double>& t, const std::vector<double>& a,
                          const std::vector<double>& b, double from, double to) {
   check_lengths(t, a);
@@ -162,8 +182,33 @@ double evaluate(const ResolvedMeasure& m, const Waveforms& w) {
       }
       return m.scale * best;
     }
+    case MeasureKind::kTimeAbove:
+      return m.scale * time_above(t, w.at(m.of), m.threshold, m.t_from_s, m.t_to_s);
+    case MeasureKind::kTrace:
+      throw MeasureError("a trace has several values; use evaluate_into");
   }
   throw MeasureError("unknown measure kind");
+}
+
+void evaluate_into(const ResolvedMeasure& m, const Waveforms& w, std::vector<double>& out) {
+  if (m.kind != MeasureKind::kTrace) {
+    out.push_back(evaluate(m, w));
+    return;
+  }
+  const auto& y = w.at(m.of);
+  check_lengths(w.time, y);
+  for (double at : m.times_s) {
+    if (at < w.time.front() || at > w.time.back() * (1 + 1e-12)) {
+      throw MeasureError("trace time " + std::to_string(at) + " s is outside the simulated span");
+    }
+    out.push_back(m.scale * interpolate(w.time, y, at));
+  }
+}
+
+std::size_t total_width(const std::vector<ResolvedMeasure>& measures) {
+  std::size_t n = 0;
+  for (const auto& m : measures) n += m.width();
+  return n;
 }
 
 std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& measures) {
@@ -193,7 +238,8 @@ void to_json(nlohmann::json& j, const ResolvedMeasure& m) {
   j = nlohmann::json{{"name", m.name},       {"kind", to_string(m.kind)}, {"unit", m.unit},
                      {"of", m.of},           {"voltage", m.voltage},      {"current", m.current},
                      {"scale", m.scale},     {"from", time_to_json(m.t_from_s)},
-                     {"to", time_to_json(m.t_to_s)}, {"at", time_to_json(m.t_at_s)}};
+                     {"to", time_to_json(m.t_to_s)}, {"at", time_to_json(m.t_at_s)},
+                     {"threshold", m.threshold}, {"times", m.times_s}};
 }
 
 void from_json(const nlohmann::json& j, ResolvedMeasure& m) {
@@ -209,6 +255,8 @@ void from_json(const nlohmann::json& j, ResolvedMeasure& m) {
   m.t_from_s = time_from_json(j.at("from"));
   m.t_to_s = time_from_json(j.at("to"));
   m.t_at_s = time_from_json(j.at("at"));
+  m.threshold = j.at("threshold").get<double>();
+  m.times_s = j.at("times").get<std::vector<double>>();
 }
 
 }  // namespace gaincell::sweep

@@ -43,6 +43,22 @@ std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
       return ".meas tran " + m.name + " min par('" + scale + m.of + "') from=" + from + " to=" + to;
     case MeasureKind::kMax:
       return ".meas tran " + m.name + " max par('" + scale + m.of + "') from=" + from + " to=" + to;
+    case MeasureKind::kTimeAbove: {
+      // ngspice has no "time above"; its first-pulse width equals it for a single pulse.
+      const std::string th = format_exact(m.threshold);
+      return "* gaincell measure " + m.name + ": time " + m.of + " > " + th + " in [" + from + ", " + to +
+             "] s\n.meas tran " + m.name + "_first_pulse trig par('" + m.of + "') val=" + th + " rise=1 targ par('" +
+             m.of + "') val=" + th + " fall=1";
+    }
+    case MeasureKind::kTrace: {
+      std::string lines;
+      for (std::size_t i = 0; i < m.times_s.size(); ++i) {
+        if (i > 0) lines += "\n";
+        lines += ".meas tran " + m.name + "_" + std::to_string(i) + " find par('" + scale + m.of +
+                 "') at=" + format_exact(m.times_s[i]);
+      }
+      return lines;
+    }
   }
   return "";
 }
@@ -102,6 +118,8 @@ std::vector<ResolvedMeasure> SweepPlan::measures(std::size_t k) const {
     r.t_from_s = resolve_time(m.from, params, inf);
     r.t_to_s = resolve_time(m.to, params, inf);
     r.t_at_s = resolve_time(m.at, params, inf);
+    r.threshold = m.threshold;
+    r.times_s = m.times_s;
     out.push_back(r);
   }
   return out;

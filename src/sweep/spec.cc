@@ -115,6 +115,38 @@ class Reader {
     fail(pointer, "GC-1203", what + ", found " + shown(j));
   }
 
+  // A list of numbers: an array, {"linspace": {start, stop, count}} or
+  // {"logspace": {start, stop, count}} (start, stop > 0).
+  std::vector<double> number_list(const json& j, const std::string& pointer, const std::string& unit) const {
+    std::vector<double> out;
+    if (j.is_array()) {
+      for (std::size_t k = 0; k < j.size(); ++k) out.push_back(number(j[k], pointer + "/" + std::to_string(k), unit));
+      return out;
+    }
+    object(j, pointer);
+    check_keys(j, pointer, {"linspace", "logspace"});
+    if (j.size() != 1) fail(pointer, "GC-1202", "expected exactly one of \"linspace\" or \"logspace\"");
+    const bool log = j.contains("logspace");
+    const std::string lp = pointer + (log ? "/logspace" : "/linspace");
+    const json& l = object(j.begin().value(), lp);
+    check_keys(l, lp, {"start", "stop", "count"});
+    const double start = number(require(l, lp, "start"), lp + "/start", unit);
+    const double stop = number(require(l, lp, "stop"), lp + "/stop", unit);
+    const json& cj = require(l, lp, "count");
+    if (!cj.is_number_integer() || cj.get<long long>() < 1) {
+      fail(lp + "/count", "GC-1203", "expected an integer >= 1, found " + shown(cj));
+    }
+    if (log && !(start > 0 && stop > 0)) fail(lp, "GC-1205", "logspace needs start > 0 and stop > 0");
+    const auto count = static_cast<std::size_t>(cj.get<long long>());
+    for (std::size_t k = 0; k < count; ++k) {
+      // start + k*step loses the end point to rounding; interpolate, and hit stop exactly.
+      const double f = count == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(count - 1);
+      const double v = log ? start * std::pow(stop / start, f) : start + (stop - start) * f;
+      out.push_back(k + 1 == count ? stop : v);
+    }
+    return out;
+  }
+
   TimeRef time(const json& j, const std::string& pointer, const netlist::NetlistTemplate& tpl) const {
     TimeRef t;
     if (j.is_string()) {
@@ -217,7 +249,7 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
   for (std::size_t i = 0; i < axes.size(); ++i) {
     const std::string ptr = "/axes/" + std::to_string(i);
     const json& a = r.object(axes[i], ptr);
-    r.check_keys(a, ptr, {"param", "values", "linspace", "description"});
+    r.check_keys(a, ptr, {"param", "values", "linspace", "logspace", "description"});
     Axis axis;
     const auto& p = template_param(r.string(r.require(a, ptr, "param"), ptr + "/param"), ptr + "/param");
     axis.param = p.name;
@@ -227,30 +259,13 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     if (spec.params.count(axis.param) != 0) {
       r.fail(ptr + "/param", "GC-1208", "parameter '" + axis.param + "' is both fixed in /params and swept");
     }
-    if (a.contains("values") == a.contains("linspace")) {
-      r.fail(ptr, "GC-1202", "an axis needs exactly one of \"values\" or \"linspace\"");
-    }
+    const int forms = int(a.contains("values")) + int(a.contains("linspace")) + int(a.contains("logspace"));
+    if (forms != 1) r.fail(ptr, "GC-1202", "an axis needs exactly one of \"values\", \"linspace\" or \"logspace\"");
     if (a.contains("values")) {
-      const json& values = r.array(a["values"], ptr + "/values");
-      for (std::size_t k = 0; k < values.size(); ++k) {
-        axis.values.push_back(r.number(values[k], ptr + "/values/" + std::to_string(k), p.unit));
-      }
+      axis.values = r.number_list(r.array(a["values"], ptr + "/values"), ptr + "/values", p.unit);
     } else {
-      const std::string lp = ptr + "/linspace";
-      const json& l = r.object(a["linspace"], lp);
-      r.check_keys(l, lp, {"start", "stop", "count"});
-      const double start = r.number(r.require(l, lp, "start"), lp + "/start", p.unit);
-      const double stop = r.number(r.require(l, lp, "stop"), lp + "/stop", p.unit);
-      const json& cj = r.require(l, lp, "count");
-      if (!cj.is_number_integer() || cj.get<long long>() < 1) {
-        r.fail(lp + "/count", "GC-1203", "expected an integer >= 1, found " + shown(cj));
-      }
-      const auto count = static_cast<std::size_t>(cj.get<long long>());
-      for (std::size_t k = 0; k < count; ++k) {
-        // start + k*step loses the end point to rounding; interpolate instead.
-        const double f = count == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(count - 1);
-        axis.values.push_back(k + 1 == count ? stop : start + (stop - start) * f);
-      }
+      const char* key = a.contains("linspace") ? "linspace" : "logspace";
+      axis.values = r.number_list(json{{key, a[key]}}, ptr, p.unit);
     }
     if (axis.values.empty()) r.fail(ptr + "/values", "GC-1205", "an axis needs at least one value");
     spec.axes.push_back(std::move(axis));
@@ -292,7 +307,7 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     const std::string ptr = "/measures/" + std::to_string(i);
     const json& m = r.object(measures[i], ptr);
     r.check_keys(m, ptr, {"name", "kind", "unit", "description", "of", "voltage", "current", "scale",
-                          "from", "to", "at"});
+                          "from", "to", "at", "threshold", "times"});
     MeasureSpec ms;
     ms.name = r.string(r.require(m, ptr, "name"), ptr + "/name");
     if (!is_identifier(ms.name)) r.fail(ptr + "/name", "GC-1205", "expected an identifier, found \"" + ms.name + "\"");
@@ -300,7 +315,8 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     const std::string kind = r.string(r.require(m, ptr, "kind"), ptr + "/kind");
     if (!measure_kind_from_string(kind, &ms.kind)) {
       r.fail(ptr + "/kind", "GC-1205",
-             "unknown measure kind \"" + kind + "\"; expected integral, value_at, energy, average, min or max");
+             "unknown measure kind \"" + kind +
+                 "\"; expected integral, value_at, energy, average, min, max, time_above or trace");
     }
     ms.unit = r.string(r.require(m, ptr, "unit"), ptr + "/unit");
     if (m.contains("description")) ms.description = r.string(m["description"], ptr + "/description");
@@ -321,7 +337,28 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
       ms.of = vector("of");
     }
     if (m.contains("scale")) ms.scale = r.number(m["scale"], ptr + "/scale", "");
-    if (ms.kind == MeasureKind::kValueAt) {
+    if (ms.kind == MeasureKind::kTimeAbove) {
+      ms.threshold = r.number(r.require(m, ptr, "threshold"), ptr + "/threshold", "");
+    } else if (m.contains("threshold")) {
+      r.fail(ptr + "/threshold", "GC-1204", "\"threshold\" belongs to time_above measures", "", true);
+    }
+    if (ms.kind == MeasureKind::kTrace) {
+      ms.times_s = r.number_list(r.require(m, ptr, "times"), ptr + "/times", "s");
+      if (ms.times_s.empty()) r.fail(ptr + "/times", "GC-1205", "a trace needs at least one time");
+      for (std::size_t k = 1; k < ms.times_s.size(); ++k) {
+        if (!(ms.times_s[k] > ms.times_s[k - 1])) {
+          r.fail(ptr + "/times", "GC-1205", "trace times must increase");
+        }
+      }
+      if (m.contains("from") || m.contains("to") || m.contains("at")) {
+        r.fail(ptr, "GC-1204", "a trace takes \"times\", not \"at\" or a window");
+      }
+    } else if (m.contains("times")) {
+      r.fail(ptr + "/times", "GC-1204", "\"times\" belongs to trace measures", "", true);
+    }
+    if (ms.kind == MeasureKind::kTrace) {
+      // times only
+    } else if (ms.kind == MeasureKind::kValueAt) {
       if (m.contains("at")) ms.at = r.time(m["at"], ptr + "/at", tpl);
       if (m.contains("from") || m.contains("to")) r.fail(ptr, "GC-1204", "value_at takes \"at\", not a window");
     } else {

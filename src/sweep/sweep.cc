@@ -117,7 +117,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   // Provenance: enough to tell whether two files describe the same experiment.
   store::ResultsLayout layout;
   for (const auto& a : spec.axes) layout.axes.push_back({a.param, a.unit, a.description, a.values});
-  for (const auto& m : spec.measures) layout.measures.push_back({m.name, m.unit, m.description});
+  for (const auto& m : spec.measures) layout.measures.push_back({m.name, m.unit, m.description, m.times_s});
   auto& attrs = layout.attributes;
   attrs["gaincell_version"] = build_info().version;
   attrs["gaincell_git_sha"] = build_info().git_sha;
@@ -161,9 +161,14 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
         summary.parse_time_s += r.parse_time_s;
         summary.run_time_s += r.run_time_s;
         if (r.ok()) {
-          for (std::size_t m = 0; m < r.values.size() && m < lo.size(); ++m) {
-            lo[m] = std::min(lo[m], r.values[m]);
-            hi[m] = std::max(hi[m], r.values[m]);
+          std::size_t offset = 0;
+          for (std::size_t m = 0; m < lo.size(); ++m) {
+            const std::size_t width = layout.measures[m].width();
+            for (std::size_t i = offset; i < offset + width && i < r.values.size(); ++i) {
+              lo[m] = std::min(lo[m], r.values[i]);
+              hi[m] = std::max(hi[m], r.values[i]);
+            }
+            offset += width;
           }
         } else {
           ++progress.failed;

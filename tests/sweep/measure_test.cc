@@ -85,3 +85,39 @@ TEST_CASE("resolved measures survive the JSON round trip, infinity included", "[
   CHECK(std::isinf(back.t_to_s));
   CHECK(back.scale == -1);
 }
+
+TEST_CASE("time above a threshold interpolates the crossings", "[unit][measure]") {
+  // A trapezoid pulse 0 -> 1 V over 1 ns, flat 3 ns, back over 1 ns: above 0.5 V for 4 ns.
+  const std::vector<double> t = {0, 1e-9, 2e-9, 5e-9, 6e-9, 10e-9};
+  const std::vector<double> y = {0, 0, 1, 1, 0, 0};
+  CHECK(time_above(t, y, 0.5, 0, 10e-9) == Approx(4e-9).epsilon(1e-12));
+  CHECK(time_above(t, y, 0.25, 0, 10e-9) == Approx(4.5e-9).epsilon(1e-12));
+  CHECK(time_above(t, y, 0.5, 3e-9, 10e-9) == Approx(2.5e-9).epsilon(1e-12));
+  CHECK(time_above(t, y, 2.0, 0, 10e-9) == 0.0);
+  Waveforms w;
+  w.time = t;
+  w.vectors["v(out)"] = y;
+  ResolvedMeasure m = make("pw_s", MeasureKind::kTimeAbove, "s");
+  m.of = "v(out)";
+  m.threshold = 0.5;
+  CHECK(evaluate(m, w) == Approx(4e-9).epsilon(1e-12));
+}
+
+TEST_CASE("a trace samples a waveform at fixed times", "[unit][measure]") {
+  Waveforms w;
+  w.time = {0, 1, 2};
+  w.vectors["v(sn)"] = {0.9, 0.8, 0.6};
+  ResolvedMeasure m = make("v_sn_v", MeasureKind::kTrace, "V");
+  m.of = "v(sn)";
+  m.times_s = {0, 0.5, 1.5, 2};
+  CHECK(m.width() == 4);
+  std::vector<double> out = {42.0};
+  evaluate_into(m, w, out);
+  REQUIRE(out.size() == 5);
+  const double expected[] = {42.0, 0.9, 0.85, 0.7, 0.6};
+  for (std::size_t i = 0; i < 5; ++i) CHECK(out[i] == Approx(expected[i]).epsilon(1e-15));
+  m.times_s = {3};
+  CHECK_THROWS_AS(evaluate_into(m, w, out), MeasureError);
+  CHECK_THROWS_AS(evaluate(m, w), MeasureError);
+  CHECK(total_width({m, make("x", MeasureKind::kValueAt, "V")}) == 2);
+}

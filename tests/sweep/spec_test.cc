@@ -91,7 +91,7 @@ TEST_CASE("spec errors name the file, line, column, JSON pointer and what was ex
         std::string::npos);
   CHECK(error_of(dir, spec_text(R"([{"param": "v_in", "valeus": [1]}])")) ==
         "spec.json:5:30: error GC-1204: /axes/0/valeus: unknown key 'valeus'; expected one of: param, values, "
-        "linspace, description");
+        "linspace, logspace, description");
   CHECK(error_of(dir, "{\"format\": \"gaincell-spec/1\",\n \"name\": \"rc\"\n \"template\": 1}") ==
         "spec.json:3:11: error GC-1201: invalid JSON: syntax error while parsing object - unexpected string literal; "
         "expected '}'");

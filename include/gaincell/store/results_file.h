@@ -5,6 +5,7 @@
 // h5py or h5dump without gaincell:
 //   /axes/<param>        float64[n]      dimension scale, attrs units, long_name
 //   /measures/<name>     float64[shape]  NaN where the point failed; attrs units, long_name
+//                                       (a trace has one more dimension: /trace_times/<name>)
 //   /status              uint8 enum[shape] (ok, parse_error, ..., not_run)
 //   /message             string[shape]   ngspice's message for failed points
 //   /timing/*_time_s     float64[shape]  seconds spent in ngspice per point
@@ -42,6 +43,10 @@ struct MeasureInfo {
   std::string name;
   std::string unit;
   std::string description;
+  // For a trace: its sample times (s); the dataset gets a last dimension of
+  // this length with a scale /trace_times/<name>. Empty for a scalar measure.
+  std::vector<double> trace_times_s;
+  std::size_t width() const { return trace_times_s.empty() ? 1 : trace_times_s.size(); }
 };
 
 struct ResultsLayout {
@@ -60,6 +65,7 @@ class ResultsWriter {
   ResultsWriter& operator=(ResultsWriter&&) noexcept;
 
   // Queues point `index` (row-major over the axes); written in batches.
+  // `values` holds each measure's values in layout order (width() each).
   void write_point(std::size_t index, spice::SimOutcome outcome, const std::vector<double>& values,
                    const std::string& message, double parse_time_s, double run_time_s);
   // Writes queued points and flushes the file to disk.
@@ -80,7 +86,7 @@ class ResultsWriter {
 struct Results {
   std::vector<AxisInfo> axes;
   std::vector<MeasureInfo> measures;
-  std::map<std::string, std::vector<double>> values;  // measure -> flat row-major
+  std::map<std::string, std::vector<double>> values;  // measure -> flat row-major (trace: times last)
   std::vector<spice::SimOutcome> status;
   std::vector<std::string> messages;
   std::vector<double> parse_time_s;

@@ -31,6 +31,8 @@ enum class MeasureKind {
   kAverage,   // scale * time-average of `of` over [from, to]
   kMin,       // scale * minimum of `of` over [from, to] (samples and window ends)
   kMax,       // scale * maximum of `of` over [from, to]
+  kTimeAbove, // total time `of` spends above `threshold` in [from, to] (a pulse width), s
+  kTrace,     // scale * `of` at each of `times_s`: a waveform sampled on a fixed grid
 };
 
 const char* to_string(MeasureKind kind);
@@ -49,6 +51,10 @@ struct ResolvedMeasure {
   double t_from_s = 0.0;
   double t_to_s = std::numeric_limits<double>::infinity();  // infinity: end of simulation
   double t_at_s = std::numeric_limits<double>::infinity();
+  double threshold = 0.0;        // kTimeAbove, in the unit of `of`
+  std::vector<double> times_s;   // kTrace: sample times
+  // Number of values this measure yields per point (times_s.size() for a trace, else 1).
+  std::size_t width() const { return kind == MeasureKind::kTrace ? times_s.size() : 1; }
 };
 
 // Vectors of one point, copied out of ngspice: "time" and the saved ones,
@@ -64,9 +70,14 @@ class MeasureError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Evaluates one measure. Throws MeasureError if a vector is missing, lengths
-// differ, the window is empty or outside the simulated span.
+// Evaluates one scalar measure. Throws MeasureError if a vector is missing,
+// lengths differ, the window is empty or outside the simulated span, or the
+// measure is a trace.
 double evaluate(const ResolvedMeasure& measure, const Waveforms& waveforms);
+// Evaluates any measure into measure.width() values appended to `out`.
+void evaluate_into(const ResolvedMeasure& measure, const Waveforms& waveforms, std::vector<double>& out);
+// Total width of a list of measures (the length of a point's value vector).
+std::size_t total_width(const std::vector<ResolvedMeasure>& measures);
 
 // Names of the vectors the measures read (each once, in first-use order).
 std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& measures);
@@ -74,6 +85,9 @@ std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& me
 // Piecewise-linear helpers, exposed for tests.
 double interpolate(const std::vector<double>& t, const std::vector<double>& y, double at);
 double integrate(const std::vector<double>& t, const std::vector<double>& y, double from, double to);
+// Time y spends above `threshold` in [from, to], with crossings interpolated.
+double time_above(const std::vector<double>& t, const std::vector<double>& y, double threshold, double from,
+                  double to);
 double integrate_product(const std::vector<double>& t, const std::vector<double>& a,
                          const std::vector<double>& b, double from, double to);
 

@@ -46,6 +46,8 @@ struct MeasureSpec {
   TimeRef from{TimeRef::Kind::kStart, 0.0, ""};
   TimeRef to{TimeRef::Kind::kEnd, 0.0, ""};
   TimeRef at{TimeRef::Kind::kEnd, 0.0, ""};
+  double threshold = 0.0;       // time_above
+  std::vector<double> times_s;  // trace
 };
 
 struct Axis {
