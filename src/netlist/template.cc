@@ -120,6 +120,11 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
       tpl.includes_.push_back(p);
       line.kind = Line::Kind::kInclude;
       line.text = word + " \"" + p.string() + "\"" + tail;
+      const std::string section(trim(tail));
+      if (word == ".lib" && !section.empty() && section.find_first_of(" \t") == std::string::npos) {
+        line.lib = tpl.libs_.size();
+        tpl.libs_.push_back({p, section, line_no});
+      }
       tpl.lines_.push_back(line);
       continue;
     }
@@ -244,9 +249,19 @@ std::string NetlistTemplate::render(const RenderRequest& request) const {
       case Line::Kind::kDropped:
         break;
       case Line::Kind::kText:
-      case Line::Kind::kInclude:
         out += line.text + "\n";
         break;
+      case Line::Kind::kInclude: {
+        if (line.lib < libs_.size()) {
+          auto it = request.lib_sections.find(libs_[line.lib].file);
+          if (it != request.lib_sections.end()) {
+            out += ".lib \"" + libs_[line.lib].file.string() + "\" " + it->second + "\n";
+            break;
+          }
+        }
+        out += line.text + "\n";
+        break;
+      }
       case Line::Kind::kParam: {
         const auto& p = params_[line.param];
         out += ".param " + p.name + "=" + format_exact(values.at(p.name));
@@ -270,6 +285,24 @@ std::string NetlistTemplate::render(const RenderRequest& request) const {
   }
   out += ".end\n";
   return out;
+}
+
+}  // namespace gaincell::netlist
+
+namespace gaincell::netlist {
+
+std::vector<std::string> library_sections(const std::filesystem::path& file) {
+  std::vector<std::string> sections;
+  std::istringstream in(read_text_file(file));
+  std::string raw;
+  while (std::getline(in, raw)) {
+    std::istringstream words(raw);
+    std::string first, name, extra;
+    words >> first >> name >> extra;
+    // ".lib NAME" opens a section; ".lib FILE NAME" (three words) is a reference.
+    if (lower(first) == ".lib" && !name.empty() && extra.empty()) sections.push_back(lower(name));
+  }
+  return sections;
 }
 
 }  // namespace gaincell::netlist

@@ -203,11 +203,24 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   std::vector<h5::Handle> scales;
   for (const auto& a : layout.axes) {
     h5::Handle space = h5::simple_space({a.values.size()});
-    h5::Handle ds(h5::check(H5Dcreate2(axes.id(), a.name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
-                                       H5P_DEFAULT, H5P_DEFAULT),
-                            "cannot create axis " + a.name),
-                  H5Dclose);
-    h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), "axis values");
+    h5::Handle ds;
+    if (a.labels.empty()) {
+      ds = h5::Handle(h5::check(H5Dcreate2(axes.id(), a.name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
+                                           H5P_DEFAULT, H5P_DEFAULT),
+                                "cannot create axis " + a.name),
+                      H5Dclose);
+      h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), "axis values");
+    } else {
+      // A categorical axis: its scale holds the labels (e.g. "tt", "ff", "ss").
+      h5::Handle type = h5::string_type();
+      ds = h5::Handle(h5::check(H5Dcreate2(axes.id(), a.name.c_str(), type.id(), space.id(), H5P_DEFAULT,
+                                           H5P_DEFAULT, H5P_DEFAULT),
+                                "cannot create axis " + a.name),
+                      H5Dclose);
+      std::vector<const char*> texts;
+      for (const auto& l : a.labels) texts.push_back(l.c_str());
+      h5::check(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()), "axis labels");
+    }
     h5::check(H5DSset_scale(ds.id(), a.name.c_str()), "H5DSset_scale");
     h5::write_string_attribute(ds.id(), "units", a.unit.empty() ? "1" : a.unit);
     h5::write_string_attribute(ds.id(), "long_name", a.description);
@@ -260,6 +273,20 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   h5::write_string_attribute(impl->run_time.id(), "units", "s");
   h5::write_string_attribute(impl->run_time.id(), "long_name", "time in ngspice's run command");
 
+  if (!layout.monte_carlo.empty()) {
+    h5::Handle mc = h5::create_group(root, "monte_carlo");
+    for (const auto& d : layout.monte_carlo) {
+      h5::Handle space = h5::simple_space({d.values.size()});
+      h5::Handle ds(h5::check(H5Dcreate2(mc.id(), d.param.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
+                                         H5P_DEFAULT, H5P_DEFAULT),
+                              "cannot create Monte Carlo draws " + d.param),
+                    H5Dclose);
+      h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, d.values.data()), "draws");
+      h5::write_string_attribute(ds.id(), "units", d.unit.empty() ? "1" : d.unit);
+      h5::write_double_attribute(ds.id(), "sigma", d.sigma);
+      h5::write_string_attribute(ds.id(), "long_name", "value of " + d.param + " in each Monte Carlo sample");
+    }
+  }
   h5::write_string_attribute(root, "gaincell_format", kResultsFormat);
   h5::write_string_attribute(root, "axes", join(axis_names));
   h5::write_string_attribute(root, "measures", join(measure_names));
@@ -330,7 +357,13 @@ Results read_results(const std::filesystem::path& path) {
     info.name = a;
     info.unit = h5::read_string_attribute(ds.id(), "units");
     info.description = h5::read_string_attribute(ds.id(), "long_name");
-    info.values = h5::read_doubles(ds.id());
+    h5::Handle type(h5::check(H5Dget_type(ds.id()), "H5Dget_type"), H5Tclose);
+    if (H5Tget_class(type.id()) == H5T_STRING) {
+      info.labels = h5::read_strings(ds.id());
+      for (std::size_t k = 0; k < info.labels.size(); ++k) info.values.push_back(static_cast<double>(k));
+    } else {
+      info.values = h5::read_doubles(ds.id());
+    }
     r.axes.push_back(std::move(info));
   }
   for (const auto& m : split(r.attributes["measures"])) {
@@ -360,6 +393,20 @@ Results read_results(const std::filesystem::path& path) {
   {
     h5::Handle ds = h5::open_dataset(root, "message");
     r.messages = h5::read_strings(ds.id());
+  }
+  if (H5Lexists(root, "monte_carlo", H5P_DEFAULT) > 0) {
+    h5::Handle mc = h5::open_group(root, "monte_carlo");
+    std::vector<std::string> params;
+    auto collect_links = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+      return 0;
+    };
+    H5Literate(mc.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_links, &params);
+    for (const auto& n : params) {
+      h5::Handle ds = h5::open_dataset(mc.id(), n);
+      r.monte_carlo.push_back({n, h5::read_string_attribute(ds.id(), "units"),
+                               h5::read_double_attribute(ds.id(), "sigma"), h5::read_doubles(ds.id())});
+    }
   }
   r.parse_time_s = h5::read_doubles(h5::open_dataset(root, "timing/parse_time_s").id());
   r.run_time_s = h5::read_doubles(h5::open_dataset(root, "timing/run_time_s").id());

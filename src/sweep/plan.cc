@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "gaincell/sweep/plan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -67,7 +68,7 @@ std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
 
 SweepPlan::SweepPlan(const SweepSpec& spec) : spec_(spec) {
   for (const auto& a : spec_.axes) {
-    GC_CHECK(!a.values.empty()) << "axis " << a.param << " has no values";
+    GC_CHECK(!a.values.empty()) << "axis " << a.name << " has no values";
     if (size_ > std::numeric_limits<std::size_t>::max() / a.values.size()) {
       throw InputError("GC-1209", spec_.path.string() + ": error GC-1209: the sweep has too many points");
     }
@@ -95,11 +96,39 @@ std::vector<double> SweepPlan::coordinates(std::size_t k) const {
   return c;
 }
 
-std::map<std::string, double> SweepPlan::parameters(std::size_t k) const {
-  std::map<std::string, double> overrides = spec_.params;
+std::map<std::string, double> SweepPlan::overrides(std::size_t k) const {
+  std::map<std::string, double> values = spec_.params;
   const auto c = coordinates(k);
-  for (std::size_t i = 0; i < c.size(); ++i) overrides[spec_.axes[i].param] = c[i];
-  return spec_.netlist.resolve(overrides);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const Axis& a = spec_.axes[i];
+    if (a.kind == Axis::Kind::kParam) values[a.name] = c[i];
+    if (a.kind == Axis::Kind::kMonteCarlo) {
+      const auto sample = static_cast<std::size_t>(c[i]);
+      for (const auto& [name, sigma] : spec_.monte_carlo.sigma) {
+        const auto fixed = spec_.params.find(name);
+        const double nominal =
+            fixed != spec_.params.end() ? fixed->second : spec_.netlist.find_param(name)->default_value;
+        values[name] = nominal + sigma * monte_carlo_normal(spec_.monte_carlo.seed, sample, name);
+      }
+    }
+  }
+  return values;
+}
+
+std::map<std::string, double> SweepPlan::parameters(std::size_t k) const {
+  return spec_.netlist.resolve(overrides(k));
+}
+
+std::string SweepPlan::describe(std::size_t k) const {
+  const auto c = coordinates(k);
+  std::string out;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const Axis& a = spec_.axes[i];
+    const std::string value = a.kind == Axis::Kind::kCorner ? a.labels[static_cast<std::size_t>(c[i])]
+                                                            : netlist::format_exact(c[i]);
+    out += (out.empty() ? "" : " ") + a.name + "=" + value;
+  }
+  return out;
 }
 
 std::vector<ResolvedMeasure> SweepPlan::measures(std::size_t k) const {
@@ -128,17 +157,24 @@ std::vector<ResolvedMeasure> SweepPlan::measures(std::size_t k) const {
 std::string SweepPlan::render(std::size_t k) const {
   using netlist::format_exact;
   netlist::RenderRequest req;
-  std::map<std::string, double> overrides = spec_.params;
-  const auto c = coordinates(k);
-  std::string where;
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    overrides[spec_.axes[i].param] = c[i];
-    where += " " + spec_.axes[i].param + "=" + format_exact(c[i]);
-  }
-  req.values = overrides;
+  req.values = overrides(k);
   req.comments.push_back("gaincell sweep '" + spec_.name + "' point " + std::to_string(k) + " of " +
-                         std::to_string(size_) + ":" + where);
+                         std::to_string(size_) + ": " + describe(k));
   req.options = spec_.options;
+  const auto c = coordinates(k);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const Axis& a = spec_.axes[i];
+    if (a.kind == Axis::Kind::kOption) {
+      // An option axis overrides the same option from /options.
+      auto it = std::find_if(req.options.begin(), req.options.end(), [&](const auto& o) { return o.first == a.name; });
+      if (it != req.options.end()) {
+        it->second = format_exact(c[i]);
+      } else {
+        req.options.emplace_back(a.name, format_exact(c[i]));
+      }
+    }
+    if (a.kind == Axis::Kind::kCorner) req.lib_sections[a.lib_file] = a.labels[static_cast<std::size_t>(c[i])];
+  }
   const auto& t = spec_.tran;
   req.analysis = ".tran " + format_exact(t.step_s) + " " + format_exact(t.stop_s);
   if (t.start_s > 0 || t.max_step_s > 0) req.analysis += " " + format_exact(t.start_s);

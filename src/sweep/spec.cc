@@ -249,26 +249,117 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
   for (std::size_t i = 0; i < axes.size(); ++i) {
     const std::string ptr = "/axes/" + std::to_string(i);
     const json& a = r.object(axes[i], ptr);
-    r.check_keys(a, ptr, {"param", "values", "linspace", "logspace", "description"});
     Axis axis;
-    const auto& p = template_param(r.string(r.require(a, ptr, "param"), ptr + "/param"), ptr + "/param");
-    axis.param = p.name;
-    axis.unit = p.unit;
-    axis.description = a.contains("description") ? r.string(a["description"], ptr + "/description") : p.description;
-    if (!swept.insert(axis.param).second) r.fail(ptr + "/param", "GC-1208", "parameter '" + axis.param + "' is swept twice");
-    if (spec.params.count(axis.param) != 0) {
-      r.fail(ptr + "/param", "GC-1208", "parameter '" + axis.param + "' is both fixed in /params and swept");
+    const int kinds = int(a.contains("param")) + int(a.contains("option")) + int(a.contains("corner")) +
+                      int(a.contains("monte_carlo"));
+    if (kinds != 1) {
+      r.fail(ptr, "GC-1202", "an axis needs exactly one of \"param\", \"option\", \"corner\" or \"monte_carlo\"");
     }
-    const int forms = int(a.contains("values")) + int(a.contains("linspace")) + int(a.contains("logspace"));
-    if (forms != 1) r.fail(ptr, "GC-1202", "an axis needs exactly one of \"values\", \"linspace\" or \"logspace\"");
-    if (a.contains("values")) {
-      axis.values = r.number_list(r.array(a["values"], ptr + "/values"), ptr + "/values", p.unit);
-    } else {
+    auto read_values = [&](const std::string& unit) {
+      const int forms = int(a.contains("values")) + int(a.contains("linspace")) + int(a.contains("logspace"));
+      if (forms != 1) r.fail(ptr, "GC-1202", "an axis needs exactly one of \"values\", \"linspace\" or \"logspace\"");
+      if (a.contains("values")) return r.number_list(r.array(a["values"], ptr + "/values"), ptr + "/values", unit);
       const char* key = a.contains("linspace") ? "linspace" : "logspace";
-      axis.values = r.number_list(json{{key, a[key]}}, ptr, p.unit);
+      return r.number_list(json{{key, a[key]}}, ptr, unit);
+    };
+    if (a.contains("param")) {
+      r.check_keys(a, ptr, {"param", "values", "linspace", "logspace", "description"});
+      const auto& p = template_param(r.string(a["param"], ptr + "/param"), ptr + "/param");
+      axis.kind = Axis::Kind::kParam;
+      axis.name = p.name;
+      axis.unit = p.unit;
+      axis.description = p.description;
+      if (spec.params.count(axis.name) != 0) {
+        r.fail(ptr + "/param", "GC-1208", "parameter '" + axis.name + "' is both fixed in /params and swept");
+      }
+      axis.values = read_values(p.unit);
+    } else if (a.contains("option")) {
+      r.check_keys(a, ptr, {"option", "values", "linspace", "logspace", "description"});
+      axis.kind = Axis::Kind::kOption;
+      axis.name = r.string(a["option"], ptr + "/option");
+      if (!is_identifier(axis.name)) r.fail(ptr + "/option", "GC-1205", "option names are identifiers");
+      axis.unit = axis.name == "temp" || axis.name == "tnom" ? "degC" : "1";
+      axis.description = axis.name == "temp" ? "circuit temperature" : "ngspice option " + axis.name;
+      axis.values = read_values(axis.unit);
+    } else if (a.contains("corner")) {
+      r.check_keys(a, ptr, {"corner", "values", "description"});
+      axis.kind = Axis::Kind::kCorner;
+      axis.name = "corner";
+      axis.unit = "1";
+      axis.description = "process corner (section of " + r.string(a["corner"], ptr + "/corner") + ")";
+      std::filesystem::path lib(r.string(a["corner"], ptr + "/corner"));
+      if (lib.is_relative()) lib = (origin.parent_path() / lib).lexically_normal();
+      lib = std::filesystem::absolute(lib).lexically_normal();
+      const auto& refs = tpl.lib_references();
+      const auto ref = std::find_if(refs.begin(), refs.end(), [&](const netlist::LibReference& l) {
+        return l.file.lexically_normal() == lib;
+      });
+      if (ref == refs.end()) {
+        std::string have;
+        for (const auto& l : refs) have += (have.empty() ? "" : ", ") + l.file.string();
+        r.fail(ptr + "/corner", "GC-1210",
+               "the template has no `.lib " + lib.string() + " SECTION` line" +
+                   (have.empty() ? std::string(" (it has no .lib lines)") : "; it uses: " + have),
+               "corner paths are relative to the spec file");
+      }
+      axis.lib_file = ref->file;
+      const auto sections = netlist::library_sections(ref->file);
+      const json& values = r.array(r.require(a, ptr, "values"), ptr + "/values");
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        const std::string vp = ptr + "/values/" + std::to_string(k);
+        std::string section = r.string(values[k], vp);
+        std::transform(section.begin(), section.end(), section.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+          std::string have;
+          for (const auto& x : sections) have += (have.empty() ? "" : ", ") + x;
+          r.fail(vp, "GC-1210", "section '" + section + "' is not in " + ref->file.string() + "; it defines: " + have);
+        }
+        axis.labels.push_back(section);
+        axis.values.push_back(static_cast<double>(k));
+      }
+    } else {
+      r.check_keys(a, ptr, {"monte_carlo", "description"});
+      const std::string mp = ptr + "/monte_carlo";
+      const json& mc = r.object(a["monte_carlo"], mp);
+      r.check_keys(mc, mp, {"samples", "seed", "vary"});
+      if (spec.monte_carlo.samples > 0) r.fail(mp, "GC-1208", "only one Monte Carlo axis is allowed");
+      const json& n = r.require(mc, mp, "samples");
+      if (!n.is_number_integer() || n.get<long long>() < 1) {
+        r.fail(mp + "/samples", "GC-1203", "expected an integer >= 1, found " + shown(n));
+      }
+      const json& seed = r.require(mc, mp, "seed");
+      if (!seed.is_number_integer() || seed.get<long long>() < 0) {
+        r.fail(mp + "/seed", "GC-1203", "expected an integer >= 0, found " + shown(seed));
+      }
+      spec.monte_carlo.samples = static_cast<std::size_t>(n.get<long long>());
+      spec.monte_carlo.seed = seed.get<std::uint64_t>();
+      const json& vary = r.object(r.require(mc, mp, "vary"), mp + "/vary");
+      if (vary.empty()) r.fail(mp + "/vary", "GC-1205", "name at least one parameter to vary");
+      for (auto it = vary.begin(); it != vary.end(); ++it) {
+        const std::string vp = mp + "/vary/" + it.key();
+        const auto& p = template_param(it.key(), vp);
+        const json& d = r.object(it.value(), vp);
+        r.check_keys(d, vp, {"sigma"});
+        const double sigma = r.number(r.require(d, vp, "sigma"), vp + "/sigma", p.unit);
+        if (!(sigma >= 0)) r.fail(vp + "/sigma", "GC-1205", "sigma must be >= 0");
+        spec.monte_carlo.sigma[p.name] = sigma;
+      }
+      axis.kind = Axis::Kind::kMonteCarlo;
+      axis.name = "mc_sample";
+      axis.unit = "1";
+      axis.description = "Monte Carlo sample (seed " + std::to_string(spec.monte_carlo.seed) + ")";
+      for (std::size_t k = 0; k < spec.monte_carlo.samples; ++k) axis.values.push_back(static_cast<double>(k));
     }
+    if (a.contains("description")) axis.description = r.string(a["description"], ptr + "/description");
+    if (!swept.insert(axis.name).second) r.fail(ptr, "GC-1208", "'" + axis.name + "' is swept twice");
     if (axis.values.empty()) r.fail(ptr + "/values", "GC-1205", "an axis needs at least one value");
     spec.axes.push_back(std::move(axis));
+  }
+  for (const auto& [name, sigma] : spec.monte_carlo.sigma) {
+    if (swept.count(name) != 0) {
+      r.fail("/axes", "GC-1208", "parameter '" + name + "' is both swept and varied by Monte Carlo");
+    }
   }
   if (spec.axes.empty()) r.fail("/axes", "GC-1205", "a sweep needs at least one axis");
 
@@ -307,8 +398,14 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     const std::string ptr = "/measures/" + std::to_string(i);
     const json& m = r.object(measures[i], ptr);
     r.check_keys(m, ptr, {"name", "kind", "unit", "description", "of", "voltage", "current", "scale",
-                          "from", "to", "at", "threshold", "times"});
+                          "from", "to", "at", "threshold", "times", "leakage"});
     MeasureSpec ms;
+    if (m.contains("leakage")) {
+      if (!m["leakage"].is_boolean()) {
+        r.fail(ptr + "/leakage", "GC-1203", "expected true or false, found " + shown(m["leakage"]));
+      }
+      ms.leakage = m["leakage"].get<bool>();
+    }
     ms.name = r.string(r.require(m, ptr, "name"), ptr + "/name");
     if (!is_identifier(ms.name)) r.fail(ptr + "/name", "GC-1205", "expected an identifier, found \"" + ms.name + "\"");
     if (!names.insert(ms.name).second) r.fail(ptr + "/name", "GC-1208", "measure '" + ms.name + "' is defined twice");
@@ -369,11 +466,56 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     spec.measures.push_back(std::move(ms));
   }
 
+  // Retention and leakage need tiny gmin and abstol: with ngspice's defaults
+  // (gmin 1e-12 S, abstol 1e-12 A) the gmin conductance across junctions
+  // alone discharges a fF storage node in about a millisecond.
+  for (std::size_t i = 0; i < spec.measures.size(); ++i) {
+    if (!spec.measures[i].leakage) continue;
+    for (const char* option : {"gmin", "abstol"}) {
+      const auto it = std::find_if(spec.options.begin(), spec.options.end(),
+                                   [&](const auto& o) { return o.first == option; });
+      const double value = it == spec.options.end() ? 1e-12 : netlist::parse_si(it->second);
+      if (value > kLeakageToleranceMax) {
+        r.fail(it == spec.options.end() ? "/options" : std::string("/options/") + option, "GC-1211",
+               "measure '" + spec.measures[i].name + "' is leakage-sensitive but " + option + " = " +
+                   netlist::format_exact(value) + (it == spec.options.end() ? " (ngspice's default)" : "") +
+                   "; retention needs gmin <= 1e-18 and abstol <= 1e-18",
+               "with larger values the gmin conductance fakes the leak (a 1.9 ms apparent retention instead "
+               "of 28 ms in gaincell's planning measurements)");
+      }
+    }
+  }
+
   if (root.contains("timeout_s")) {
     spec.timeout_s = r.number(root["timeout_s"], "/timeout_s", "s");
     if (!(spec.timeout_s > 0)) r.fail("/timeout_s", "GC-1205", "the timeout must be > 0 s");
   }
   return spec;
+}
+
+}  // namespace gaincell::sweep
+
+namespace gaincell::sweep {
+namespace {
+
+// splitmix64: a good 64-bit mix, used as a counter-based generator.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+double monte_carlo_normal(std::uint64_t seed, std::size_t sample, const std::string& name) {
+  std::uint64_t h = mix(seed);
+  for (unsigned char c : name) h = mix(h ^ c);
+  h = mix(h ^ mix(static_cast<std::uint64_t>(sample)));
+  // Two uniforms in (0, 1) from 53-bit mantissas, then Box-Muller.
+  const double u1 = (static_cast<double>(mix(h) >> 11) + 0.5) * 0x1.0p-53;
+  const double u2 = (static_cast<double>(mix(h + 1) >> 11) + 0.5) * 0x1.0p-53;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
 }  // namespace gaincell::sweep

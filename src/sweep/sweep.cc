@@ -116,7 +116,23 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
 
   // Provenance: enough to tell whether two files describe the same experiment.
   store::ResultsLayout layout;
-  for (const auto& a : spec.axes) layout.axes.push_back({a.param, a.unit, a.description, a.values});
+  for (const auto& a : spec.axes) layout.axes.push_back({a.name, a.unit, a.description, a.values, a.labels});
+  // Monte Carlo draws, per sample, so results can be related to them.
+  if (spec.monte_carlo.samples > 0) {
+    for (const auto& [name, sigma] : spec.monte_carlo.sigma) {
+      store::MonteCarloDraws d;
+      d.param = name;
+      d.unit = spec.netlist.find_param(name)->unit;
+      d.sigma = sigma;
+      const auto fixed = spec.params.find(name);
+      const double nominal = fixed != spec.params.end() ? fixed->second : spec.netlist.find_param(name)->default_value;
+      for (std::size_t s = 0; s < spec.monte_carlo.samples; ++s) {
+        d.values.push_back(nominal + sigma * monte_carlo_normal(spec.monte_carlo.seed, s, name));
+      }
+      layout.monte_carlo.push_back(std::move(d));
+    }
+    layout.attributes["monte_carlo_seed"] = std::to_string(spec.monte_carlo.seed);
+  }
   for (const auto& m : spec.measures) layout.measures.push_back({m.name, m.unit, m.description, m.times_s});
   auto& attrs = layout.attributes;
   attrs["gaincell_version"] = build_info().version;

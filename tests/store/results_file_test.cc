@@ -18,7 +18,7 @@ TEST_CASE("results round-trip through HDF5 with dimension scales and units", "[u
   testing::TempDir dir;
   const auto path = dir / "r.h5";
   store::ResultsLayout layout;
-  layout.axes = {{"v_store", "V", "stored voltage", {0.0, 0.45, 0.9}}, {"t_pulse", "s", "pulse", {0.0, 1e-9}}};
+  layout.axes = {{"v_store", "V", "stored voltage", {0.0, 0.45, 0.9}, {}}, {"t_pulse", "s", "pulse", {0.0, 1e-9}, {}}};
   layout.measures = {{"q_line_c", "C", "charge", {}}, {"v_sn_v", "V", "storage node", {1e-6, 1e-3}},
                      {"v_line_end_v", "V", "line", {}}};
   layout.attributes = {{"spec_sha256", "abc"}};
@@ -79,7 +79,7 @@ TEST_CASE("an unfinished writer leaves a .partial file holding what was computed
   testing::TempDir dir;
   const auto path = dir / "r.h5";
   store::ResultsLayout layout;
-  layout.axes = {{"x", "V", "", {1.0, 2.0}}};
+  layout.axes = {{"x", "V", "", {1.0, 2.0}, {}}};
   layout.measures = {{"y", "V", "", {}}};
   { auto w = store::ResultsWriter::create(path, layout);
     w.write_point(1, SimOutcome::kOk, {42.0}, "", 0, 0);

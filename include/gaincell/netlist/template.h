@@ -48,6 +48,15 @@ struct RenderRequest {
   std::vector<std::pair<std::string, std::string>> options;     // .options name=value (validated by caller)
   std::string analysis;                                         // e.g. ".tran 1e-10 3e-08"
   std::vector<std::string> saves;                               // e.g. "v(sn)", "i(vsense)"
+  // Section to use for a `.lib FILE SECTION` line, keyed by FILE's absolute
+  // path (process corners). Unlisted .lib lines keep the template's section.
+  std::map<std::filesystem::path, std::string> lib_sections;
+};
+
+struct LibReference {
+  std::filesystem::path file;  // absolute
+  std::string section;         // the template's default section
+  int line = 0;
 };
 
 class NetlistTemplate {
@@ -65,6 +74,8 @@ class NetlistTemplate {
   const std::vector<DerivedParam>& derived() const { return derived_; }
   // Absolute paths of the files named by .include/.lib lines.
   const std::vector<std::filesystem::path>& includes() const { return includes_; }
+  // The `.lib FILE SECTION` lines, whose section a sweep may choose.
+  const std::vector<LibReference>& lib_references() const { return libs_; }
   const TemplateParam* find_param(std::string_view name) const;
   // Defaults merged with `overrides` (validated as in render()).
   std::map<std::string, double> resolve(const std::map<std::string, double>& overrides) const;
@@ -80,6 +91,7 @@ class NetlistTemplate {
     std::string text;      // original text (kText) or rewritten include line
     std::size_t param = 0; // index into params_ (kParam)
     std::string comment;   // inline comment kept on a param line
+    std::size_t lib = static_cast<std::size_t>(-1);  // index into libs_ for a `.lib FILE SECTION` line
   };
 
   std::filesystem::path path_;
@@ -89,6 +101,11 @@ class NetlistTemplate {
   std::vector<TemplateParam> params_;
   std::vector<DerivedParam> derived_;
   std::vector<std::filesystem::path> includes_;
+  std::vector<LibReference> libs_;
 };
+
+// Section names defined in a library file (its `.lib NAME` lines that are not
+// `.lib FILE SECTION` references). Throws IoError if unreadable.
+std::vector<std::string> library_sections(const std::filesystem::path& file);
 
 }  // namespace gaincell::netlist

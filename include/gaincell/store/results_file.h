@@ -37,6 +37,17 @@ struct AxisInfo {
   std::string unit;
   std::string description;
   std::vector<double> values;
+  // Categorical axes (process corners): one label per value; the axis is
+  // then stored as a string dimension scale and `values` are 0..n-1.
+  std::vector<std::string> labels;
+};
+
+// The values a Monte Carlo parameter took in each sample (/monte_carlo/<param>).
+struct MonteCarloDraws {
+  std::string param;
+  std::string unit;
+  double sigma = 0.0;
+  std::vector<double> values;
 };
 
 struct MeasureInfo {
@@ -53,6 +64,7 @@ struct ResultsLayout {
   std::vector<AxisInfo> axes;
   std::vector<MeasureInfo> measures;
   std::map<std::string, std::string> attributes;  // provenance, written on the root group
+  std::vector<MonteCarloDraws> monte_carlo;
 };
 
 class ResultsWriter {
@@ -92,6 +104,7 @@ struct Results {
   std::vector<double> parse_time_s;
   std::vector<double> run_time_s;
   std::map<std::string, std::string> attributes;      // root string attributes
+  std::vector<MonteCarloDraws> monte_carlo;
   std::size_t size() const { return status.size(); }
 };
 

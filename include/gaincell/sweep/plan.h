@@ -27,8 +27,11 @@ class SweepPlan {
   std::vector<std::size_t> shape() const;
   // Axis values of point k, one per axis. Throws InputError GC-1209 if k >= size().
   std::vector<double> coordinates(std::size_t k) const;
-  // Every template parameter's value at point k (defaults, fixed, swept).
+  // Every template parameter's value at point k (defaults, fixed, swept,
+  // Monte Carlo draws).
   std::map<std::string, double> parameters(std::size_t k) const;
+  // A description of point k's coordinates: "v_store=0.9 corner=ff temp=85".
+  std::string describe(std::size_t k) const;
   // The measures with their times resolved at point k.
   std::vector<ResolvedMeasure> measures(std::size_t k) const;
   // The exact netlist the worker runs for point k; `ngspice -b` runs it as is
@@ -41,6 +44,9 @@ class SweepPlan {
   const SweepSpec& spec() const { return spec_; }
 
  private:
+  // Template parameters set at point k (fixed, swept, Monte Carlo), before defaults.
+  std::map<std::string, double> overrides(std::size_t k) const;
+
   const SweepSpec& spec_;
   std::size_t size_ = 1;
 };

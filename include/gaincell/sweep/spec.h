@@ -12,6 +12,7 @@
 //   std::cout << spec.name << ": " << spec.axes.size() << " axes\n";
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -48,12 +49,37 @@ struct MeasureSpec {
   TimeRef at{TimeRef::Kind::kEnd, 0.0, ""};
   double threshold = 0.0;       // time_above
   std::vector<double> times_s;  // trace
+  // Leakage-sensitive (retention): the spec must set gmin and abstol <= 1e-18,
+  // or ngspice's default gmin (1e-12 S) fakes the leak.
+  bool leakage = false;
+};
+
+constexpr double kLeakageToleranceMax = 1e-18;  // S for gmin, A for abstol
+
+// Seeded Monte Carlo over template parameters (typically per-device
+// threshold shifts dvth_<device>): sample s draws, for each varied parameter,
+// nominal + sigma * z with z ~ N(0, 1) from a counter-based generator keyed by
+// (seed, s, parameter name), so a sample's values do not depend on the order
+// or the sharding of the points.
+struct MonteCarlo {
+  std::uint64_t seed = 1;
+  std::size_t samples = 0;
+  std::map<std::string, double> sigma;  // parameter -> standard deviation (its unit)
 };
 
 struct Axis {
-  std::string param;        // template parameter swept
-  std::vector<double> values;
-  std::string unit;         // from the template's "$ [UNIT]" comment
+  enum class Kind {
+    kParam,       // a template parameter
+    kOption,      // an ngspice option, e.g. temp (rendered in .options)
+    kCorner,      // the section of a template's `.lib FILE SECTION` line
+    kMonteCarlo,  // the Monte Carlo sample index
+  };
+  Kind kind = Kind::kParam;
+  std::string name;          // the axis' name in the results: the parameter, option, "corner" or "mc_sample"
+  std::vector<double> values;        // numeric values (corner: 0..n-1; Monte Carlo: sample index)
+  std::vector<std::string> labels;   // corner: section names, one per value
+  std::filesystem::path lib_file;    // corner: the library file (absolute)
+  std::string unit;                  // from the template's "$ [UNIT]" comment
   std::string description;
 };
 
@@ -77,7 +103,11 @@ struct SweepSpec {
   std::vector<std::pair<std::string, std::string>> options;  // rendered as .options
   std::vector<MeasureSpec> measures;
   double timeout_s = 60.0;               // per point
+  MonteCarlo monte_carlo;                // samples = 0: none
 };
+
+// The standard normal deviate of Monte Carlo sample `sample` for `name`.
+double monte_carlo_normal(std::uint64_t seed, std::size_t sample, const std::string& name);
 
 // Loads and validates a spec and its template. Throws InputError (GC-12xx,
 // GC-11xx from the template) or IoError.
