@@ -291,6 +291,38 @@ std::string NetlistTemplate::render(const RenderRequest& request) const {
 
 namespace gaincell::netlist {
 
+std::vector<std::filesystem::path> dependency_files(const NetlistTemplate& tpl) {
+  std::vector<std::filesystem::path> files;
+  std::vector<std::filesystem::path> todo(tpl.includes().rbegin(), tpl.includes().rend());
+  while (!todo.empty()) {
+    const std::filesystem::path file = todo.back().lexically_normal();
+    todo.pop_back();
+    if (std::find(files.begin(), files.end(), file) != files.end()) continue;
+    files.push_back(file);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) continue;
+    std::istringstream in(read_text_file(file));
+    std::string raw;
+    std::vector<std::filesystem::path> nested;
+    while (std::getline(in, raw)) {
+      std::istringstream words(raw);
+      std::string first, target, section;
+      words >> first >> target >> section;
+      first = lower(first);
+      // ".lib NAME" opens a section; only ".lib FILE SECTION" and ".include FILE" read files.
+      if (!(first == ".include" || first == ".inc" || (first == ".lib" && !section.empty()))) continue;
+      if (target.size() >= 2 && (target.front() == '"' || target.front() == '\'')) {
+        target = target.substr(1, target.size() - 2);
+      }
+      std::filesystem::path p(target);
+      if (p.is_relative()) p = file.parent_path() / p;
+      nested.push_back(p.lexically_normal());
+    }
+    todo.insert(todo.end(), nested.rbegin(), nested.rend());
+  }
+  return files;
+}
+
 std::vector<std::string> library_sections(const std::filesystem::path& file) {
   std::vector<std::string> sections;
   std::istringstream in(read_text_file(file));

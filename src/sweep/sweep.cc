@@ -14,6 +14,7 @@
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
+#include "gaincell/netlist/template.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/plan.h"
 
@@ -146,7 +147,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   attrs["template_file"] = spec.template_path.string();
   attrs["template_sha256"] = sha256_hex(spec.netlist.text());
   std::string includes;
-  for (const auto& inc : spec.netlist.includes()) {
+  for (const auto& inc : netlist::dependency_files(spec.netlist)) {
     std::error_code ec;
     includes += inc.string() + " " + (std::filesystem::exists(inc, ec) ? sha256_file(inc) : "missing") + "\n";
   }

@@ -102,4 +102,10 @@ TEST_CASE("the shipped default cell is a valid template", "[unit][netlist]") {
   CHECK(tpl.find_param("vdd")->default_value == 0.9);
   CHECK(tpl.find_param("v_line")->default_value == 0.45);
   for (const auto& inc : tpl.includes()) CHECK(std::filesystem::exists(inc));
+  // The cell file includes the model cards: both are dependencies.
+  const auto deps = gaincell::netlist::dependency_files(tpl);
+  REQUIRE(deps.size() == 2);
+  CHECK(deps[0].filename() == "pushpull.sub");
+  CHECK(deps[1].filename() == "generic45.lib");
+  for (const auto& d : deps) CHECK(std::filesystem::exists(d));
 }

@@ -104,6 +104,11 @@ class NetlistTemplate {
   std::vector<LibReference> libs_;
 };
 
+// Every file the template reads, directly or through nested .include/.lib
+// lines (resolved relative to the including file), each once, in first-use
+// order. Missing files are listed too (the simulation will report them).
+std::vector<std::filesystem::path> dependency_files(const NetlistTemplate& tpl);
+
 // Section names defined in a library file (its `.lib NAME` lines that are not
 // `.lib FILE SECTION` references). Throws IoError if unreadable.
 std::vector<std::string> library_sections(const std::filesystem::path& file);
