@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       {"sweep", gaincell::cli::add_sweep(app, global)},
       {"render", gaincell::cli::add_render(app, global)},
       {"info", gaincell::cli::add_info(app, global)},
+      {"tile", gaincell::cli::add_tile(app, global)},
   };
   try {
     app.parse(argc, argv);
