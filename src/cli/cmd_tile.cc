@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/tile/tile.h"
@@ -35,8 +36,9 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--timeout", f->timeout_s, "Simulation budget in seconds")->capture_default_str();
   cmd->add_flag("--render-only", f->render_only, "Write the netlist (--netlist) without simulating");
   return [f, &global]() {
-    tile::TileSpec spec = f->inputs.empty() ? tile::random_tile(f->cell, f->tokens, f->dims, f->seed)
-                                            : tile::read_tile_inputs(f->inputs, f->cell);
+    const std::string cell = find_data_file(f->cell).string();
+    tile::TileSpec spec = f->inputs.empty() ? tile::random_tile(cell, f->tokens, f->dims, f->seed)
+                                            : tile::read_tile_inputs(f->inputs, cell);
     if (!f->netlist.empty()) {
       std::ofstream out(f->netlist);
       out << tile::render_tile(spec);

@@ -28,4 +28,10 @@ const BuildInfo& build_info();
 // Throws IoError listing the places searched when none exists.
 std::filesystem::path find_worker_executable();
 
+// A shipped file (e.g. "netlists/cells/pushpull.sub"): `path` itself if it
+// exists (absolute, or relative to the current directory), else under the
+// source tree, else under the installed data dir. Returns `path` unchanged if
+// none exists, so the caller's error names what the user asked for.
+std::filesystem::path find_data_file(const std::filesystem::path& path);
+
 }  // namespace gaincell
