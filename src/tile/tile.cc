@@ -66,14 +66,19 @@ CellInterface load_cell(const std::filesystem::path& file) {
       if (kRoles.count(p) == 0) {
         throw_input_error({file.string(), line_no, 1, ""}, "GC-1501",
                           "port '" + p + "' of subcircuit " + cell.subckt + " is not a tile role",
-                          "name the ports wbl, wwl, wlr, rd (required) and wlrb, vdd (optional)");
+                          "name the ports wbl, wwl, rd (required), wlr and/or wlrb, and vdd");
       }
     }
-    for (const char* required : {"wbl", "wwl", "wlr", "rd"}) {
-      if (std::find(cell.ports.begin(), cell.ports.end(), required) == cell.ports.end()) {
+    auto has = [&](const char* port) { return std::find(cell.ports.begin(), cell.ports.end(), port) != cell.ports.end(); };
+    for (const char* required : {"wbl", "wwl", "rd"}) {
+      if (!has(required)) {
         throw_input_error({file.string(), line_no, 1, ""}, "GC-1501",
                           "subcircuit " + cell.subckt + " has no '" + required + "' port");
       }
+    }
+    if (!has("wlr") && !has("wlrb")) {
+      throw_input_error({file.string(), line_no, 1, ""}, "GC-1501",
+                        "subcircuit " + cell.subckt + " has neither a 'wlr' nor a 'wlrb' read word line port");
     }
     return cell;
   }

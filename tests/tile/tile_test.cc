@@ -29,7 +29,7 @@ TEST_CASE("cell interfaces are read from the subcircuit line", "[unit][tile]") {
   testing::write_file(dir / "bad.sub", "* x\n.subckt weird a b c\n.ends\n");
   CHECK_THROWS_WITH(tile::load_cell(dir / "bad.sub"),
                     (dir / "bad.sub").string() + ":2:1: error GC-1501: port 'a' of subcircuit weird is not a tile role\n"
-                    "  hint: name the ports wbl, wwl, wlr, rd (required) and wlrb, vdd (optional)");
+                    "  hint: name the ports wbl, wwl, rd (required), wlr and/or wlrb, and vdd");
   auto t = tile::random_tile(kCell, 2, 3, 5);
   t.q.pop_back();
   CHECK_THROWS_WITH(tile::validate(t), "error GC-1502: tile: Q has 2 values; expected dims = 3");

@@ -25,8 +25,9 @@
 namespace gaincell::tile {
 
 // A cell subcircuit's interface, read from its `.subckt` line. Port names are
-// roles: wbl (write bit line), wwl (write word line), wlr (read word line,
-// PWM), rd (read port) are required; wlrb (complement of wlr) and vdd optional.
+// roles: wbl (write bit line), wwl (write word line) and rd (read port) are
+// required; wlr (read word line, PWM, active high: 0 -> vin) and/or wlrb (its
+// complement, active low: vdd -> vdd - vin), and vdd, as the cell needs.
 struct CellInterface {
   std::filesystem::path file;
   std::string subckt;
