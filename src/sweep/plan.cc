@@ -22,41 +22,44 @@ double resolve_time(const TimeRef& t, const std::map<std::string, double>& param
 }
 
 // A .meas line computing the same quantity as gaincell's measure, so that the
-// rendered netlist documents itself under `ngspice -b`. ngspice's own numbers
-// print with 7 digits; gaincell's values come from the vectors.
+// rendered netlist documents itself under `ngspice -b`. ngspice prints 7
+// digits; gaincell's values come from the vectors. Plain vectors are used
+// where possible: each par('...') makes ngspice build a new vector over all
+// time points, about 0.7 M instructions a line for the default cell (~2 % of
+// a point each). Energies are written as comments: ngspice's INTEG of a
+// product is not the exact integral gaincell computes, and printing a
+// different number would mislead.
 std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
   using netlist::format_exact;
   const std::string from = format_exact(m.t_from_s);
   const std::string to = format_exact(std::isinf(m.t_to_s) ? t_stop_s : m.t_to_s);
-  const std::string scale = m.scale == 1.0 ? "" : format_exact(m.scale) + "*";
+  const std::string of = m.scale == 1.0 ? m.of : "par('" + format_exact(m.scale) + "*" + m.of + "')";
   switch (m.kind) {
     case MeasureKind::kIntegral:
-      return ".meas tran " + m.name + " integ par('" + scale + m.of + "') from=" + from + " to=" + to;
+      return ".meas tran " + m.name + " integ " + of + " from=" + from + " to=" + to;
     case MeasureKind::kValueAt:
-      return ".meas tran " + m.name + " find par('" + scale + m.of + "') at=" +
-             format_exact(std::isinf(m.t_at_s) ? t_stop_s : m.t_at_s);
+      return ".meas tran " + m.name + " find " + of + " at=" + format_exact(std::isinf(m.t_at_s) ? t_stop_s : m.t_at_s);
     case MeasureKind::kEnergy:
-      return ".meas tran " + m.name + " integ par('-" + scale + m.voltage + "*" + m.current + "') from=" + from +
-             " to=" + to;
+      return "* gaincell measure " + m.name + " = -" + (m.scale == 1.0 ? "" : format_exact(m.scale) + " * ") +
+             "integral of " + m.voltage + " * " + m.current + " dt over [" + from + ", " + to + "] s";
     case MeasureKind::kAverage:
-      return ".meas tran " + m.name + " avg par('" + scale + m.of + "') from=" + from + " to=" + to;
+      return ".meas tran " + m.name + " avg " + of + " from=" + from + " to=" + to;
     case MeasureKind::kMin:
-      return ".meas tran " + m.name + " min par('" + scale + m.of + "') from=" + from + " to=" + to;
+      return ".meas tran " + m.name + " min " + of + " from=" + from + " to=" + to;
     case MeasureKind::kMax:
-      return ".meas tran " + m.name + " max par('" + scale + m.of + "') from=" + from + " to=" + to;
+      return ".meas tran " + m.name + " max " + of + " from=" + from + " to=" + to;
     case MeasureKind::kTimeAbove: {
       // ngspice has no "time above"; its first-pulse width equals it for a single pulse.
       const std::string th = format_exact(m.threshold);
       return "* gaincell measure " + m.name + ": time " + m.of + " > " + th + " in [" + from + ", " + to +
-             "] s\n.meas tran " + m.name + "_first_pulse trig par('" + m.of + "') val=" + th + " rise=1 targ par('" +
-             m.of + "') val=" + th + " fall=1";
+             "] s\n.meas tran " + m.name + "_first_pulse trig " + m.of + " val=" + th + " rise=1 targ " + m.of +
+             " val=" + th + " fall=1";
     }
     case MeasureKind::kTrace: {
       std::string lines;
       for (std::size_t i = 0; i < m.times_s.size(); ++i) {
         if (i > 0) lines += "\n";
-        lines += ".meas tran " + m.name + "_" + std::to_string(i) + " find par('" + scale + m.of +
-                 "') at=" + format_exact(m.times_s[i]);
+        lines += ".meas tran " + m.name + "_" + std::to_string(i) + " find " + of + " at=" + format_exact(m.times_s[i]);
       }
       return lines;
     }

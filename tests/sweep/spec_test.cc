@@ -73,7 +73,7 @@ TEST_CASE("a valid spec expands to row-major points", "[unit][spec]") {
   const std::string net = plan.render(5);
   CHECK(net.find(".param v_in=1 $ [V] step") != std::string::npos);
   CHECK(net.find(".param r_load=3000 $ [ohm] resistor") != std::string::npos);
-  CHECK(net.find(".meas tran v_out_v find par('v(out)') at=1e-08") != std::string::npos);
+  CHECK(net.find(".meas tran v_out_v find v(out) at=1e-08") != std::string::npos);
   CHECK_THROWS_AS(plan.coordinates(6), InputError);
 }
 
