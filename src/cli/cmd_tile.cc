@@ -23,6 +23,8 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
     std::string netlist;
     double timeout_s = 3600;
     bool render_only = false;
+    double v_wwl = 1.6, v_wwl_hold = 0.0, v_ref = 0.45;
+    double wlrb_idle = std::nan(""), wlrb_active = std::nan("");
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("tile", "Simulate an n x m sub-tile of a cell with C2P readout (SPICE ground truth)");
@@ -35,10 +37,21 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--netlist", f->netlist, "Also write the tile's netlist here (runs with ngspice -b)");
   cmd->add_option("--timeout", f->timeout_s, "Simulation budget in seconds")->capture_default_str();
   cmd->add_flag("--render-only", f->render_only, "Write the netlist (--netlist) without simulating");
+  cmd->add_option("--v-ref", f->v_ref, "Read line (integrator virtual ground) voltage, V")->capture_default_str();
+  cmd->add_option("--wwl-high", f->v_wwl, "Write word line level while writing, V")->capture_default_str();
+  cmd->add_option("--wwl-hold", f->v_wwl_hold, "Write word line level otherwise, V (OSFET cells: -0.5)")
+      ->capture_default_str();
+  cmd->add_option("--wlrb-idle", f->wlrb_idle, "Idle level of an active-low read word line, V (default vdd)");
+  cmd->add_option("--wlrb-active", f->wlrb_active, "Active level of an active-low read word line, V (default vdd - vin)");
   return [f, &global]() {
     const std::string cell = find_data_file(f->cell).string();
     tile::TileSpec spec = f->inputs.empty() ? tile::random_tile(cell, f->tokens, f->dims, f->seed)
                                             : tile::read_tile_inputs(f->inputs, cell);
+    spec.v_ref_v = f->v_ref;
+    spec.v_wwl_v = f->v_wwl;
+    spec.v_wwl_hold_v = f->v_wwl_hold;
+    spec.wlrb_idle_v = f->wlrb_idle;
+    spec.wlrb_active_v = f->wlrb_active;
     if (!f->netlist.empty()) {
       std::ofstream out(f->netlist);
       out << tile::render_tile(spec);

@@ -132,7 +132,7 @@ std::string render_tile(const TileSpec& t) {
   out << "VDD vdd 0 " << format_exact(t.vdd_v) << "\n";
   out << "VREF vref 0 " << format_exact(t.v_ref_v) << "\n";
   // All cells are written at once by one boosted write word line.
-  out << "VWWL wwl 0 " << pulse(0, t.v_wwl_v, 1e-9, 4e-9, edge) << "\n";
+  out << "VWWL wwl 0 " << pulse(t.v_wwl_hold_v, t.v_wwl_v, 1e-9, 4e-9, edge) << "\n";
   // The integrators are reset (line = v_ref) until 1 ns before the read.
   out << "VRST rst 0 PWL(0 " << format_exact(t.vdd_v) << " " << format_exact(t.t_read_s - 1e-9) << " "
       << format_exact(t.vdd_v) << " " << format_exact(t.t_read_s - 1e-9 + edge) << " 0)\n";
@@ -144,8 +144,8 @@ std::string render_tile(const TileSpec& t) {
   for (std::size_t i = 0; i < t.dims; ++i) {
     const double width = t.q[i] * t.t_max_s;
     out << "VWLR_" << i << " " << node("wlr", i) << " 0 " << pulse(0, t.vin_v, t.t_read_s, width, edge) << "\n";
-    out << "VWLRB_" << i << " " << node("wlrb", i) << " 0 " << pulse(t.vdd_v, t.vdd_v - t.vin_v, t.t_read_s, width, edge)
-        << "\n";
+    out << "VWLRB_" << i << " " << node("wlrb", i) << " 0 "
+        << pulse(t.wlrb_idle(), t.wlrb_active(), t.t_read_s, width, edge) << "\n";
   }
   for (std::size_t j = 0; j < t.tokens; ++j) {
     out << "* token " << j << ": read line " << node("line", j) << "\n";
@@ -292,6 +292,10 @@ void write_tile_results(const std::filesystem::path& path, const TileSpec& t, co
     h5::write_double_attribute(root, "c_int_f", t.c_int_f);
     h5::write_double_attribute(root, "v_ref_v", t.v_ref_v);
     h5::write_double_attribute(root, "vin_v", t.vin_v);
+    h5::write_double_attribute(root, "v_wwl_v", t.v_wwl_v);
+    h5::write_double_attribute(root, "v_wwl_hold_v", t.v_wwl_hold_v);
+    h5::write_double_attribute(root, "wlrb_idle_v", t.wlrb_idle());
+    h5::write_double_attribute(root, "wlrb_active_v", t.wlrb_active());
     h5::write_double_attribute(root, "parse_time_s", r.parse_time_s);
     h5::write_double_attribute(root, "run_time_s", r.run_time_s);
     h5::write_double_attribute(root, "wall_time_s", r.wall_time_s);

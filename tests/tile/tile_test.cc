@@ -103,3 +103,26 @@ TEST_CASE("an 8x8 tile: integrator, HardSigmoid C2P and superposition of cells",
     CHECK(r.q_line_c[j] == Approx(sum).epsilon(0.05).margin(2e-15));
   }
 }
+
+TEST_CASE("an OSFET tile with its own drive levels: no read, no charge; charges add", "[ngspice][tile]") {
+  tile::TileSpec t;
+  t.cell = testing::source_dir() / "netlists/cells/osfet2t.sub";
+  t.tokens = 3;
+  t.dims = 4;
+  t.v_ref_v = 0.9;        // the unsigned cell reads into a line held at vdd
+  t.v_wwl_v = 2.5;        // vth_w = 0.8 V needs a high write word line
+  t.v_wwl_hold_v = -0.5;  // and a negative hold for its retention
+  t.wlrb_idle_v = 0.9;    // the read device's source idles at the line voltage
+  t.wlrb_active_v = 0.0;
+  t.k_v = {0.9, 0.9, 0.9, 0.9, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  t.q = {0.0, 0.0, 0.0, 0.0};
+  const auto idle = tile::run_tile(t, {});
+  REQUIRE(idle.outcome == spice::SimOutcome::kOk);
+  for (double q : idle.q_line_c) CHECK(std::abs(q) < 1e-18);  // below an attocoulomb
+  t.q = {1.0, 1.0, 1.0, 1.0};
+  const auto read = tile::run_tile(t, {});
+  REQUIRE(read.outcome == spice::SimOutcome::kOk);
+  CHECK(read.q_line_c[0] > 100e-15);                                  // four cells at 0.9 V
+  CHECK(read.q_line_c[1] == Approx(read.q_line_c[0] / 4).epsilon(0.02));  // one of them
+  CHECK(std::abs(read.q_line_c[2]) < 1e-18);                          // nothing stored high
+}

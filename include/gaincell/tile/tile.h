@@ -14,7 +14,9 @@
 //   write_tile_results("tile.h5", t, r);
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -47,7 +49,16 @@ struct TileSpec {
   double vdd_v = 0.9;
   double vin_v = 0.9;                          // read word line pulse amplitude
   double v_ref_v = 0.45;                       // line virtual ground (VDD/2)
-  double v_wwl_v = 1.6;                        // boosted write word line
+  double v_wwl_v = 1.6;                        // write word line level while writing (boosted)
+  double v_wwl_hold_v = 0.0;                   // write word line level otherwise (OSFET cells: negative)
+  // Levels of an active-low read word line (`wlrb` port): idle (no read) and
+  // active (during the pulse). NaN: vdd and vdd - vin (the push-pull cell's
+  // complement). A cell whose read device's source is this line idles best at
+  // the line voltage v_ref, so no current flows between reads.
+  double wlrb_idle_v = std::numeric_limits<double>::quiet_NaN();
+  double wlrb_active_v = std::numeric_limits<double>::quiet_NaN();
+  double wlrb_idle() const { return std::isnan(wlrb_idle_v) ? vdd_v : wlrb_idle_v; }
+  double wlrb_active() const { return std::isnan(wlrb_active_v) ? vdd_v - vin_v : wlrb_active_v; }
   double t_max_s = 15e-9;                      // pulse width of Q = 1
   double t_read_s = 8e-9;                      // start of the read pulses
   double t_edge_s = 20e-12;                    // edges of every pulse
