@@ -95,6 +95,12 @@ WorkerPool::~WorkerPool() {
   std::filesystem::remove_all(scratch_, ec);
 }
 
+void WorkerPool::start() {
+  for (auto& w : workers_) {
+    if (!w->alive()) spawn(*w);
+  }
+}
+
 void WorkerPool::shutdown() {
   for (auto& w : workers_) {
     if (w->alive()) retire(*w, /*kill_it=*/false);

@@ -108,6 +108,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   pool_options.recycle_after = options.recycle_after;
   pool_options.worker = options.worker;
   spice::WorkerPool pool(pool_options);
+  pool.start();  // workers load libngspice while we set up the results file
 
   SweepSummary summary;
   summary.name = spec.name;

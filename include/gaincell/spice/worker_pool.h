@@ -55,6 +55,9 @@ class WorkerPool {
   void run(std::size_t count, const std::function<SimJob(std::size_t)>& make_job,
            const std::function<void(SimResult&&)>& on_result);
 
+  // Starts every worker now (without waiting for them), so that loading
+  // libngspice overlaps whatever the caller does before run().
+  void start();
   // Asks every worker to quit and reaps it (the pool can run again afterwards).
   void shutdown();
   // The version string of the loaded libngspice (starts a worker if none ran yet).
