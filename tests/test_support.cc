@@ -9,6 +9,11 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
+
+#include "gaincell/core/reporter.h"
+#include "gaincell/sweep/sweep.h"
+
 namespace gaincell::testing {
 
 std::filesystem::path source_dir() { return GAINCELL_SOURCE_DIR; }
@@ -44,6 +49,17 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+store::Results sweep_all_ok(const sweep::SweepSpec& spec, const std::filesystem::path& output) {
+  sweep::SweepOptions options;
+  options.output = output;
+  options.jobs = 2;
+  NullReporter quiet;
+  const auto summary = sweep::run_sweep(spec, options, quiet);
+  INFO(summary.full());
+  REQUIRE(summary.failed() == 0);
+  return store::read_results(output);
 }
 
 }  // namespace gaincell::testing

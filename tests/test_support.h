@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <string>
 
+#include "gaincell/store/results_file.h"
+#include "gaincell/sweep/spec.h"
+
 namespace gaincell::testing {
 
 std::filesystem::path source_dir();          // the repository
@@ -33,5 +36,9 @@ struct CommandResult {
 CommandResult run_command(const std::string& command, const std::filesystem::path& cwd = {});
 
 void write_file(const std::filesystem::path& path, const std::string& text);
+
+// Runs `spec` with 2 workers into `output`, requires that no point failed,
+// and reads the results back.
+store::Results sweep_all_ok(const sweep::SweepSpec& spec, const std::filesystem::path& output);
 
 }  // namespace gaincell::testing

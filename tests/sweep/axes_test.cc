@@ -29,14 +29,7 @@ const std::string kLib = (testing::source_dir() / "tests/data/rc_corners.lib").s
 
 store::Results run(const testing::TempDir& dir, const std::string& text, const std::string& name) {
   testing::write_file(dir / (name + ".json"), text);
-  const auto spec = sweep::load_spec(dir / (name + ".json"));
-  sweep::SweepOptions options;
-  options.output = dir / (name + ".h5");
-  options.jobs = 2;
-  NullReporter quiet;
-  const auto summary = sweep::run_sweep(spec, options, quiet);
-  REQUIRE(summary.failed() == 0);
-  return store::read_results(options.output);
+  return testing::sweep_all_ok(sweep::load_spec(dir / (name + ".json")), dir / (name + ".h5"));
 }
 
 }  // namespace

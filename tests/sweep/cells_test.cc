@@ -18,14 +18,8 @@ namespace {
 
 store::Results sweep_spec(const testing::TempDir& dir, const std::string& name, const std::string& text = "") {
   const auto path = testing::source_dir() / "characterization" / (name + ".json");
-  const auto spec = text.empty() ? sweep::load_spec(path) : sweep::parse_spec(text, path);
-  sweep::SweepOptions options;
-  options.output = dir / (name + ".h5");
-  options.jobs = 2;
-  NullReporter quiet;
-  const auto summary = sweep::run_sweep(spec, options, quiet);
-  REQUIRE(summary.failed() == 0);
-  return store::read_results(options.output);
+  return testing::sweep_all_ok(text.empty() ? sweep::load_spec(path) : sweep::parse_spec(text, path),
+                               dir / (name + ".h5"));
 }
 
 std::size_t axis_index(const store::Results& r, const std::string& name) {
