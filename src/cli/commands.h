@@ -22,6 +22,8 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global);
 Action add_render(CLI::App& app, const GlobalOptions& global);
 Action add_info(CLI::App& app, const GlobalOptions& global);
 Action add_tile(CLI::App& app, const GlobalOptions& global);
+Action add_fit(CLI::App& app, const GlobalOptions& global);
+Action add_model(CLI::App& app, const GlobalOptions& global);
 
 // Progress bar on a terminal, periodic plain lines otherwise; on stderr.
 std::unique_ptr<Reporter> make_terminal_reporter(bool quiet);

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
       {"render", gaincell::cli::add_render(app, global)},
       {"info", gaincell::cli::add_info(app, global)},
       {"tile", gaincell::cli::add_tile(app, global)},
+      {"fit", gaincell::cli::add_fit(app, global)},
+      {"model", gaincell::cli::add_model(app, global)},
   };
   try {
     app.parse(argc, argv);

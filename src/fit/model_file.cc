@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/fit/model_file.h"
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "gaincell/core/error.h"
+
+namespace gaincell::fit {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad(const std::string& pointer, const std::string& what) {
+  throw InputError("GC-1608", "model file: " + pointer + ": " + what);
+}
+
+json number_json(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+const json& member(const json& obj, const std::string& pointer, const char* key) {
+  if (!obj.is_object()) bad(pointer.empty() ? "/" : pointer, std::string("expected an object, found ") + obj.type_name());
+  const auto it = obj.find(key);
+  if (it == obj.end()) bad(pointer.empty() ? "/" : pointer, std::string("missing key \"") + key + "\"");
+  return *it;
+}
+
+double number(const json& j, const std::string& pointer) {
+  if (j.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (!j.is_number()) bad(pointer, std::string("expected a number, found ") + j.type_name());
+  return j.get<double>();
+}
+
+std::string text(const json& j, const std::string& pointer) {
+  if (!j.is_string()) bad(pointer, std::string("expected a string, found ") + j.type_name());
+  return j.get<std::string>();
+}
+
+const json& array(const json& j, const std::string& pointer) {
+  if (!j.is_array()) bad(pointer, std::string("expected an array, found ") + j.type_name());
+  return j;
+}
+
+int integer(const json& j, const std::string& pointer) {
+  if (!j.is_number_integer()) bad(pointer, std::string("expected an integer, found ") + j.type_name());
+  return j.get<int>();
+}
+
+json variable_json(const Variable& v) {
+  return json{{"name", v.name}, {"unit", v.unit}, {"min", number_json(v.min)}, {"max", number_json(v.max)}};
+}
+
+Variable variable_from(const json& j, const std::string& p) {
+  return Variable{text(member(j, p, "name"), p + "/name"), text(member(j, p, "unit"), p + "/unit"),
+                  number(member(j, p, "min"), p + "/min"), number(member(j, p, "max"), p + "/max")};
+}
+
+json quality_json(const FitQuality& q) {
+  return json{{"points_used", q.points_used},
+              {"points_excluded", q.points_excluded},
+              {"rms_residual", number_json(q.rms_residual)},
+              {"max_abs_residual", number_json(q.max_abs_residual)},
+              {"r_squared", number_json(q.r_squared)},
+              {"cv_rms_residual", number_json(q.cv_rms_residual)},
+              {"cv_folds", q.cv_folds},
+              {"cv_fold_rule", "point p (in input order, non-finite points dropped) is in fold p % cv_folds"}};
+}
+
+FitQuality quality_from(const json& j, const std::string& p) {
+  FitQuality q;
+  q.points_used = static_cast<std::size_t>(integer(member(j, p, "points_used"), p + "/points_used"));
+  q.points_excluded = static_cast<std::size_t>(integer(member(j, p, "points_excluded"), p + "/points_excluded"));
+  q.rms_residual = number(member(j, p, "rms_residual"), p + "/rms_residual");
+  q.max_abs_residual = number(member(j, p, "max_abs_residual"), p + "/max_abs_residual");
+  q.r_squared = number(member(j, p, "r_squared"), p + "/r_squared");
+  q.cv_rms_residual = number(member(j, p, "cv_rms_residual"), p + "/cv_rms_residual");
+  q.cv_folds = integer(member(j, p, "cv_folds"), p + "/cv_folds");
+  return q;
+}
+
+json rank_json(const RankInfo& r) {
+  json ident = json::array();
+  for (const auto& row : r.identified) ident.push_back(row);
+  return json{{"rank", r.rank},
+              {"unknowns", r.unknowns},
+              {"singular_values", r.singular_values},
+              {"identified_combinations", ident}};
+}
+
+std::vector<double> numbers(const json& j, const std::string& p) {
+  std::vector<double> out;
+  for (std::size_t k = 0; k < array(j, p).size(); ++k) out.push_back(number(j[k], p + "/" + std::to_string(k)));
+  return out;
+}
+
+RankInfo rank_from(const json& j, const std::string& p) {
+  RankInfo r;
+  r.rank = integer(member(j, p, "rank"), p + "/rank");
+  r.unknowns = integer(member(j, p, "unknowns"), p + "/unknowns");
+  r.singular_values = numbers(member(j, p, "singular_values"), p + "/singular_values");
+  const json& ident = array(member(j, p, "identified_combinations"), p + "/identified_combinations");
+  for (std::size_t k = 0; k < ident.size(); ++k) {
+    r.identified.push_back(numbers(ident[k], p + "/identified_combinations/" + std::to_string(k)));
+  }
+  return r;
+}
+
+json coefficient(const std::string& name, double value) { return json{{"name", name}, {"value", number_json(value)}}; }
+
+// Reads the coefficient list and checks the names against `names`.
+std::vector<double> coefficients_from(const json& j, const std::vector<std::string>& names) {
+  const json& list = array(member(j, "", "coefficients"), "/coefficients");
+  if (list.size() != names.size()) {
+    bad("/coefficients", "expected " + std::to_string(names.size()) + " coefficients, found " +
+                             std::to_string(list.size()));
+  }
+  std::vector<double> out;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const std::string p = "/coefficients/" + std::to_string(k);
+    const std::string name = text(member(list[k], p, "name"), p + "/name");
+    if (name != names[k]) bad(p + "/name", "expected \"" + names[k] + "\", found \"" + name + "\"");
+    out.push_back(number(member(list[k], p, "value"), p + "/value"));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string kind_name(const Model& model) {
+  static const char* const kNames[] = {"paper_poly", "poly", "exp_decay", "hard_sigmoid"};
+  return kNames[model.index()];
+}
+
+const ModelInfo& info_of(const Model& model) {
+  return std::visit([](const auto& m) -> const ModelInfo& { return m.info(); }, model);
+}
+
+ModelInfo& info_of(Model& model) {
+  return std::visit([](auto& m) -> ModelInfo& { return m.info(); }, model);
+}
+
+json to_json(const Model& model) {
+  const ModelInfo& info = info_of(model);
+  json j;
+  j["format"] = kModelFormat;
+  j["kind"] = kind_name(model);
+  j["inputs"] = json::array();
+  for (const Variable& v : info.inputs) j["inputs"].push_back(variable_json(v));
+  j["output"] = variable_json(info.output);
+  json coefficients = json::array();
+  json parameters = json::object();
+  if (const auto* m = std::get_if<PaperPolyModel>(&model)) {
+    parameters = json{{"offset_v", m->offset_v()}, {"vin_v", m->vin_v()}};
+    for (int k = 0; k < PaperPolyModel::kCoefficients; ++k) {
+      coefficients.push_back(coefficient(PaperPolyModel::coefficient_name(k), m->coefficients()[static_cast<std::size_t>(k)]));
+    }
+    json collapsed = json::array();
+    const auto a = m->collapsed();
+    for (std::size_t i = 0; i < a.size(); ++i) collapsed.push_back(coefficient("a_" + std::to_string(i), a[i]));
+    j["collapsed_at_vin"] = collapsed;
+    j["rank"] = rank_json(m->rank_info());
+    if (!m->note().empty()) j["note"] = m->note();
+  } else if (const auto* p = std::get_if<PolyModel>(&model)) {
+    parameters = json{{"degree", p->degree()}, {"centers", p->centers()}, {"half_ranges", p->half_ranges()}};
+    for (std::size_t k = 0; k < p->coefficients().size(); ++k) {
+      coefficients.push_back(coefficient(p->coefficient_name(k), p->coefficients()[k]));
+    }
+    j["rank"] = rank_json(p->rank_info());
+  } else if (const auto* e = std::get_if<ExpDecayModel>(&model)) {
+    coefficients = json::array({coefficient("tau_s", e->tau_s()), coefficient("v_inf_v", e->v_inf_v()),
+                                coefficient("v0_v", e->v0_v())});
+  } else if (const auto* h = std::get_if<HardSigmoidModel>(&model)) {
+    coefficients = json::array({coefficient("x0", h->x0()), coefficient("x_sat", h->x_sat()),
+                                coefficient("y_low", h->y_low()), coefficient("y_sat", h->y_sat())});
+  }
+  j["parameters"] = parameters;
+  j["coefficients"] = coefficients;
+  j["quality"] = quality_json(info.quality);
+  j["out_of_range"] = info.out_of_range == OutOfRange::kClamp ? "clamp" : "error";
+  j["provenance"] = info.provenance;
+  return j;
+}
+
+Model model_from_json(const json& j) {
+  const std::string format = text(member(j, "", "format"), "/format");
+  if (format != kModelFormat) {
+    bad("/format", "expected \"" + std::string(kModelFormat) + "\", found \"" + format + "\"");
+  }
+  const std::string kind = text(member(j, "", "kind"), "/kind");
+  ModelInfo info;
+  const json& inputs = array(member(j, "", "inputs"), "/inputs");
+  for (std::size_t k = 0; k < inputs.size(); ++k) info.inputs.push_back(variable_from(inputs[k], "/inputs/" + std::to_string(k)));
+  info.output = variable_from(member(j, "", "output"), "/output");
+  info.quality = quality_from(member(j, "", "quality"), "/quality");
+  const std::string policy = text(member(j, "", "out_of_range"), "/out_of_range");
+  if (policy == "clamp") {
+    info.out_of_range = OutOfRange::kClamp;
+  } else if (policy == "error") {
+    info.out_of_range = OutOfRange::kError;
+  } else {
+    bad("/out_of_range", "expected \"clamp\" or \"error\", found \"" + policy + "\"");
+  }
+  info.provenance = member(j, "", "provenance");
+  if (!info.provenance.is_object()) bad("/provenance", std::string("expected an object, found ") + info.provenance.type_name());
+  const json& parameters = member(j, "", "parameters");
+  const auto expect_inputs = [&](std::size_t lo, std::size_t hi) {
+    if (info.inputs.size() < lo || info.inputs.size() > hi) {
+      bad("/inputs", "a " + kind + " model takes " + std::to_string(lo) + (hi != lo ? " or " + std::to_string(hi) : "") +
+                         " inputs, found " + std::to_string(info.inputs.size()));
+    }
+  };
+  if (kind == "paper_poly") {
+    expect_inputs(2, 3);
+    std::vector<std::string> names;
+    for (int k = 0; k < PaperPolyModel::kCoefficients; ++k) names.push_back(PaperPolyModel::coefficient_name(k));
+    const std::vector<double> c = coefficients_from(j, names);
+    std::array<double, PaperPolyModel::kCoefficients> arr{};
+    std::copy(c.begin(), c.end(), arr.begin());
+    return PaperPolyModel(std::move(info), arr, number(member(parameters, "/parameters", "offset_v"), "/parameters/offset_v"),
+                          number(member(parameters, "/parameters", "vin_v"), "/parameters/vin_v"),
+                          rank_from(member(j, "", "rank"), "/rank"));
+  }
+  if (kind == "poly") {
+    expect_inputs(1, 16);
+    const int degree = integer(member(parameters, "/parameters", "degree"), "/parameters/degree");
+    if (degree < 0 || degree > PolyModel::kMaxDegree) bad("/parameters/degree", "expected 0..5, found " + std::to_string(degree));
+    std::vector<double> centers = numbers(member(parameters, "/parameters", "centers"), "/parameters/centers");
+    std::vector<double> half = numbers(member(parameters, "/parameters", "half_ranges"), "/parameters/half_ranges");
+    if (centers.size() != info.inputs.size() || half.size() != info.inputs.size()) {
+      bad("/parameters", "centers and half_ranges need one entry per input (" + std::to_string(info.inputs.size()) + ")");
+    }
+    // Coefficient names depend on the input names: build them with a model shell.
+    PolyModel shell(info, degree, centers, half, {}, {});
+    std::vector<std::string> names;
+    for (std::size_t k = 0; k < PolyModel::monomials(info.inputs.size(), degree).size(); ++k) {
+      names.push_back(shell.coefficient_name(k));
+    }
+    std::vector<double> c = coefficients_from(j, names);
+    return PolyModel(std::move(info), degree, std::move(centers), std::move(half), std::move(c),
+                     rank_from(member(j, "", "rank"), "/rank"));
+  }
+  if (kind == "exp_decay") {
+    expect_inputs(1, 1);
+    const std::vector<double> c = coefficients_from(j, {"tau_s", "v_inf_v", "v0_v"});
+    return ExpDecayModel(std::move(info), c[0], c[1], c[2]);
+  }
+  if (kind == "hard_sigmoid") {
+    expect_inputs(1, 1);
+    const std::vector<double> c = coefficients_from(j, {"x0", "x_sat", "y_low", "y_sat"});
+    return HardSigmoidModel(std::move(info), c[0], c[1], c[2], c[3]);
+  }
+  bad("/kind", "unknown kind \"" + kind + "\"; expected paper_poly, poly, exp_decay or hard_sigmoid");
+}
+
+double evaluate(const Model& model, std::span<const double> inputs, const WarningSink& warn) {
+  return std::visit([&](const auto& m) { return m.evaluate(inputs, warn); }, model);
+}
+
+}  // namespace gaincell::fit
