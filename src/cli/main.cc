@@ -39,7 +39,13 @@ int main(int argc, char** argv) {
       if (app.got_subcommand(name)) return action();
     }
   } catch (const gaincell::InputError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
+    // Messages built with a location already name their id; others get it here.
+    const std::string message = e.what();
+    if (message.find(e.id()) == std::string::npos) {
+      std::fprintf(stderr, "error %s: %s\n", e.id().c_str(), message.c_str());
+    } else {
+      std::fprintf(stderr, "%s\n", message.c_str());
+    }
     return static_cast<int>(ExitCode::kInput);
   } catch (const gaincell::IoError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
