@@ -10,6 +10,7 @@
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/fit/data_source.h"
+#include "gaincell/fit/export.h"
 #include "gaincell/fit/model_file.h"
 #include "gaincell/netlist/si_value.h"
 
@@ -168,6 +169,33 @@ Action add_model(CLI::App& app, const GlobalOptions&) {
       throw InputError("GC-1608", *path + ": error GC-1608: not JSON: " + e.what());
     }
     std::printf("%s", describe(fit::model_from_json(j)).c_str());
+    return 0;
+  };
+}
+
+Action add_export(CLI::App& app, const GlobalOptions&) {
+  struct Flags {
+    std::string model, format = "csv", dir;
+    fit::ExportOptions options;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("export", "Export a model file for other tools (json, csv)");
+  cmd->add_option("model", f->model, "Model file (JSON)")->required();
+  cmd->add_option("--format", f->format, "json | csv")->capture_default_str();
+  cmd->add_option("-o,--output", f->dir, "Output directory")->required();
+  cmd->add_option("--grid", f->options.grid_points, "csv: grid points per input")->capture_default_str();
+  cmd->add_option("--stem", f->options.stem, "File name without extension (default: the model file's)");
+  return [f]() {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_text_file(f->model));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError("GC-1608", f->model + ": error GC-1608: not JSON: " + e.what());
+    }
+    if (f->options.stem.empty()) f->options.stem = std::filesystem::path(f->model).stem().string();
+    for (const auto& p : fit::export_model(fit::model_from_json(j), f->format, f->dir, f->options)) {
+      std::printf("wrote %s\n", p.string().c_str());
+    }
     return 0;
   };
 }

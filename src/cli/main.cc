@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       {"tile", gaincell::cli::add_tile(app, global)},
       {"fit", gaincell::cli::add_fit(app, global)},
       {"model", gaincell::cli::add_model(app, global)},
+      {"export", gaincell::cli::add_export(app, global)},
   };
   try {
     app.parse(argc, argv);
