@@ -22,9 +22,21 @@ Action add_info(CLI::App& app, const GlobalOptions&) {
       if (r.attributes.count(key)) std::printf("  %s: %s\n", key, r.attributes.at(key).c_str());
     }
     for (const auto& a : r.axes) {
+      if (!a.labels.empty()) {
+        std::string labels;
+        for (const auto& l : a.labels) labels += (labels.empty() ? "" : ", ") + l;
+        std::printf("  axis %s: %zu values: %s\n", a.name.c_str(), a.labels.size(), labels.c_str());
+        continue;
+      }
+      // Dimensionless ("1") values print as plain numbers.
+      const std::string unit = a.unit == "1" ? "" : a.unit;
       std::printf("  axis %s [%s]: %zu values, %s .. %s\n", a.name.c_str(), a.unit.c_str(), a.values.size(),
-                  netlist::format_human(a.values.front(), a.unit, 4, true).c_str(),
-                  netlist::format_human(a.values.back(), a.unit, 4, true).c_str());
+                  netlist::format_human(a.values.front(), unit, 4, true).c_str(),
+                  netlist::format_human(a.values.back(), unit, 4, true).c_str());
+    }
+    for (const auto& m : r.monte_carlo) {
+      std::printf("  monte carlo %s [%s]: sigma %s, %zu samples\n", m.param.c_str(), m.unit.c_str(),
+                  netlist::format_human(m.sigma, m.unit, 3, true).c_str(), m.values.size());
     }
     for (const auto& m : r.measures) {
       double lo = INFINITY, hi = -INFINITY;
