@@ -179,9 +179,13 @@ Action add_export(CLI::App& app, const GlobalOptions&) {
     fit::ExportOptions options;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("export", "Export a model file for other tools (json, csv)");
+  CLI::App* cmd = app.add_subcommand("export", "Export a model file for other tools (json, csv, reference)");
   cmd->add_option("model", f->model, "Model file (JSON)")->required();
-  cmd->add_option("--format", f->format, "json | csv")->capture_default_str();
+  cmd->add_option("--format", f->format, "json | csv | reference")->capture_default_str();
+  cmd->add_option("--t-max", f->options.t_max_s, "reference: pulse width of Q = 1, s")->capture_default_str();
+  cmd->add_option("--q-sat", f->options.q_sat_c, "reference: converter saturation charge, C (S = s_sat there)")
+      ->capture_default_str();
+  cmd->add_option("--s-sat", f->options.s_sat, "reference: S_sat of the reference simulator")->capture_default_str();
   cmd->add_option("-o,--output", f->dir, "Output directory")->required();
   cmd->add_option("--grid", f->options.grid_points, "csv: grid points per input")->capture_default_str();
   cmd->add_option("--stem", f->options.stem, "File name without extension (default: the model file's)");

@@ -35,6 +35,44 @@ TEST_CASE("csv and json exports of a model read back to the model's values", "[u
   const auto json = fit::export_model(model, "json", dir.path(), options);
   CHECK(fit::to_json(fit::model_from_json(nlohmann::json::parse(read_text_file(json[0])))) == fit::to_json(model));
   CHECK_THROWS_WITH(fit::export_model(model, "spice3", dir.path(), options),
-                    "error GC-1613: unknown export format 'spice3'; this gaincell writes json and csv (xspice, "
-                    "verilog-a and reference are planned)");
+                    "error GC-1613: unknown export format 'spice3'; this gaincell writes json, csv and reference "
+                    "(xspice and verilog-a are planned)");
+}
+
+TEST_CASE("reference export: the authors' layout, units and linear slope", "[unit][fit]") {
+  testing::TempDir dir;
+  // The authors' own coefficients as a model in normalized units: the export
+  // must hand them back unchanged and find their linear slope.
+  const std::array<double, 10> authors = {0.17393044, 0.15653739, 0.14088365, 0.12679529, 5.51975209,
+                                          4.96777688, 4.4709992,  -1.44776001, -1.30298401, 46.05483778};
+  fit::ModelInfo info;
+  info.inputs = {{"q", "1", 0, 1}, {"k", "V", 0, 0.9}};
+  info.output = {"s", "1", -11, 11};
+  const fit::Model model = fit::PaperPolyModel(info, authors, 0.45, 0.9, {});
+  fit::ExportOptions options;
+  options.stem = "authors";
+  const auto files = fit::export_model(model, "reference", dir.path(), options);
+  const auto j = nlohmann::json::parse(read_text_file(files[0]));
+  for (std::size_t k = 0; k < 10; ++k) CHECK(j["coefficients"][k].get<double>() == authors[k]);
+  CHECK(j["collapsed_at_vin"][0].get<double>() == Approx(0.5213636).epsilon(1e-6));
+  CHECK(j["collapsed_at_vin"][3].get<double>() == Approx(46.05483778).epsilon(1e-9));
+  // Their 19.3 is the regression slope of this curve: 19.21 over K uniform in [0, 0.9] V.
+  CHECK(j["linear_slope"].get<double>() == Approx(19.208).epsilon(1e-4));
+  CHECK(j["linear_slope"].get<double>() == Approx(19.3).epsilon(0.005));
+
+  // A physical fit (charge in C vs pulse width in s): normalized by t_max and q_sat / s_sat.
+  const auto shipped =
+      fit::model_from_json(nlohmann::json::parse(read_text_file(testing::source_dir() / "fits/pushpull.paper_poly.json")));
+  options.stem = "pushpull";
+  const auto ours = nlohmann::json::parse(read_text_file(fit::export_model(shipped, "reference", dir.path(), options)[0]));
+  const double factor = 15e-9 / (1e-12 / 80);
+  const auto& pp = std::get<fit::PaperPolyModel>(shipped);
+  for (std::size_t k = 0; k < 10; ++k) {
+    CHECK(ours["coefficients"][k].get<double>() == Approx(pp.coefficients()[k] * factor).epsilon(1e-12));
+  }
+  CHECK(ours["normalization"]["q_unit_c"].get<double>() == Approx(12.5e-15));
+  CHECK_THROWS_WITH(fit::export_model(fit::model_from_json(nlohmann::json::parse(read_text_file(
+                                          testing::source_dir() / "fits/c2p.hardsigmoid.json"))),
+                                      "reference", dir.path(), options),
+                    "error GC-1613: the reference format holds paper-poly models; this is a hard_sigmoid model");
 }

@@ -2,12 +2,15 @@
 // File: gaincell/fit/export.h
 //
 // Exports a fitted model for other tools. Formats so far: "json" (the model
-// file itself) and "csv" (the model evaluated on a regular grid over its
-// valid input ranges, one row per grid point, header `name[unit]`).
+// file itself), "csv" (the model evaluated on a regular grid over its valid
+// input ranges, one row per grid point, header `name[unit]`) and "reference"
+// (a paper-poly model's 10 coefficients in the layout and normalized units of
+// the authors' attention simulator, with the equivalent linear slope).
 //
 //   fit::export_model(model, "csv", "out/", {.grid_points = 16});
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,7 +22,18 @@ namespace gaincell::fit {
 struct ExportOptions {
   std::size_t grid_points = 16;  // per input, >= 2
   std::string stem;              // file name without extension; "" = "model"
+  // reference: the normalization. Pulse widths are divided by t_max; charges
+  // by q_unit = q_sat / s_sat, so that the converter saturates at S = s_sat.
+  double t_max_s = 15e-9;
+  double q_sat_c = 1e-12;  // the shipped C2P's saturation charge (fits/c2p.hardsigmoid.json)
+  double s_sat = 80.0;     // the reference simulator's S_sat
 };
+
+// The slope a of the least-squares line S = a * (K - offset) through the
+// origin fitted to sum_i a_i (K - offset)^i over K uniform in
+// [offset - half_range, offset + half_range]: a_1 + (3/5) half_range^2 a_3.
+// For the authors' coefficients this is 19.21, against their 19.3.
+double equivalent_linear_slope(const std::array<double, 4>& collapsed, double half_range_v = 0.45);
 
 // Writes the export into `dir` (created if needed) and returns the files
 // written. Throws InputError GC-1613 for an unknown format or bad options.
