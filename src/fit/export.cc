@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "gaincell/fit/export.h"
 
+#include <cctype>
 #include <fstream>
 
 #include "gaincell/core/error.h"
@@ -83,6 +84,80 @@ nlohmann::json reference_json(const Model& model, const ExportOptions& o) {
       {"provenance", info.provenance}};
 }
 
+// Grid of one input for a table: n points over [min, max], plus 0 when the
+// range excludes it (ngspice's table models use the origin at the operating point).
+std::vector<double> table_axis(const Variable& v, std::size_t n) {
+  std::vector<double> g;
+  for (std::size_t i = 0; i < n; ++i) {
+    g.push_back(i + 1 == n ? v.max : v.min + (v.max - v.min) * static_cast<double>(i) / static_cast<double>(n - 1));
+  }
+  if (v.min > 0) g.insert(g.begin(), 0.0);
+  if (v.max < 0) g.push_back(0.0);
+  return g;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// XSPICE table2D/table3D data file and a wrapper subcircuit (docs/fitting.md).
+std::vector<std::filesystem::path> xspice_export(const Model& model, const std::filesystem::path& dir,
+                                                 const std::string& stem_in, std::size_t n) {
+  const ModelInfo& info = info_of(model);
+  const std::size_t dims = info.inputs.size();
+  if (dims != 2 && dims != 3) {
+    throw InputError("GC-1613", "error GC-1613: XSPICE tables take 2 or 3 inputs; this model has " +
+                                    std::to_string(dims) + " (export it as csv)");
+  }
+  // ngspice lower-cases names in model cards: keep every name lower-case.
+  const std::string stem = lower(stem_in);
+  std::vector<std::vector<double>> axes;
+  for (const auto& in : info.inputs) axes.push_back(table_axis(in, std::max<std::size_t>(n, 4)));
+  std::string tbl = "* gaincell XSPICE table" + std::to_string(dims) + "D of model '" + info.output.name + "' [" +
+                    info.output.unit + "]\n* inputs:";
+  for (const auto& in : info.inputs) tbl += " " + in.name + " [" + in.unit + "]";
+  tbl += "\n* values are the model evaluated on the grid (inputs clamped to their valid ranges)\n";
+  for (const auto& a : axes) tbl += std::to_string(a.size()) + "\n";
+  for (const auto& a : axes) {
+    for (std::size_t i = 0; i < a.size(); ++i) tbl += (i ? " " : "") + netlist::format_exact(a[i]);
+    tbl += "\n";
+  }
+  std::vector<double> x(dims);
+  const std::size_t nz = dims == 3 ? axes[2].size() : 1;
+  for (std::size_t k = 0; k < nz; ++k) {
+    if (dims == 3) {
+      x[2] = axes[2][k];
+      tbl += "*table " + netlist::format_exact(x[2]) + "\n";
+    }
+    for (std::size_t j = 0; j < axes[1].size(); ++j) {  // row j: y_j
+      x[1] = axes[1][j];
+      for (std::size_t i = 0; i < axes[0].size(); ++i) {  // column i: x_i
+        x[0] = axes[0][i];
+        tbl += (i ? " " : "") + netlist::format_exact(evaluate(model, x));
+      }
+      tbl += "\n";
+    }
+  }
+  const bool current = info.output.unit == "A";
+  std::string ports, inputs;
+  for (const auto& in : info.inputs) {
+    ports += lower(in.name) + " ";
+    inputs += "%vd(" + lower(in.name) + " 0) ";
+  }
+  std::string sub = "* gaincell XSPICE wrapper of model '" + info.output.name + "' [" + info.output.unit + "]\n";
+  sub += "* Ports: the inputs as node voltages (value in the input's SI unit), then out.\n";
+  sub += current ? "* The table drives its output current (A) into node out.\n"
+                 : "* The table drives node out to the model's value (in its unit, as a voltage).\n";
+  sub += "* The table file is named relative to the working directory: run ngspice in this directory\n";
+  sub += "* (or give file= an absolute, lower-case path; ngspice lower-cases it).\n";
+  sub += ".subckt " + stem + " " + ports + "out\n";
+  sub += "a_" + stem + " " + inputs + (current ? "%id(out 0)" : "%vd(out 0)") + " " + stem + "_tab\n";
+  sub += ".model " + stem + "_tab table" + std::to_string(dims) + "d (file=\"" + stem + ".tbl\" order=2)\n";
+  sub += ".ends " + stem + "\n";
+  return {write(dir / (stem + ".tbl"), tbl), write(dir / (stem + ".sub"), sub)};
+}
+
 }  // namespace
 
 double equivalent_linear_slope(const std::array<double, 4>& a, double half_range_v) {
@@ -100,11 +175,12 @@ std::vector<std::filesystem::path> export_model(const Model& model, const std::s
   const std::string stem = options.stem.empty() ? "model" : options.stem;
   if (format == "json") return {write(dir / (stem + ".json"), to_json(model).dump(1) + "\n")};
   if (format == "csv") return {write(dir / (stem + ".csv"), csv_table(model, options.grid_points))};
+  if (format == "xspice") return xspice_export(model, dir, stem, options.grid_points);
   if (format == "reference") {
     return {write(dir / (stem + ".reference.json"), reference_json(model, options).dump(1) + "\n")};
   }
   throw InputError("GC-1613", "error GC-1613: unknown export format '" + format +
-                                  "'; this gaincell writes json, csv and reference (xspice and verilog-a are planned)");
+                                  "'; this gaincell writes json, csv, reference and xspice (verilog-a is planned)");
 }
 
 }  // namespace gaincell::fit

@@ -8,6 +8,8 @@
 #include "gaincell/fit/data_source.h"
 #include "test_support.h"
 
+#include <regex>
+
 using namespace gaincell;
 
 TEST_CASE("csv and json exports of a model read back to the model's values", "[unit][fit]") {
@@ -35,8 +37,8 @@ TEST_CASE("csv and json exports of a model read back to the model's values", "[u
   const auto json = fit::export_model(model, "json", dir.path(), options);
   CHECK(fit::to_json(fit::model_from_json(nlohmann::json::parse(read_text_file(json[0])))) == fit::to_json(model));
   CHECK_THROWS_WITH(fit::export_model(model, "spice3", dir.path(), options),
-                    "error GC-1613: unknown export format 'spice3'; this gaincell writes json, csv and reference "
-                    "(xspice and verilog-a are planned)");
+                    "error GC-1613: unknown export format 'spice3'; this gaincell writes json, csv, reference and "
+                    "xspice (verilog-a is planned)");
 }
 
 TEST_CASE("reference export: the authors' layout, units and linear slope", "[unit][fit]") {
@@ -75,4 +77,47 @@ TEST_CASE("reference export: the authors' layout, units and linear slope", "[uni
                                           testing::source_dir() / "fits/c2p.hardsigmoid.json"))),
                                       "reference", dir.path(), options),
                     "error GC-1613: the reference format holds paper-poly models; this is a hard_sigmoid model");
+}
+
+TEST_CASE("XSPICE export: ngspice loads the table and reproduces the model at the characterized points",
+          "[ngspice][fit]") {
+  testing::TempDir dir;
+  // The shipped two-input read-current model: i_read(v_store, v_line).
+  const auto model = fit::model_from_json(
+      nlohmann::json::parse(read_text_file(testing::source_dir() / "fits/pushpull.read_current.poly.json")));
+  fit::ExportOptions options;
+  options.stem = "gc_read";
+  options.grid_points = 32;
+  const auto files = fit::export_model(model, "xspice", dir.path(), options);
+  REQUIRE(files.size() == 2);
+  // Re-simulate the characterized conditions: 19 stored voltages x 5 line voltages.
+  std::string net = "xspice round trip\n.include gc_read.sub\nVX v_store 0 0\nVY v_line 0 0.35\n"
+                    "X1 v_store v_line out gc_read\nVOUT out 0 0\n.control\nset numdgt=12\n";
+  std::vector<std::pair<double, double>> points;
+  for (int i = 0; i < 19; ++i) {
+    for (int j = 0; j < 5; ++j) {
+      const double vs = 0.05 * i, vl = 0.35 + 0.05 * j;
+      points.emplace_back(vs, vl);
+      net += "alter vx dc=" + std::to_string(vs) + "\nalter vy dc=" + std::to_string(vl) + "\nop\nprint i(vout)\n";
+    }
+  }
+  net += "quit 0\n.endc\n.end\n";
+  testing::write_file(dir / "rt.cir", net);
+  const auto run = testing::run_command("ngspice -b rt.cir", dir.path());
+  INFO(run.output.substr(0, 2000));
+  REQUIRE(run.exit_code == 0);
+  std::vector<double> simulated;
+  const std::regex line(R"(i\(vout\) = ([-+0-9.eE]+))");
+  for (auto it = std::sregex_iterator(run.output.begin(), run.output.end(), line); it != std::sregex_iterator(); ++it) {
+    simulated.push_back(-std::stod((*it)[1]));  // the table drives its current into `out`
+  }
+  REQUIRE(simulated.size() == points.size());
+  double full_scale = 0, worst = 0;
+  for (std::size_t k = 0; k < points.size(); ++k) {
+    const double expected = fit::evaluate(model, std::vector<double>{points[k].first, points[k].second});
+    full_scale = std::max(full_scale, std::abs(expected));
+    worst = std::max(worst, std::abs(simulated[k] - expected));
+  }
+  WARN("XSPICE round trip: largest difference " << 100 * worst / full_scale << " % of full scale");
+  CHECK(worst <= 0.01 * full_scale);
 }

@@ -5,7 +5,8 @@
 // file itself), "csv" (the model evaluated on a regular grid over its valid
 // input ranges, one row per grid point, header `name[unit]`) and "reference"
 // (a paper-poly model's 10 coefficients in the layout and normalized units of
-// the authors' attention simulator, with the equivalent linear slope).
+// the authors' attention simulator, with the equivalent linear slope) and
+// "xspice" (an ngspice table2d/table3d data file and a wrapper subcircuit).
 //
 //   fit::export_model(model, "csv", "out/", {.grid_points = 16});
 #pragma once
