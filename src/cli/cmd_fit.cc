@@ -179,9 +179,9 @@ Action add_export(CLI::App& app, const GlobalOptions&) {
     fit::ExportOptions options;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("export", "Export a model file for other tools (json, csv, reference)");
+  CLI::App* cmd = app.add_subcommand("export", "Export a model file for other tools (json, csv, reference, xspice, verilog-a)");
   cmd->add_option("model", f->model, "Model file (JSON)")->required();
-  cmd->add_option("--format", f->format, "json | csv | reference")->capture_default_str();
+  cmd->add_option("--format", f->format, "json | csv | reference | xspice | verilog-a")->capture_default_str();
   cmd->add_option("--t-max", f->options.t_max_s, "reference: pulse width of Q = 1, s")->capture_default_str();
   cmd->add_option("--q-sat", f->options.q_sat_c, "reference: converter saturation charge, C (S = s_sat there)")
       ->capture_default_str();

@@ -158,6 +158,53 @@ std::vector<std::filesystem::path> xspice_export(const Model& model, const std::
   return {write(dir / (stem + ".tbl"), tbl), write(dir / (stem + ".sub"), sub)};
 }
 
+// Verilog-A module using $table_model on a gridded data file (one sample per
+// line, the last input varying fastest), for simulators with Verilog-A
+// (Spectre, HSPICE, ...). Linear interpolation, clamped at the grid's ends.
+std::vector<std::filesystem::path> verilog_a_export(const Model& model, const std::filesystem::path& dir,
+                                                    const std::string& stem_in, std::size_t n) {
+  const ModelInfo& info = info_of(model);
+  const std::size_t dims = info.inputs.size();
+  const std::string stem = lower(stem_in);
+  std::vector<std::vector<double>> axes;
+  for (const auto& in : info.inputs) axes.push_back(table_axis(in, std::max<std::size_t>(n, 2)));
+  std::string data = "# gaincell $table_model data of model '" + info.output.name + "' [" + info.output.unit +
+                     "]\n# columns:";
+  for (const auto& in : info.inputs) data += " " + in.name + "[" + in.unit + "]";
+  data += " " + info.output.name + "[" + info.output.unit + "]\n# gridded, the last input varying fastest\n";
+  std::size_t total = 1;
+  for (const auto& a : axes) total *= a.size();
+  std::vector<double> x(dims);
+  for (std::size_t k = 0; k < total; ++k) {
+    std::size_t rest = k;
+    for (std::size_t d = dims; d-- > 0;) {
+      x[d] = axes[d][rest % axes[d].size()];
+      rest /= axes[d].size();
+    }
+    for (double xi : x) data += netlist::format_exact(xi) + " ";
+    data += netlist::format_exact(evaluate(model, x)) + "\n";
+  }
+  const bool current = info.output.unit == "A";
+  std::string ports, args, control;
+  for (std::size_t d = 0; d < dims; ++d) {
+    const std::string p = lower(info.inputs[d].name);
+    ports += p + ", ";
+    args += "V(" + p + "), ";
+    control += std::string(d ? "," : "") + "1C";
+  }
+  std::string va = "// gaincell Verilog-A model of '" + info.output.name + "' [" + info.output.unit + "]\n";
+  va += "// Inputs are node voltages carrying the input values in SI units: ";
+  for (const auto& in : info.inputs) va += in.name + " [" + in.unit + "] ";
+  va += "\n// " + std::string(current ? "The output current (A) is driven into node out."
+                                      : "Node out is driven to the model's value (in its unit, as a voltage).") +
+        "\n// Table: " + stem + ".tbl (linear interpolation, clamped at the grid's ends).\n";
+  va += "`include \"disciplines.vams\"\n\nmodule " + stem + "(" + ports + "out);\n";
+  va += "  inout " + ports + "out;\n  electrical " + ports + "out;\n  analog begin\n";
+  va += current ? "    I(out) <+ -$table_model(" : "    V(out) <+ $table_model(";
+  va += args + "\"" + stem + ".tbl\", \"" + control + "\");\n  end\nendmodule\n";
+  return {write(dir / (stem + ".tbl"), data), write(dir / (stem + ".va"), va)};
+}
+
 }  // namespace
 
 double equivalent_linear_slope(const std::array<double, 4>& a, double half_range_v) {
@@ -176,11 +223,12 @@ std::vector<std::filesystem::path> export_model(const Model& model, const std::s
   if (format == "json") return {write(dir / (stem + ".json"), to_json(model).dump(1) + "\n")};
   if (format == "csv") return {write(dir / (stem + ".csv"), csv_table(model, options.grid_points))};
   if (format == "xspice") return xspice_export(model, dir, stem, options.grid_points);
+  if (format == "verilog-a") return verilog_a_export(model, dir, stem, options.grid_points);
   if (format == "reference") {
     return {write(dir / (stem + ".reference.json"), reference_json(model, options).dump(1) + "\n")};
   }
   throw InputError("GC-1613", "error GC-1613: unknown export format '" + format +
-                                  "'; this gaincell writes json, csv, reference and xspice (verilog-a is planned)");
+                                  "'; this gaincell writes json, csv, reference, xspice and verilog-a");
 }
 
 }  // namespace gaincell::fit

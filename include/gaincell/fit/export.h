@@ -6,7 +6,8 @@
 // input ranges, one row per grid point, header `name[unit]`) and "reference"
 // (a paper-poly model's 10 coefficients in the layout and normalized units of
 // the authors' attention simulator, with the equivalent linear slope) and
-// "xspice" (an ngspice table2d/table3d data file and a wrapper subcircuit).
+// "xspice" (an ngspice table2d/table3d data file and a wrapper subcircuit)
+// and "verilog-a" (a $table_model module and its gridded data file).
 //
 //   fit::export_model(model, "csv", "out/", {.grid_points = 16});
 #pragma once
