@@ -24,6 +24,9 @@ done
 # Its read current as a function of stored and line voltage (for line-voltage-aware evaluation).
 "$gaincell" -q fit pushpull_read_current.h5 -m i_read_a --model poly --degree 4 -i v_store,v_line \
   -o "$out/pushpull.read_current.poly.json"
+# The same as a table (exact at the characterized points, cubic in between).
+"$gaincell" -q fit pushpull_read_current.h5 -m i_read_a --model lut --interpolation cubic -i v_store,v_line \
+  -o "$out/pushpull.read_current.lut.json"
 # Retention of a stored 0.9 V.
 "$gaincell" -q fit pushpull_retention.h5 -m v_sn_trace_v --model exp-decay -i v_sn_trace_v_time_s \
   --where v_store=0.9 -o "$out/pushpull.retention.exp_decay.json"

@@ -80,12 +80,14 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
     double vin_v = 0.9;
     int cv_folds = 5;
     bool error_out_of_range = false;
+    std::string interpolation = "linear";
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("fit", "Fit a behavioural model to a results file (or CSV) and write it as JSON");
   cmd->add_option("data", f->data, "Results file (HDF5 from gaincell sweep) or CSV with a name[unit] header")->required();
   cmd->add_option("-m,--measure", f->measure, "Measure (or CSV column) to model")->required();
-  cmd->add_option("--model", f->kind, "paper-poly | poly | exp-decay | hardsigmoid")->capture_default_str();
+  cmd->add_option("--model", f->kind, "paper-poly | poly | exp-decay | hardsigmoid | lut")->capture_default_str();
+  cmd->add_option("--interpolation", f->interpolation, "lut: linear | cubic")->capture_default_str();
   cmd->add_option("-i,--inputs", f->inputs,
                   "Comma-separated inputs: axes or per-point measures (paper-poly: pulse width, stored voltage[, vin]; "
                   "exp-decay of a trace: <measure>_time_s)")
@@ -135,8 +137,17 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
       fit::HardSigmoidModel::Options o;
       o.fit = options;
       model = fit::HardSigmoidModel::fit(data, o);
+    } else if (f->kind == "lut") {
+      if (f->interpolation != "linear" && f->interpolation != "cubic") {
+        throw InputError("GC-1611", "error GC-1611: --interpolation " + f->interpolation + ": expected linear or cubic");
+      }
+      fit::LutModel::Options o;
+      o.interpolation = f->interpolation == "cubic" ? fit::LutModel::Interpolation::kCubic
+                                                    : fit::LutModel::Interpolation::kLinear;
+      model = fit::LutModel::fit(data, o);
     } else {
-      throw InputError("GC-1611", "error GC-1611: --model " + f->kind + ": expected paper-poly, poly, exp-decay or hardsigmoid");
+      throw InputError("GC-1611",
+                       "error GC-1611: --model " + f->kind + ": expected paper-poly, poly, exp-decay, hardsigmoid or lut");
     }
     fit::ModelInfo& info = fit::info_of(model);
     info.out_of_range = f->error_out_of_range ? fit::OutOfRange::kError : fit::OutOfRange::kClamp;

@@ -127,7 +127,7 @@ std::vector<double> coefficients_from(const json& j, const std::vector<std::stri
 }  // namespace
 
 std::string kind_name(const Model& model) {
-  static const char* const kNames[] = {"paper_poly", "poly", "exp_decay", "hard_sigmoid"};
+  static const char* const kNames[] = {"paper_poly", "poly", "exp_decay", "hard_sigmoid", "lut"};
   return kNames[model.index()];
 }
 
@@ -169,6 +169,19 @@ json to_json(const Model& model) {
   } else if (const auto* e = std::get_if<ExpDecayModel>(&model)) {
     coefficients = json::array({coefficient("tau_s", e->tau_s()), coefficient("v_inf_v", e->v_inf_v()),
                                 coefficient("v0_v", e->v0_v())});
+  } else if (const auto* l = std::get_if<LutModel>(&model)) {
+    json grids = json::array();
+    for (const auto& g : l->grids()) {
+      json axis = json::array();
+      for (double v : g) axis.push_back(number_json(v));
+      grids.push_back(axis);
+    }
+    json values = json::array();
+    for (double v : l->values()) values.push_back(number_json(v));
+    parameters = json{{"interpolation", l->interpolation() == LutModel::Interpolation::kCubic ? "cubic" : "linear"},
+                      {"grids", grids},
+                      {"values", values},
+                      {"layout", "values row-major over the grids, the last input varying fastest"}};
   } else if (const auto* h = std::get_if<HardSigmoidModel>(&model)) {
     coefficients = json::array({coefficient("x0", h->x0()), coefficient("x_sat", h->x_sat()),
                                 coefficient("y_low", h->y_low()), coefficient("y_sat", h->y_sat())});
@@ -249,7 +262,30 @@ Model model_from_json(const json& j) {
     const std::vector<double> c = coefficients_from(j, {"x0", "x_sat", "y_low", "y_sat"});
     return HardSigmoidModel(std::move(info), c[0], c[1], c[2], c[3]);
   }
-  bad("/kind", "unknown kind \"" + kind + "\"; expected paper_poly, poly, exp_decay or hard_sigmoid");
+  if (kind == "lut") {
+    expect_inputs(1, 8);
+    const std::string interp = text(member(parameters, "/parameters", "interpolation"), "/parameters/interpolation");
+    if (interp != "linear" && interp != "cubic") {
+      bad("/parameters/interpolation", "expected \"linear\" or \"cubic\", found \"" + interp + "\"");
+    }
+    const json& g = array(member(parameters, "/parameters", "grids"), "/parameters/grids");
+    if (g.size() != info.inputs.size()) bad("/parameters/grids", "expected one grid per input");
+    std::vector<std::vector<double>> grids;
+    std::size_t product = 1;
+    for (std::size_t d = 0; d < g.size(); ++d) {
+      grids.push_back(numbers(g[d], "/parameters/grids/" + std::to_string(d)));
+      if (grids.back().size() < 2) bad("/parameters/grids/" + std::to_string(d), "a grid needs >= 2 values");
+      product *= grids.back().size();
+    }
+    std::vector<double> values = numbers(member(parameters, "/parameters", "values"), "/parameters/values");
+    if (values.size() != product) {
+      bad("/parameters/values", "expected " + std::to_string(product) + " values (the grid's size), found " +
+                                    std::to_string(values.size()));
+    }
+    return LutModel(std::move(info), std::move(grids), std::move(values),
+                    interp == "cubic" ? LutModel::Interpolation::kCubic : LutModel::Interpolation::kLinear);
+  }
+  bad("/kind", "unknown kind \"" + kind + "\"; expected paper_poly, poly, exp_decay, hard_sigmoid or lut");
 }
 
 double evaluate(const Model& model, std::span<const double> inputs, const WarningSink& warn) {

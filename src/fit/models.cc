@@ -634,4 +634,175 @@ double HardSigmoidModel::evaluate(std::span<const double> inputs, const WarningS
   return sigmoid_value(SigmoidCore{x0_, x_sat_, y_low_, y_sat_}, x[0]);
 }
 
+// ---------------------------------------------------------------------------
+// LutModel
+
+namespace {
+
+// 1-D interpolation of f (sampled at grid g) at x, linear or cubic Hermite
+// with Catmull-Rom slopes; `at(k)` gives the sample at node k.
+template <typename At>
+double interpolate_1d(const std::vector<double>& g, double x, bool cubic, const At& at) {
+  const std::size_t n = g.size();
+  if (n == 1) return at(0);
+  std::size_t i = static_cast<std::size_t>(std::upper_bound(g.begin(), g.end(), x) - g.begin());
+  i = std::clamp<std::size_t>(i == 0 ? 0 : i - 1, 0, n - 2);
+  const double h = g[i + 1] - g[i];
+  const double s = (x - g[i]) / h;
+  const double y0 = at(i), y1 = at(i + 1);
+  if (!cubic) return y0 + s * (y1 - y0);
+  auto slope = [&](std::size_t k, double yk) {
+    if (k == 0) return (at(1) - yk) / (g[1] - g[0]);
+    if (k + 1 == n) return (yk - at(n - 2)) / (g[n - 1] - g[n - 2]);
+    return (at(k + 1) - at(k - 1)) / (g[k + 1] - g[k - 1]);
+  };
+  const double m0 = slope(i, y0) * h, m1 = slope(i + 1, y1) * h;
+  const double s2 = s * s, s3 = s2 * s;
+  return (2 * s3 - 3 * s2 + 1) * y0 + (s3 - 2 * s2 + s) * m0 + (-2 * s3 + 3 * s2) * y1 + (s3 - s2) * m1;
+}
+
+// Interpolates dimension d onwards; `offset` is the flat index of the
+// already-fixed leading dimensions, `stride` the size of dimensions > d.
+double interpolate_nd(const std::vector<std::vector<double>>& grids, const std::vector<double>& values,
+                      std::span<const double> x, bool cubic, std::size_t d, std::size_t offset) {
+  if (d == grids.size()) return values[offset];
+  std::size_t stride = 1;
+  for (std::size_t e = d + 1; e < grids.size(); ++e) stride *= grids[e].size();
+  return interpolate_1d(grids[d], x[d], cubic, [&](std::size_t k) {
+    return interpolate_nd(grids, values, x, cubic, d + 1, offset + k * stride);
+  });
+}
+
+const char* interpolation_name(LutModel::Interpolation i) {
+  return i == LutModel::Interpolation::kCubic ? "cubic" : "linear";
+}
+
+}  // namespace
+
+LutModel::LutModel(ModelInfo info, std::vector<std::vector<double>> grids, std::vector<double> values,
+                   Interpolation interpolation)
+    : info_(std::move(info)), grids_(std::move(grids)), values_(std::move(values)), interpolation_(interpolation) {}
+
+double LutModel::interpolate(std::span<const double> x) const {
+  return interpolate_nd(grids_, values_, x, interpolation_ == Interpolation::kCubic, 0, 0);
+}
+
+LutModel LutModel::fit(const FitData& data, const Options& options) {
+  const std::size_t dims = data.inputs.size();
+  if (dims == 0) throw InputError("GC-1610", "lut: at least one input is needed");
+  const std::size_t n = data.output.values.size();
+  for (const auto& c : data.inputs) {
+    if (c.values.size() != n) throw InputError("GC-1610", "lut: input '" + c.name + "' has a different length");
+  }
+  std::size_t nan = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    bool bad = !std::isfinite(data.output.values[k]);
+    for (const auto& c : data.inputs) bad = bad || !std::isfinite(c.values[k]);
+    nan += bad;
+  }
+  if (nan > 0) {
+    throw InputError("GC-1614", "lut: " + std::to_string(nan) + " of " + std::to_string(n) +
+                                    " points are NaN (failed): a table cannot bridge holes; rerun them or fit a poly");
+  }
+  std::vector<std::vector<double>> grids(dims);
+  std::size_t product = 1;
+  for (std::size_t d = 0; d < dims; ++d) {
+    grids[d] = data.inputs[d].values;
+    std::sort(grids[d].begin(), grids[d].end());
+    grids[d].erase(std::unique(grids[d].begin(), grids[d].end()), grids[d].end());
+    if (grids[d].size() < 2) {
+      throw InputError("GC-1614", "lut: input '" + data.inputs[d].name + "' takes a single value; a table needs >= 2");
+    }
+    product *= grids[d].size();
+  }
+  if (product != n) {
+    throw InputError("GC-1614", "lut: the data is not a complete regular grid: " + std::to_string(n) +
+                                    " points, but the inputs' distinct values make " + std::to_string(product));
+  }
+  std::vector<double> values(n, kNaN);
+  std::vector<bool> seen(n, false);
+  for (std::size_t k = 0; k < n; ++k) {
+    std::size_t flat = 0;
+    for (std::size_t d = 0; d < dims; ++d) {
+      const auto& g = grids[d];
+      flat = flat * g.size() + static_cast<std::size_t>(std::lower_bound(g.begin(), g.end(), data.inputs[d].values[k]) - g.begin());
+    }
+    if (seen[flat]) throw InputError("GC-1614", "lut: a grid point appears twice in the data");
+    seen[flat] = true;
+    values[flat] = data.output.values[k];
+  }
+  ModelInfo info;
+  for (std::size_t d = 0; d < dims; ++d) {
+    info.inputs.push_back({data.inputs[d].name, data.inputs[d].unit, grids[d].front(), grids[d].back()});
+  }
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  info.output = {data.output.name, data.output.unit, *lo, *hi};
+  LutModel model(info, grids, values, options.interpolation);
+
+  // Exact at the nodes; the hold-out error interpolates every other node of
+  // each axis (ends kept) from the rest.
+  FitQuality& q = model.info_.quality;
+  q.points_used = n;
+  q.rms_residual = 0;
+  q.max_abs_residual = 0;
+  q.r_squared = *lo == *hi ? kNaN : 1.0;
+  std::vector<std::vector<std::size_t>> kept(dims);
+  bool can_decimate = true;
+  for (std::size_t d = 0; d < dims; ++d) {
+    for (std::size_t i = 0; i < grids[d].size(); ++i) {
+      if (i % 2 == 0 || i + 1 == grids[d].size()) kept[d].push_back(i);
+    }
+    can_decimate = can_decimate && kept[d].size() >= 2;
+  }
+  std::vector<std::vector<double>> coarse(dims);
+  for (std::size_t d = 0; d < dims; ++d) {
+    for (std::size_t i : kept[d]) coarse[d].push_back(grids[d][i]);
+  }
+  std::size_t coarse_n = 1;
+  for (const auto& c : coarse) coarse_n *= c.size();
+  if (can_decimate && coarse_n < n) {
+    std::vector<double> coarse_values;
+    for (std::size_t k = 0; k < coarse_n; ++k) {
+      std::size_t rest = k, flat = 0, mult = 1;
+      std::vector<std::size_t> idx(dims);
+      for (std::size_t d = dims; d-- > 0;) {
+        idx[d] = kept[d][rest % kept[d].size()];
+        rest /= kept[d].size();
+      }
+      for (std::size_t d = dims; d-- > 0;) {
+        flat += idx[d] * mult;
+        mult *= grids[d].size();
+      }
+      coarse_values.push_back(values[flat]);
+    }
+    double sum2 = 0;
+    std::size_t count = 0;
+    std::vector<double> x(dims);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::size_t rest = k;
+      bool held_out = false;
+      for (std::size_t d = dims; d-- > 0;) {
+        const std::size_t i = rest % grids[d].size();
+        rest /= grids[d].size();
+        x[d] = grids[d][i];
+        held_out = held_out || std::find(kept[d].begin(), kept[d].end(), i) == kept[d].end();
+      }
+      if (!held_out) continue;
+      const double e = interpolate_nd(coarse, coarse_values, x, options.interpolation == Interpolation::kCubic, 0, 0) -
+                       values[k];
+      sum2 += e * e;
+      ++count;
+    }
+    q.cv_rms_residual = std::sqrt(sum2 / static_cast<double>(count));
+    q.cv_folds = 2;
+  }
+  return model;
+}
+
+double LutModel::evaluate(std::span<const double> inputs, const WarningSink& warn) const {
+  const std::vector<double> x = checked_inputs(info_, std::string("lut (") + interpolation_name(interpolation_) + ")",
+                                               inputs, warn);
+  return interpolate(x);
+}
+
 }  // namespace gaincell::fit

@@ -106,7 +106,7 @@ TEST_CASE("model file: malformed documents", "[unit][fit]") {
   j = good;
   j["kind"] = "spline";
   CHECK_THROWS_WITH(model_from_json(j),
-                    "model file: /kind: unknown kind \"spline\"; expected paper_poly, poly, exp_decay or hard_sigmoid");
+                    "model file: /kind: unknown kind \"spline\"; expected paper_poly, poly, exp_decay, hard_sigmoid or lut");
   j = good;
   j["inputs"][0].erase("unit");
   CHECK_THROWS_WITH(model_from_json(j), "model file: /inputs/0: missing key \"unit\"");

@@ -28,9 +28,9 @@ namespace gaincell::fit {
 
 inline constexpr const char* kModelFormat = "gaincell-model/1";
 
-using Model = std::variant<PaperPolyModel, PolyModel, ExpDecayModel, HardSigmoidModel>;
+using Model = std::variant<PaperPolyModel, PolyModel, ExpDecayModel, HardSigmoidModel, LutModel>;
 
-// "paper_poly", "poly", "exp_decay" or "hard_sigmoid".
+// "paper_poly", "poly", "exp_decay", "hard_sigmoid" or "lut".
 std::string kind_name(const Model& model);
 const ModelInfo& info_of(const Model& model);
 ModelInfo& info_of(Model& model);

@@ -254,4 +254,42 @@ class HardSigmoidModel {
   double x0_ = 0.0, x_sat_ = 1.0, y_low_ = 0.0, y_sat_ = 0.0;
 };
 
+// ---------------------------------------------------------------------------
+// An N-D lookup table on the data's own regular grid (every combination of
+// the inputs' distinct values present exactly once, none NaN), interpolated
+// linearly or with cubic Hermite splines (Catmull-Rom slopes, one-sided at
+// the ends), dimension by dimension. At its nodes a table is exact, so its
+// honest error is the hold-out one: cv_rms_residual is the RMS error at the
+// nodes left out when every other node of each axis (ends kept) is removed
+// and the rest interpolated (cv_folds = 2).
+class LutModel {
+ public:
+  enum class Interpolation { kLinear, kCubic };
+  struct Options {
+    Interpolation interpolation = Interpolation::kLinear;
+  };
+
+  LutModel() = default;
+  LutModel(ModelInfo info, std::vector<std::vector<double>> grids, std::vector<double> values,
+           Interpolation interpolation);
+
+  // Throws GC-1610 for a wrong shape, GC-1614 if the data is not a complete
+  // grid or holds NaN (failed points leave holes a table cannot bridge).
+  static LutModel fit(const FitData& data, const Options& options);
+  double evaluate(std::span<const double> inputs, const WarningSink& warn = {}) const;
+
+  const std::vector<std::vector<double>>& grids() const { return grids_; }
+  const std::vector<double>& values() const { return values_; }  // row-major, last input fastest
+  Interpolation interpolation() const { return interpolation_; }
+  const ModelInfo& info() const { return info_; }
+  ModelInfo& info() { return info_; }
+
+ private:
+  double interpolate(std::span<const double> x) const;
+  ModelInfo info_;
+  std::vector<std::vector<double>> grids_;
+  std::vector<double> values_;
+  Interpolation interpolation_ = Interpolation::kLinear;
+};
+
 }  // namespace gaincell::fit
