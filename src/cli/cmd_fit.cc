@@ -84,7 +84,10 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("fit", "Fit a behavioural model to a results file (or CSV) and write it as JSON");
-  cmd->add_option("data", f->data, "Results file (HDF5 from gaincell sweep) or CSV with a name[unit] header")->required();
+  cmd->add_option("data", f->data,
+                  "Results file (HDF5 from gaincell sweep), any HDF5 whose dataset has dimension scales, or CSV with a "
+                  "name[unit] header")
+      ->required();
   cmd->add_option("-m,--measure", f->measure, "Measure (or CSV column) to model")->required();
   cmd->add_option("--model", f->kind, "paper-poly | poly | exp-decay | hardsigmoid | lut")->capture_default_str();
   cmd->add_option("--interpolation", f->interpolation, "lut: linear | cubic")->capture_default_str();
@@ -113,7 +116,7 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
     }
     fit::DataReport report;
     const bool csv = std::filesystem::path(f->data).extension() == ".csv";
-    const fit::FitData data = csv ? fit::load_csv_data(f->data, req, &report) : fit::load_results_data(f->data, req, &report);
+    const fit::FitData data = csv ? fit::load_csv_data(f->data, req, &report) : fit::load_hdf5_data(f->data, req, &report);
     fit::FitOptions options;
     options.cv_folds = f->cv_folds;
     fit::Model model;

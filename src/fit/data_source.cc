@@ -8,7 +8,11 @@
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
+#include "gaincell/store/h5.h"
 #include "gaincell/store/results_file.h"
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
 
 namespace gaincell::fit {
 namespace {
@@ -128,6 +132,83 @@ FitData load_results_data(const std::filesystem::path& path, const FitRequest& r
     if (r.attributes.count(key)) rep.provenance[key] = r.attributes.at(key);
   }
   if (report != nullptr) *report = rep;
+  return data;
+}
+
+FitData load_hdf5_data(const std::filesystem::path& path, const FitRequest& req, DataReport* report) {
+  const std::string file = path.string();
+  h5::Handle f = h5::open_file(file, false);
+  if (h5::has_attribute(f.id(), "gaincell_format")) return load_results_data(path, req, report);
+  if (H5Lexists(f.id(), req.output.c_str(), H5P_DEFAULT) <= 0) {
+    throw InputError("GC-1611", file + ": error GC-1611: no dataset '" + req.output + "'");
+  }
+  h5::Handle out = h5::open_dataset(f.id(), req.output);
+  const auto shape = h5::dataset_shape(out.id());
+  auto unit_of = [](hid_t obj) { return h5::has_attribute(obj, "units") ? h5::read_string_attribute(obj, "units") : std::string("1"); };
+  // The scales attached to each dimension: name (last path component) and values.
+  std::vector<std::pair<std::string, std::vector<double>>> scales(shape.size());
+  std::vector<std::string> scale_units(shape.size());
+  for (unsigned d = 0; d < shape.size(); ++d) {
+    struct Found {
+      std::string name, unit;
+      std::vector<double> values;
+    } found;
+    auto visit = [](hid_t, unsigned, hid_t scale, void* data) -> herr_t {
+      auto* fnd = static_cast<Found*>(data);
+      char name[512] = {};
+      H5Iget_name(scale, name, sizeof name);
+      std::string full = name;
+      fnd->name = full.substr(full.find_last_of('/') + 1);
+      fnd->values = h5::read_doubles(scale);
+      fnd->unit = h5::has_attribute(scale, "units") ? h5::read_string_attribute(scale, "units") : "1";
+      return 1;  // the first scale is enough
+    };
+    if (H5DSget_num_scales(out.id(), d) <= 0 || H5DSiterate_scales(out.id(), d, nullptr, visit, &found) < 0) {
+      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + req.output +
+                                      "' has no dimension scale attached (name the axes with H5DS / h5py dims)");
+    }
+    scales[d] = {found.name, found.values};
+    scale_units[d] = found.unit;
+  }
+  std::size_t n = 1;
+  for (auto s : shape) n *= s;
+  FitData data;
+  data.output = {req.output.substr(req.output.find_last_of('/') + 1), unit_of(out.id()), h5::read_doubles(out.id())};
+  for (const auto& name : req.inputs) {
+    Column col{name, "1", {}};
+    int axis = -1;
+    for (std::size_t d = 0; d < scales.size(); ++d) {
+      if (scales[d].first == name) axis = static_cast<int>(d);
+    }
+    if (axis >= 0) {
+      col.unit = scale_units[static_cast<std::size_t>(axis)];
+      for (std::size_t k = 0; k < n; ++k) {
+        std::size_t rest = k;
+        for (std::size_t d = shape.size(); d-- > static_cast<std::size_t>(axis) + 1;) rest /= shape[d];
+        col.values.push_back(scales[static_cast<std::size_t>(axis)].second[rest % shape[static_cast<std::size_t>(axis)]]);
+      }
+    } else if (H5Lexists(f.id(), name.c_str(), H5P_DEFAULT) > 0) {
+      h5::Handle ds = h5::open_dataset(f.id(), name);
+      if (h5::dataset_shape(ds.id()) != shape) {
+        throw InputError("GC-1611", file + ": error GC-1611: '" + name + "' is not shaped like '" + req.output + "'");
+      }
+      col.unit = unit_of(ds.id());
+      col.values = h5::read_doubles(ds.id());
+    } else {
+      std::string have;
+      for (const auto& s2 : scales) have += (have.empty() ? "" : ", ") + s2.first;
+      throw InputError("GC-1611", file + ": error GC-1611: no axis or dataset named '" + name + "'; the axes of '" +
+                                      req.output + "' are: " + have);
+    }
+    data.inputs.push_back(std::move(col));
+  }
+  if (!req.where.empty()) {
+    throw InputError("GC-1611", file + ": error GC-1611: --where applies to gaincell results files");
+  }
+  if (report != nullptr) {
+    report->points_total = n;
+    report->source_sha256 = sha256_file(path);
+  }
   return data;
 }
 

@@ -85,3 +85,33 @@ TEST_CASE("fit data from a CSV characterized elsewhere", "[unit][fit]") {
   CHECK_THROWS_WITH(fit::load_csv_data(dir / "short.csv", {{"a"}, "b", {}}, nullptr),
                     (dir / "short.csv").string() + ":2: error GC-1612: expected 2 values, found 1");
 }
+
+TEST_CASE("fit data from any HDF5 file whose dataset has named dimension scales", "[unit][fit]") {
+  testing::TempDir dir;
+  // Written the way h5py users do: two scales, a 2-D dataset, units attributes.
+  const auto path = dir / "foreign.h5";
+  const std::string script =
+      "import h5py, numpy as np\n"
+      "with h5py.File('" + path.string() + "', 'w') as f:\n"
+      "    v = f.create_dataset('v', data=[0.0, 0.45, 0.9]); v.attrs['units'] = 'V'; v.make_scale('v')\n"
+      "    t = f.create_dataset('t', data=[1e-9, 2e-9]); t.attrs['units'] = 's'; t.make_scale('t')\n"
+      "    q = f.create_dataset('res/q', data=np.array([[0, 0], [1, 2], [3, 6]]) * 1e-15)\n"
+      "    q.attrs['units'] = 'C'\n"
+      "    q.dims[0].attach_scale(v); q.dims[1].attach_scale(t)\n";
+  testing::write_file(dir / "make.py", script);
+  REQUIRE(testing::run_command("/usr/bin/python3 make.py", dir.path()).exit_code == 0);
+  fit::DataReport report;
+  const auto data = fit::load_hdf5_data(path, {{"t", "v"}, "res/q", {}}, &report);
+  CHECK(data.output.name == "q");
+  CHECK(data.output.unit == "C");
+  CHECK(data.inputs[0].unit == "s");
+  CHECK(data.inputs[1].unit == "V");
+  CHECK(data.inputs[0].values == std::vector<double>{1e-9, 2e-9, 1e-9, 2e-9, 1e-9, 2e-9});
+  CHECK(data.inputs[1].values == std::vector<double>{0, 0, 0.45, 0.45, 0.9, 0.9});
+  CHECK(data.output.values[5] == Approx(6e-15));
+  CHECK_THROWS_WITH(fit::load_hdf5_data(path, {{"temp"}, "res/q", {}}, nullptr),
+                    path.string() + ": error GC-1611: no axis or dataset named 'temp'; the axes of 'res/q' are: v, t");
+  // A gaincell results file goes through the results reader.
+  const auto ours = make_results(dir);
+  CHECK(fit::load_hdf5_data(ours, {{"t_pulse"}, "q_c", {}}, &report).output.values.size() == 5);
+}

@@ -41,6 +41,14 @@ struct DataReport {
 // nothing left to fit.
 FitData load_results_data(const std::filesystem::path& path, const FitRequest& request, DataReport* report);
 
+// Reads any HDF5 file whose output dataset (a path such as "q" or
+// "results/q") has a dimension scale attached to every dimension (h5py's
+// `dims[i].attach_scale`, netCDF-4, xarray). Inputs are the scales' names
+// (the last path component) or other datasets of the output's shape; units
+// come from `units` attributes ("1" if absent). NaN points are left for the
+// fit to exclude. Throws InputError GC-1611 naming what is missing.
+FitData load_hdf5_data(const std::filesystem::path& path, const FitRequest& request, DataReport* report);
+
 // Reads a CSV file: a header row of `name[unit]` (or `name`, unit "1"),
 // then numeric rows; `#` starts a comment line. Throws InputError GC-1612
 // with file:line for malformed content, GC-1611 for unknown columns.
