@@ -40,5 +40,5 @@ TEST_CASE("a refit of the shipped data reproduces the shipped models", "[ngspice
     CHECK(!fit::info_of(model).inputs.empty());
     ++compared;
   }
-  CHECK(compared == 5);
+  CHECK(compared == 8);
 }
