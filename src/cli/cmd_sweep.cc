@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <signal.h>
+
+#include <atomic>
 #include <cstdio>
 #include <memory>
 
@@ -8,6 +11,27 @@
 #include "gaincell/sweep/sweep.h"
 
 namespace gaincell::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  g_stop = true;
+}
+
+// SIGINT (Ctrl-C) and SIGTERM (scancel, kill) stop the sweep and keep its results.
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll() returns at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+}  // namespace
 
 Action add_sweep(CLI::App& app, const GlobalOptions& global) {
   struct Flags {
@@ -32,9 +56,12 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global) {
   return [flags, &global]() {
     const sweep::SweepSpec spec = sweep::load_spec(flags->spec);
     flags->options.output = flags->output;
+    flags->options.stop = &g_stop;
+    install_stop_handlers();
     auto reporter = make_terminal_reporter(global.quiet);
     const sweep::SweepSummary summary = sweep::run_sweep(spec, flags->options, *reporter);
     std::printf("%s", summary.full().c_str());
+    if (summary.interrupted) return 128 + g_signal.load();
     return summary.failed() > 0 ? static_cast<int>(ExitCode::kPointsFailed) : 0;
   };
 }

@@ -149,6 +149,9 @@ void WorkerPool::spawn(Worker& w) {
     // Child: only async-signal-safe calls until exec. fd 3 = socket,
     // stdout/stderr = log pipe, stdin = /dev/null; everything else is closed
     // so the worker cannot touch the parent's HDF5 file.
+    // Own process group: a terminal's Ctrl-C reaches the driver, which stops
+    // the workers itself and keeps what they finished.
+    ::setpgid(0, 0);
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     ::dup2(log_pipe[1], 1);
@@ -226,8 +229,9 @@ std::string WorkerPool::ngspice_version() {
   return ngspice_version_;
 }
 
-void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>& make_job,
+bool WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>& make_job,
                      const std::function<void(SimResult&&)>& on_result) {
+  auto stopping = [&] { return options_.stop != nullptr && options_.stop->load(); };
   constexpr std::size_t kQueueDepth = 2;
   std::size_t next = 0;
   std::size_t outstanding = 0;
@@ -258,6 +262,12 @@ void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
   // Reaps a worker that died or must die, and records its running point (if
   // any) as failed with whatever the worker printed last: often ngspice's last words.
   auto lose_worker = [&](Worker& w, SimOutcome outcome, const std::string& why) {
+    if (stopping()) {
+      // Interrupted: the worker may have died of the same signal; its point
+      // did not fail, it was not finished.
+      retire(w, true);
+      return;
+    }
     requeue_waiting(w);
     std::string tail;
     retire_log_into(w, &tail);
@@ -284,6 +294,10 @@ void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
   };
 
   while (next < count || !retry.empty() || outstanding > 0) {
+    if (stopping()) {
+      for (auto& wp : workers_) retire(*wp, /*kill_it=*/true);
+      return false;
+    }
     // Keep every worker's queue full, within its recycling budget.
     for (auto& wp : workers_) {
       Worker& w = *wp;
@@ -407,6 +421,7 @@ void WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
       }
     }
   }
+  return true;
 }
 
 }  // namespace gaincell::spice

@@ -49,6 +49,11 @@ std::size_t SweepSummary::ok() const {
 
 std::string SweepSummary::brief() const {
   std::ostringstream out;
+  if (interrupted) {
+    out << "sweep '" << name << "': interrupted after " << done << " of " << points << " points (" << ok()
+        << " ok); finished points are saved in " << output.string();
+    return out.str();
+  }
   out << "sweep '" << name << "': " << ok() << " of " << points << " points ok";
   if (failed() > 0) {
     out << ", " << failed() << " failed (";
@@ -107,6 +112,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   pool_options.jobs = options.jobs;
   pool_options.recycle_after = options.recycle_after;
   pool_options.worker = options.worker;
+  pool_options.stop = options.stop;
   spice::WorkerPool pool(pool_options);
   pool.start();  // workers load libngspice while we set up the results file
 
@@ -172,7 +178,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   reporter.info("sweep '" + spec.name + "': " + std::to_string(plan.size()) + " points, " +
                 std::to_string(pool.jobs()) + " worker(s), output " + writer.partial_path().string());
 
-  pool.run(
+  const bool finished = pool.run(
       plan.size(), [&](std::size_t k) { return plan.job(k, options.timeout_s); },
       [&](spice::SimResult&& r) {
         ++summary.outcomes[r.outcome];
@@ -205,6 +211,18 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
         }
       });
   reporter.progress_done(progress);
+  summary.done = progress.done;
+  if (!finished) {
+    // Keep every finished point: write the queue, flush, and leave the
+    // .partial file (complete = "no") for inspection or a rerun.
+    summary.interrupted = true;
+    summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
+    summary.output = writer.partial_path();
+    writer.flush();
+    reporter.warning("interrupted: " + std::to_string(progress.done) + " of " + std::to_string(plan.size()) +
+                     " points were finished and are saved in " + writer.partial_path().string());
+    return summary;
+  }
 
   summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
   summary.pool = pool.stats();

@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -31,6 +32,9 @@ struct PoolOptions {
   std::filesystem::path worker;        // gaincell-worker; empty = find_worker_executable()
   std::string ngspice_library;         // empty = the libngspice gaincell was built against
   std::filesystem::path scratch_dir;   // parent of the workers' private dirs; empty = $TMPDIR or /tmp
+  // When set and it becomes true (e.g. from a SIGINT handler), run() stops:
+  // no new jobs, workers killed, unfinished jobs not reported.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct PoolStats {
@@ -50,9 +54,10 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Runs jobs 0..count-1: `make_job(k)` is called when a worker is free, and
-  // `on_result` once per job, from this thread. Throws IoError only if no
-  // worker can start at all (e.g. libngspice missing).
-  void run(std::size_t count, const std::function<SimJob(std::size_t)>& make_job,
+  // `on_result` once per job, from this thread. Returns false if it was
+  // stopped (PoolOptions::stop) before every job had a result. Throws
+  // IoError only if no worker can start at all (e.g. libngspice missing).
+  bool run(std::size_t count, const std::function<SimJob(std::size_t)>& make_job,
            const std::function<void(SimResult&&)>& on_result);
 
   // Starts every worker now (without waiting for them), so that loading

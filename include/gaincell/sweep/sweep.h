@@ -11,6 +11,7 @@
 //   std::cout << s.brief();
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -30,6 +31,9 @@ struct SweepOptions {
   std::size_t recycle_after = 1000;
   double timeout_s = 0.0;         // per point; 0 = the spec's timeout_s
   std::filesystem::path worker;   // gaincell-worker override (tests)
+  // Set true (e.g. by a SIGINT/SIGTERM handler) to stop: finished points are
+  // written to <output>.partial, which is kept (complete = "no").
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct MeasureRange {
@@ -62,6 +66,8 @@ struct SweepSummary {
   std::string ngspice_version;
   spice::PoolStats pool;
 
+  bool interrupted = false;   // stopped before every point had a result
+  std::size_t done = 0;       // points with a result (ok or failed)
   std::size_t ok() const;
   std::size_t failed() const { return points - ok(); }
   std::string brief() const;  // one paragraph
