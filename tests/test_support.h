@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/spec.h"
@@ -36,6 +37,10 @@ struct CommandResult {
 CommandResult run_command(const std::string& command, const std::filesystem::path& cwd = {});
 
 void write_file(const std::filesystem::path& path, const std::string& text);
+
+// Pids of running processes whose name (/proc/PID/comm, at most 15
+// characters) starts with `prefix`; with `parent` > 0, only its children.
+std::vector<int> processes_named(const std::string& prefix, int parent = 0);
 
 // Runs `spec` with 2 workers into `output`, requires that no point failed,
 // and reads the results back.

@@ -67,27 +67,6 @@ std::map<std::uint64_t, SimResult> run_all(spice::WorkerPool& pool, const std::v
   return results;
 }
 
-// Pids of this process's gaincell-worker children, read from /proc.
-std::vector<pid_t> worker_children() {
-  std::vector<pid_t> pids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    const auto open = line.find('('), close = line.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;
-    const std::string comm = line.substr(open + 1, close - open - 1);
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    pid_t ppid;
-    rest >> state >> ppid;
-    if (ppid == ::getpid() && comm.rfind("gaincell-worke", 0) == 0) pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
-
 }  // namespace
 
 TEST_CASE("a good point matches the RC's analytic response", "[ngspice][engine]") {
@@ -183,7 +162,7 @@ TEST_CASE("a worker killed with SIGKILL mid-point is replaced and the run comple
   // whichever worker process exists (there is one: jobs = 1).
   std::thread killer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    for (pid_t pid : worker_children()) {
+    for (pid_t pid : testing::processes_named("gaincell-worker", ::getpid())) {
       victim = pid;
       killed = ::kill(pid, SIGKILL) == 0;
     }
