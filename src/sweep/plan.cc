@@ -107,12 +107,7 @@ std::map<std::string, double> SweepPlan::overrides(std::size_t k) const {
     if (a.kind == Axis::Kind::kParam) values[a.name] = c[i];
     if (a.kind == Axis::Kind::kMonteCarlo) {
       const auto sample = static_cast<std::size_t>(c[i]);
-      for (const auto& [name, sigma] : spec_.monte_carlo.sigma) {
-        const auto fixed = spec_.params.find(name);
-        const double nominal =
-            fixed != spec_.params.end() ? fixed->second : spec_.netlist.find_param(name)->default_value;
-        values[name] = nominal + sigma * monte_carlo_normal(spec_.monte_carlo.seed, sample, name);
-      }
+      for (const auto& draw : spec_.monte_carlo.sigma) values[draw.first] = monte_carlo_value(spec_, draw.first, sample);
     }
   }
   return values;

@@ -518,4 +518,10 @@ double monte_carlo_normal(std::uint64_t seed, std::size_t sample, const std::str
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
+double monte_carlo_value(const SweepSpec& spec, const std::string& name, std::size_t sample) {
+  const auto fixed = spec.params.find(name);
+  const double nominal = fixed != spec.params.end() ? fixed->second : spec.netlist.find_param(name)->default_value;
+  return nominal + spec.monte_carlo.sigma.at(name) * monte_carlo_normal(spec.monte_carlo.seed, sample, name);
+}
+
 }  // namespace gaincell::sweep

@@ -132,11 +132,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
       d.param = name;
       d.unit = spec.netlist.find_param(name)->unit;
       d.sigma = sigma;
-      const auto fixed = spec.params.find(name);
-      const double nominal = fixed != spec.params.end() ? fixed->second : spec.netlist.find_param(name)->default_value;
-      for (std::size_t s = 0; s < spec.monte_carlo.samples; ++s) {
-        d.values.push_back(nominal + sigma * monte_carlo_normal(spec.monte_carlo.seed, s, name));
-      }
+      for (std::size_t s = 0; s < spec.monte_carlo.samples; ++s) d.values.push_back(monte_carlo_value(spec, name, s));
       layout.monte_carlo.push_back(std::move(d));
     }
     layout.attributes["monte_carlo_seed"] = std::to_string(spec.monte_carlo.seed);

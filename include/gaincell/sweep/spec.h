@@ -109,6 +109,11 @@ struct SweepSpec {
 // The standard normal deviate of Monte Carlo sample `sample` for `name`.
 double monte_carlo_normal(std::uint64_t seed, std::size_t sample, const std::string& name);
 
+// The value Monte Carlo parameter `name` takes in `sample`: its nominal value
+// (fixed in /params, else the template's default) + sigma * z. The one rule
+// for both the simulated netlists and the stored /monte_carlo draws.
+double monte_carlo_value(const SweepSpec& spec, const std::string& name, std::size_t sample);
+
 // Loads and validates a spec and its template. Throws InputError (GC-12xx,
 // GC-11xx from the template) or IoError.
 SweepSpec load_spec(const std::filesystem::path& path);
