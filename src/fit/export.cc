@@ -17,29 +17,43 @@ std::filesystem::path write(const std::filesystem::path& path, const std::string
   return path;
 }
 
+// n points over [min, max], hitting the end exactly.
+std::vector<double> linspace_axis(const Variable& v, std::size_t n) {
+  std::vector<double> g;
+  for (std::size_t i = 0; i < n; ++i) {
+    g.push_back(i + 1 == n ? v.max : v.min + (v.max - v.min) * static_cast<double>(i) / static_cast<double>(n - 1));
+  }
+  return g;
+}
+
+// One line per point of the grid `axes` (row-major, the last input fastest):
+// the inputs, then the model's value, joined by `sep`.
+std::string grid_rows(const Model& model, const std::vector<std::vector<double>>& axes, const std::string& sep) {
+  std::size_t total = 1;
+  for (const auto& a : axes) total *= a.size();
+  std::string out;
+  std::vector<double> x(axes.size());
+  for (std::size_t k = 0; k < total; ++k) {
+    std::size_t rest = k;
+    for (std::size_t d = axes.size(); d-- > 0;) {
+      x[d] = axes[d][rest % axes[d].size()];
+      rest /= axes[d].size();
+    }
+    for (double xi : x) out += netlist::format_exact(xi) + sep;
+    out += netlist::format_exact(evaluate(model, x)) + "\n";
+  }
+  return out;
+}
+
 // Row-major grid over the inputs' valid ranges (the last input fastest).
 std::string csv_table(const Model& model, std::size_t n) {
   const ModelInfo& info = info_of(model);
   std::string out;
   for (const auto& in : info.inputs) out += in.name + "[" + in.unit + "],";
   out += info.output.name + "[" + info.output.unit + "]\n";
-  const std::size_t dims = info.inputs.size();
-  std::size_t total = 1;
-  for (std::size_t d = 0; d < dims; ++d) total *= n;
-  std::vector<double> x(dims);
-  for (std::size_t k = 0; k < total; ++k) {
-    std::size_t rest = k;
-    for (std::size_t d = dims; d-- > 0;) {
-      const auto& v = info.inputs[d];
-      const std::size_t i = rest % n;
-      // Interpolate, and hit the end of the range exactly.
-      x[d] = i + 1 == n ? v.max : v.min + (v.max - v.min) * static_cast<double>(i) / static_cast<double>(n - 1);
-      rest /= n;
-    }
-    for (double xi : x) out += netlist::format_exact(xi) + ",";
-    out += netlist::format_exact(evaluate(model, x)) + "\n";
-  }
-  return out;
+  std::vector<std::vector<double>> axes;
+  for (const auto& in : info.inputs) axes.push_back(linspace_axis(in, n));
+  return out + grid_rows(model, axes, ",");
 }
 
 // A paper-poly model in the reference simulator's layout and units.
@@ -87,10 +101,7 @@ nlohmann::json reference_json(const Model& model, const ExportOptions& o) {
 // Grid of one input for a table: n points over [min, max], plus 0 when the
 // range excludes it (ngspice's table models use the origin at the operating point).
 std::vector<double> table_axis(const Variable& v, std::size_t n) {
-  std::vector<double> g;
-  for (std::size_t i = 0; i < n; ++i) {
-    g.push_back(i + 1 == n ? v.max : v.min + (v.max - v.min) * static_cast<double>(i) / static_cast<double>(n - 1));
-  }
+  std::vector<double> g = linspace_axis(v, n);
   if (v.min > 0) g.insert(g.begin(), 0.0);
   if (v.max < 0) g.push_back(0.0);
   return g;
@@ -172,18 +183,7 @@ std::vector<std::filesystem::path> verilog_a_export(const Model& model, const st
                      "]\n# columns:";
   for (const auto& in : info.inputs) data += " " + in.name + "[" + in.unit + "]";
   data += " " + info.output.name + "[" + info.output.unit + "]\n# gridded, the last input varying fastest\n";
-  std::size_t total = 1;
-  for (const auto& a : axes) total *= a.size();
-  std::vector<double> x(dims);
-  for (std::size_t k = 0; k < total; ++k) {
-    std::size_t rest = k;
-    for (std::size_t d = dims; d-- > 0;) {
-      x[d] = axes[d][rest % axes[d].size()];
-      rest /= axes[d].size();
-    }
-    for (double xi : x) data += netlist::format_exact(xi) + " ";
-    data += netlist::format_exact(evaluate(model, x)) + "\n";
-  }
+  data += grid_rows(model, axes, " ");
   const bool current = info.output.unit == "A";
   std::string ports, args, control;
   for (std::size_t d = 0; d < dims; ++d) {
