@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       {"fit", gaincell::cli::add_fit(app, global)},
       {"model", gaincell::cli::add_model(app, global)},
       {"export", gaincell::cli::add_export(app, global)},
+      {"eval", gaincell::cli::add_eval(app, global)},
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/eval/evaluator.h"
+#include "gaincell/eval/io.h"
+#include "gaincell/netlist/si_value.h"
+
+namespace gaincell::cli {
+
+namespace {
+
+eval::EvalConfig build_config(const std::string& preset, const std::string& config_file,
+                              const std::vector<std::string>& sets) {
+  eval::EvalConfig c = eval::preset(preset);
+  if (!config_file.empty()) eval::apply_config_file(c, config_file);
+  for (const auto& s : sets) eval::apply_setting(c, s);
+  eval::validate(c);
+  return c;
+}
+
+}  // namespace
+
+Action add_eval(CLI::App& app, const GlobalOptions& global) {
+  struct Flags {
+    std::string input, output, preset = "reference", config;
+    std::vector<std::string> sets;
+    bool intermediates = false, show_config = false;
+    std::string mode = "whole";
+    int threads = -1;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("eval", "Array-level attention evaluator: the authors' forward pass with a cell model");
+  cmd->add_option("-i,--input", f->input, "HDF5 file with datasets Q, K, V [batch, head, token, dim] or [batch, token, dim]");
+  cmd->add_option("-o,--output", f->output, "Output HDF5 file (dataset output, and S, phi with --intermediates)");
+  cmd->add_option("--preset", f->preset, "reference | reference_2024 | linear | fitted | ode")->capture_default_str();
+  cmd->add_option("-c,--config", f->config, "JSON configuration applied over the preset (docs/evaluator.md)");
+  cmd->add_option("--set", f->sets, "key=value override, repeatable (window=256, scaler_k.b=0.4, levels_out=off)");
+  cmd->add_flag("--intermediates", f->intermediates, "Also write S and phi [batch, (head,) query, key] (T x T each)");
+  cmd->add_option("--mode", f->mode, "whole (all queries at once) | decode (token by token, as the hardware runs)")
+      ->check(CLI::IsMember({"whole", "decode"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", f->threads, "Worker threads (default: the configuration's, 0 = one per core)");
+  cmd->add_flag("--show-config", f->show_config, "Print the resolved configuration and the cell mapping, then exit");
+  return [f, &global]() {
+    eval::EvalConfig config = build_config(f->preset, f->config, f->sets);
+    if (f->threads >= 0) config.threads = f->threads;
+    eval::Evaluator ev(config);
+    if (f->show_config) {
+      nlohmann::json j{{"config", eval::to_json(ev.config())}, {"cell", eval::cell_json(ev.cell())}};
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    if (f->input.empty() || f->output.empty()) {
+      throw InputError("GC-1712", "error GC-1712: eval: --input and --output are required (or --show-config)");
+    }
+    if (f->intermediates && f->mode == "decode") {
+      throw InputError("GC-1712", "error GC-1712: eval: --intermediates needs --mode whole (decode never forms S)");
+    }
+    const eval::Tensor q = eval::read_tensor(f->input, "Q");
+    const eval::Tensor k = eval::read_tensor(f->input, "K");
+    const eval::Tensor v = eval::read_tensor(f->input, "V");
+    if (!global.quiet) {
+      std::string shape;
+      for (auto s : q.shape) shape += (shape.empty() ? "" : " x ") + std::to_string(s);
+      std::fprintf(stderr, "eval: Q/K/V %s, preset %s, cell %s, mode %s, %u threads\n", shape.c_str(),
+                   config.preset.c_str(), eval::to_string(config.cell).c_str(), f->mode.c_str(), eval::thread_count(config));
+      if (ev.cell().physical) std::fprintf(stderr, "eval: %s\n", ev.cell().note.c_str());
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last = t0;
+    eval::EvalProgress progress = [&, quiet = global.quiet](std::size_t done, std::size_t total) {
+      if (quiet) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (done < total && now - last < std::chrono::milliseconds(500)) return;
+      last = now;
+      std::fprintf(stderr, "\reval: %5.1f %% (%zu/%zu)%s", 100.0 * static_cast<double>(done) / static_cast<double>(total),
+                   done, total, done == total ? "\n" : "");
+    };
+    const eval::EvalResult r = f->mode == "whole" ? ev.forward(q, k, v, f->intermediates, progress)
+                                                  : ev.forward_decode(q, k, v, progress);
+    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::size_t tokens = q.shape[q.shape.size() - 2] * q.shape[0];
+    nlohmann::json meta{{"input", f->input},
+                        {"input_sha256", sha256_file(f->input)},
+                        {"mode", f->mode},
+                        {"wall_time_s", wall_s},
+                        {"threads", eval::thread_count(config)}};
+    eval::write_eval_results(f->output, r, ev, meta);
+    std::printf("eval: %zu tokens in %s (%s per token, all heads); output: %s\n", tokens,
+                netlist::format_human(wall_s, "s", 3, true).c_str(),
+                netlist::format_human(wall_s / static_cast<double>(tokens), "s", 3, true).c_str(), f->output.c_str());
+    return 0;
+  };
+}
+
+}  // namespace gaincell::cli

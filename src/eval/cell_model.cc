@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/eval/cell_model.h"
+
+#include <cmath>
+#include <numbers>
+#include <sstream>
+
+#include <Eigen/Dense>
+
+#include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+
+namespace gaincell::eval {
+namespace {
+
+namespace fs = std::filesystem;
+
+fit::Model load_model(const fs::path& file) {
+  const std::string text = read_text_file(file);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError("GC-1706", "error GC-1706: " + file.string() + ": not a model file (not JSON: " + e.what() + ")");
+  }
+  try {
+    return fit::model_from_json(j);
+  } catch (const InputError& e) {
+    throw InputError(e.id(), file.string() + ": " + e.what());
+  }
+}
+
+[[noreturn]] void wrong_model(const fs::path& file, const std::string& expected, const std::string& found) {
+  throw InputError("GC-1706", "error GC-1706: " + file.string() + ": expected " + expected + "; found " + found);
+}
+
+}  // namespace
+
+double ReadCurrentModel::evaluate(double v_store_v, double v_line_v) const {
+  if (const auto* pp = std::get_if<fit::PaperPolyModel>(&model)) {
+    // Charge per second of pulse = current.
+    const auto a = pp->collapsed();
+    const double x = v_store_v - pp->offset_v();
+    return a[0] + x * (a[1] + x * (a[2] + x * a[3]));
+  }
+  if (two_inputs) {
+    const double in[2] = {v_store_v, v_line_v};
+    return fit::evaluate(model, in);
+  }
+  const double in[1] = {v_store_v};
+  return fit::evaluate(model, in);
+}
+
+ReadCurrentModel load_read_current_model(const fs::path& file) {
+  ReadCurrentModel m{load_model(file), false};
+  const fit::ModelInfo& info = fit::info_of(m.model);
+  const std::string kind = fit::kind_name(m.model);
+  if (std::holds_alternative<fit::PaperPolyModel>(m.model)) {
+    if (info.output.unit != "C") wrong_model(file, "a paper_poly model of charge (unit C)", "unit " + info.output.unit);
+    return m;
+  }
+  if (!std::holds_alternative<fit::LutModel>(m.model) && !std::holds_alternative<fit::PolyModel>(m.model)) {
+    wrong_model(file, "a read-current model (kind lut, poly or paper_poly)", "kind " + kind);
+  }
+  if (info.output.unit != "A") {
+    wrong_model(file, "a read current in A as the output", info.output.name + " [" + info.output.unit + "]");
+  }
+  if (info.inputs.size() == 2) {
+    m.two_inputs = true;
+  } else if (info.inputs.size() != 1) {
+    wrong_model(file, "inputs (v_store) or (v_store, v_line) in V", std::to_string(info.inputs.size()) + " inputs");
+  }
+  for (const auto& in : info.inputs) {
+    if (in.unit != "V") wrong_model(file, "inputs in V (v_store[, v_line])", in.name + " [" + in.unit + "]");
+  }
+  return m;
+}
+
+CellMapping make_cell_mapping(const EvalConfig& c) {
+  CellMapping m;
+  m.offset_v = c.offset_v;
+  if (c.cell == CellKind::kPoly) {
+    m.a.assign(4, 0.0);
+    int idx = 0;
+    for (int i = 0; i <= 3; ++i) {
+      for (int j = 0; j <= 3 - i; ++j) m.a[static_cast<std::size_t>(i)] += c.poly_coefficients[static_cast<std::size_t>(idx++)] * std::pow(c.vin_v, j);
+    }
+    m.note = "the authors' cubic, collapsed at vin = " + std::to_string(c.vin_v) + " V";
+    return m;
+  }
+  if (c.cell == CellKind::kLinear) {
+    m.a = {0.0, c.linear_gain};
+    m.note = "linear cell, gain " + std::to_string(c.linear_gain);
+    return m;
+  }
+  // Physical modes.
+  const ReadCurrentModel cell = load_read_current_model(c.cell_model);
+  const fit::Model c2p = load_model(c.c2p_model);
+  const auto* hs = std::get_if<fit::HardSigmoidModel>(&c2p);
+  if (hs == nullptr) wrong_model(c.c2p_model, "a hard_sigmoid C2P model (pulse width vs charge)", "kind " + fit::kind_name(c2p));
+  const fit::ModelInfo& hinfo = hs->info();
+  if (hinfo.inputs.size() != 1 || hinfo.inputs[0].unit != "C" || hinfo.output.unit != "s") {
+    wrong_model(c.c2p_model, "a C2P model with input charge [C] and output pulse width [s]",
+                hinfo.inputs.empty() ? "no inputs" : hinfo.inputs[0].unit + " -> " + hinfo.output.unit);
+  }
+  m.physical = true;
+  m.cell_model_kind = fit::kind_name(cell.model);
+  m.t_max_s = hs->y_sat();
+  m.q0_c = hs->x0();
+  m.q_sat_c = hs->x_sat();
+  m.phi_lo = hs->y_low() / hs->y_sat();
+  m.q_unit_c = (m.q_sat_c - m.q0_c) / c.s_sat;
+  m.q2_full_scale_c = c.stage2_scale * m.q_unit_c;
+  if (!(m.t_max_s > 0) || !(m.q_unit_c > 0)) {
+    wrong_model(c.c2p_model, "a rising HardSigmoid (x_sat > x0, y_sat > 0)", "x0 " + std::to_string(m.q0_c) + " C, x_sat " + std::to_string(m.q_sat_c) + " C");
+  }
+  // Least-squares projection of I(w) at the held line voltage onto (w - offset)^i.
+  const int degree = c.projection_degree;
+  const double lo = c.clamp_kv[0], hi = c.clamp_kv[1];
+  const int n_nodes = 64 * (degree + 1);
+  Eigen::MatrixXd A(n_nodes, degree + 1);
+  Eigen::VectorXd b(n_nodes);
+  const double half = 0.5 * (hi - lo), mid = 0.5 * (hi + lo);
+  // Columns scaled by half^i for conditioning.
+  for (int r = 0; r < n_nodes; ++r) {
+    const double w = mid + half * std::cos(std::numbers::pi * (r + 0.5) / n_nodes);
+    const double x = (w - c.offset_v) / half;
+    double p = 1.0;
+    for (int i = 0; i <= degree; ++i) {
+      A(r, i) = p;
+      p *= x;
+    }
+    b(r) = cell.evaluate(w, c.offset_v);
+  }
+  const Eigen::VectorXd sol = A.colPivHouseholderQr().solve(b);
+  std::vector<double> a_amp(static_cast<std::size_t>(degree) + 1);
+  for (int i = 0; i <= degree; ++i) a_amp[static_cast<std::size_t>(i)] = sol(i) / std::pow(half, i);
+  double max_err = 0, sum2 = 0, full = 0;
+  const int n_check = 2001;
+  for (int r = 0; r < n_check; ++r) {
+    const double w = lo + (hi - lo) * r / (n_check - 1);
+    const double truth = cell.evaluate(w, c.offset_v);
+    double y = 0, x = w - c.offset_v;
+    for (int i = degree; i >= 0; --i) y = y * x + a_amp[static_cast<std::size_t>(i)];
+    max_err = std::max(max_err, std::abs(y - truth));
+    sum2 += (y - truth) * (y - truth);
+    full = std::max(full, std::abs(truth));
+  }
+  m.projection_max_error_a = max_err;
+  m.projection_rms_error_a = std::sqrt(sum2 / n_check);
+  m.current_full_scale_a = full;
+  const double to_ref = m.t_max_s / m.q_unit_c;  // A -> reference units
+  m.a.resize(a_amp.size());
+  for (std::size_t i = 0; i < a_amp.size(); ++i) m.a[i] = a_amp[i] * to_ref;
+  std::ostringstream note;
+  note << "fitted read current (" << m.cell_model_kind << ", " << c.cell_model.filename().string() << ") at v_line = "
+       << c.offset_v << " V, projected on degree " << degree << " in (w - " << c.offset_v << " V): max error "
+       << max_err * 1e9 << " nA (" << 100.0 * max_err / full << " % of " << full * 1e6 << " uA); C2P Q_sat "
+       << m.q_sat_c * 1e12 << " pC, t_max " << m.t_max_s * 1e9 << " ns, q_unit " << m.q_unit_c * 1e15 << " fC";
+  m.note = note.str();
+  return m;
+}
+
+}  // namespace gaincell::eval

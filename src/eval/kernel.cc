@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+#include "kernel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace gaincell::eval::detail {
+namespace {
+
+typedef float vec __attribute__((vector_size(kLanes * sizeof(float))));
+typedef float vec8 __attribute__((vector_size(8 * sizeof(float))));
+typedef float vec4 __attribute__((vector_size(4 * sizeof(float))));
+
+inline vec load(const float* p) {
+  vec v;
+  std::memcpy(&v, p, sizeof(vec));
+  return v;
+}
+
+// Sum of the lanes in a fixed order (halves folded onto each other).
+inline float reduce(vec v) {
+  static_assert(kLanes == 16);
+  const vec8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                 __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const vec4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+  const float c0 = b[0] + b[2];
+  const float c1 = b[1] + b[3];
+  return c0 + c1;
+}
+
+inline float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+// NF features and NV vectors per row when known at compile time (0 = read
+// from the kernel at run time). Accumulators live in registers when fixed.
+template <int NF_, int NV_>
+void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* scratch, float* out, float* S_row,
+         float* phi_row) {
+  const int nf = NF_ > 0 ? NF_ : k.n_features;
+  const int nv = NV_ > 0 ? NV_ : k.dp / kLanes;
+  constexpr int kF = NF_ > 0 ? NF_ : kMaxFeatures;
+  constexpr int kV = NV_ > 0 ? NV_ : 1;
+  const int dp = nv * kLanes;
+  vec qv[kV];
+  float qsum;
+  if constexpr (NV_ > 0) {
+    for (int i = 0; i < kV; ++i) qv[i] = load(q + i * kLanes);
+  }
+  {
+    vec s = load(q);
+    for (int i = 1; i < nv; ++i) s = s + load(q + i * kLanes);
+    qsum = reduce(s);
+  }
+  for (int i = 0; i < k.d; ++i) out[i] = 0.0f;
+  const long first = std::max(0L, t - k.window + 1);
+  for (long tile_start = (first / k.tile) * k.tile; tile_start <= t; tile_start += k.tile) {
+    const long s_lo = std::max(first, tile_start);
+    const long s_hi = std::min(t, tile_start + k.tile - 1);
+    const long slot0 = s_lo % keys.capacity;  // a tile's keys sit in consecutive slots
+    float acc0 = 0.0f;
+    // Stage-2 accumulators: in registers (fixed sizes) or in scratch.
+    vec acc[kF][kV];
+    if constexpr (NV_ > 0 && NF_ > 0) {
+      for (int f = 0; f < kF; ++f)
+        for (int i = 0; i < kV; ++i) acc[f][i] = vec{};
+    } else {
+      std::memset(scratch, 0, sizeof(float) * static_cast<std::size_t>(nf) * static_cast<std::size_t>(dp));
+    }
+    for (long s = s_lo; s <= s_hi; ++s) {
+      const long slot = slot0 + (s - s_lo);
+      const long age = t - s;
+      const float* kf = keys.kfeat + slot * nf * dp;
+      float S = 0.0f;
+      if (k.has_const) S = k.const_coef * k.dec1[k.const_exp * k.table_len + age] * qsum;
+      for (int f = 0; f < nf; ++f) {
+        vec a;
+        if constexpr (NV_ > 0) {
+          a = qv[0] * load(kf + f * dp);
+          for (int i = 1; i < kV; ++i) a = a + qv[i] * load(kf + f * dp + i * kLanes);
+        } else {
+          a = load(q) * load(kf + f * dp);
+          for (int i = 1; i < nv; ++i) a = a + load(q + i * kLanes) * load(kf + f * dp + i * kLanes);
+        }
+        S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
+      }
+      const float phi = k.phi_lo + k.phi_span * clampf((S - k.s0) * k.inv_s_sat, 0.0f, 1.0f);
+      if (S_row != nullptr) {
+        S_row[s] = S;
+        phi_row[s] = phi;
+      }
+      if (phi == 0.0f) continue;  // would add exact zeros
+      if (k.has_const) acc0 = acc0 + phi * k.dec2[k.const_exp * k.table_len + age];
+      const float* vf = keys.vfeat + slot * nf * dp;
+      for (int f = 0; f < nf; ++f) {
+        const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
+        if constexpr (NV_ > 0 && NF_ > 0) {
+          for (int i = 0; i < kV; ++i) acc[f][i] = acc[f][i] + p * load(vf + f * dp + i * kLanes);
+        } else {
+          float* a = scratch + f * dp;
+          for (int i = 0; i < nv; ++i) {
+            const vec r = load(a + i * kLanes) + p * load(vf + f * dp + i * kLanes);
+            std::memcpy(a + i * kLanes, &r, sizeof(vec));
+          }
+        }
+      }
+    }
+    if constexpr (NV_ > 0 && NF_ > 0) {
+      for (int f = 0; f < kF; ++f)
+        for (int i = 0; i < kV; ++i) std::memcpy(scratch + f * dp + i * kLanes, &acc[f][i], sizeof(vec));
+    }
+    // A[d] = const term + sum_f coef_f A_f[d]; clamp, ADC, digital sum.
+    for (int i = 0; i < k.d; ++i) {
+      float A = k.has_const ? k.const_coef * acc0 : 0.0f;
+      for (int f = 0; f < nf; ++f) A = A + k.coef[f] * scratch[f * dp + i];
+      float y = clampf(A * k.inv_stage2_scale, k.out_lo, k.out_hi);
+      if (k.out_step != 0.0f) y = k.out_step * std::nearbyint(y / k.out_step);
+      out[i] = out[i] + y;
+    }
+  }
+}
+
+}  // namespace
+
+std::size_t scratch_floats(const Kernel& k) {
+  return static_cast<std::size_t>(k.n_features + 1) * static_cast<std::size_t>(k.dp);
+}
+
+void query_row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* scratch, float* out,
+               float* S_row, float* phi_row) {
+  if (k.dp == 64) {
+    switch (k.n_features) {
+      case 1: return row<1, 4>(k, q, t, keys, scratch, out, S_row, phi_row);
+      case 3: return row<3, 4>(k, q, t, keys, scratch, out, S_row, phi_row);
+      case 7: return row<7, 4>(k, q, t, keys, scratch, out, S_row, phi_row);
+      default: break;
+    }
+  }
+  row<0, 0>(k, q, t, keys, scratch, out, S_row, phi_row);
+}
+
+}  // namespace gaincell::eval::detail

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+#include "ode.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <boost/numeric/odeint.hpp>
+
+#include "gaincell/eval/numerics.h"
+
+namespace gaincell::eval::detail {
+
+double line_charge_c(const ReadCurrentModel& model, const std::vector<double>& w_v, const std::vector<double>& width_s,
+                     double scale, double c_line_f, double v0_v) {
+  namespace odeint = boost::numeric::odeint;
+  // Group equal stored voltages (quantized K/V take few values); the
+  // current of a group is count x I(w, V).
+  struct Cell {
+    double end_s;
+    double w_v;
+  };
+  std::vector<Cell> cells;
+  for (std::size_t j = 0; j < w_v.size(); ++j) {
+    if (width_s[j] > 0) cells.push_back({width_s[j], w_v[j]});
+  }
+  if (cells.empty()) return 0.0;
+  std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) { return a.end_s < b.end_s; });
+  double V = v0_v;
+  double t = 0.0;
+  std::size_t first_on = 0;
+  auto stepper = odeint::make_controlled<odeint::runge_kutta_dopri5<double>>(1e-9, 1e-9);
+  while (first_on < cells.size()) {
+    const double t_end = cells[first_on].end_s;
+    if (t_end > t) {
+      std::map<double, int> groups;
+      for (std::size_t j = first_on; j < cells.size(); ++j) ++groups[cells[j].w_v];
+      auto rhs = [&](const double& x, double& dxdt, double) {
+        double i_total = 0.0;
+        for (const auto& [w, n] : groups) i_total += n * model.evaluate(w, x);
+        dxdt = -scale * i_total / c_line_f;
+      };
+      const double dt0 = (t_end - t) / 8.0;
+      odeint::integrate_adaptive(stepper, rhs, V, t, t_end, dt0);
+      t = t_end;
+    }
+    while (first_on < cells.size() && cells[first_on].end_s <= t) ++first_on;
+  }
+  return c_line_f * (v0_v - V);
+}
+
+void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrentModel& model, std::size_t B,
+                 std::size_t H, std::size_t T, std::size_t D, const std::vector<float>& q, const std::vector<float>& k,
+                 const std::vector<float>& v, std::vector<float>& out, std::vector<float>* S, std::vector<float>* phi,
+                 unsigned threads, const EvalProgress& progress) {
+  const bool per_order = c.decay_rule == DecayRule::kPerOrder;
+  const long W = c.window, tile = c.tile_keys;
+  const float out_step = c.levels_out > 0 ? quant_step(c.levels_out, c.clamp_out[0], c.clamp_out[1]) : 0.0f;
+  auto prep = [&](const Scaler& s, const std::array<double, 2>& range, int levels, float x, std::size_t head) {
+    const float a = static_cast<float>(std::max(s.a_of(head), 1e-20));
+    float y = clamp_f(a * x + static_cast<float>(s.b_of(head)), static_cast<float>(range[0]), static_cast<float>(range[1]));
+    return levels > 0 ? quantize(y, levels, range[0], range[1]) : y;
+  };
+  const std::size_t items = B * H * T;
+  std::atomic<std::size_t> next{0}, done{0};
+  std::mutex progress_mu;
+  auto work = [&] {
+    std::vector<double> w, width, phis;
+    for (std::size_t item = next++; item < items; item = next++) {
+      const std::size_t bh = item / T, t = item % T, head = bh % H;
+      const std::size_t base = bh * T * D;
+      const long first = std::max(0L, static_cast<long>(t) - W + 1);
+      phis.assign(T, 0.0);
+      // Stage 1: one line per key s in the window.
+      for (long s = first; s <= static_cast<long>(t); ++s) {
+        const double D_age = decay_at(c.decay_per_token, static_cast<long>(t) - s);
+        w.clear();
+        width.clear();
+        for (std::size_t d = 0; d < D; ++d) {
+          const double kv = prep(c.scaler_k, c.clamp_kv, c.levels_kv, k[base + static_cast<std::size_t>(s) * D + d], head);
+          w.push_back(per_order ? c.offset_v + (kv - c.offset_v) * D_age : kv);
+          width.push_back(prep(c.scaler_q, c.clamp_q, c.levels_q, q[base + t * D + d], head) * cell.t_max_s);
+        }
+        const double Q = line_charge_c(model, w, width, per_order ? 1.0 : D_age, c.c_line_f, c.offset_v);
+        const double p = cell.phi_lo + (1.0 - cell.phi_lo) * std::clamp((Q - cell.q0_c) / (cell.q_sat_c - cell.q0_c), 0.0, 1.0);
+        phis[static_cast<std::size_t>(s)] = p;
+        if (S != nullptr) (*S)[(bh * T + t) * T + static_cast<std::size_t>(s)] = static_cast<float>(Q / cell.q_unit_c);
+        if (phi != nullptr) (*phi)[(bh * T + t) * T + static_cast<std::size_t>(s)] = static_cast<float>(p);
+      }
+      // Stage 2: per output dimension and key tile, one line of the tile's cells.
+      for (std::size_t d = 0; d < D; ++d) {
+        float sum = 0.0f;
+        for (long t0 = (first / tile) * tile; t0 <= static_cast<long>(t); t0 += tile) {
+          w.clear();
+          width.clear();
+          for (long s = std::max(first, t0); s <= std::min<long>(static_cast<long>(t), t0 + tile - 1); ++s) {
+            const double D_age = decay_at(c.decay_per_token, static_cast<long>(t) - s);
+            const double vv = prep(c.scaler_v, c.clamp_kv, c.levels_kv, v[base + static_cast<std::size_t>(s) * D + d], head);
+            w.push_back(per_order ? c.offset_v + (vv - c.offset_v) * D_age : vv);
+            // Global decay scales each cell's current; fold it into its pulse width (charge is linear in both).
+            width.push_back(phis[static_cast<std::size_t>(s)] * cell.t_max_s * (per_order ? 1.0 : D_age));
+          }
+          const double Q2 = line_charge_c(model, w, width, 1.0, c.c_line_f, c.offset_v);
+          float y = clamp_f(static_cast<float>(Q2 / cell.q2_full_scale_c), static_cast<float>(c.clamp_out[0]),
+                            static_cast<float>(c.clamp_out[1]));
+          if (out_step != 0.0f) y = quantize_with_step(y, out_step);
+          sum += y;
+        }
+        const float a = static_cast<float>(std::max(c.scaler_out.a_of(head), 1e-20));
+        out[base + t * D + d] = a * sum + static_cast<float>(c.scaler_out.b_of(head));
+      }
+      if (progress) {
+        const std::size_t n = ++done;
+        std::lock_guard lock(progress_mu);
+        if (n % 16 == 0 || n == items) progress(n, items);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace gaincell::eval::detail
