@@ -4,10 +4,13 @@
 #include <memory>
 
 #include "commands.h"
+#include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/io.h"
+#include "gaincell/eval/spice_check.h"
+#include <fstream>
 #include "gaincell/netlist/si_value.h"
 
 namespace gaincell::cli {
@@ -94,6 +97,58 @@ Action add_eval(CLI::App& app, const GlobalOptions& global) {
     std::printf("eval: %zu tokens in %s (%s per token, all heads); output: %s\n", tokens,
                 netlist::format_human(wall_s, "s", 3, true).c_str(),
                 netlist::format_human(wall_s / static_cast<double>(tokens), "s", 3, true).c_str(), f->output.c_str());
+    return 0;
+  };
+}
+
+Action add_spice_check(CLI::App& app, const GlobalOptions& global) {
+  struct Flags {
+    std::size_t keys = 8, dims = 8;
+    std::vector<std::uint64_t> seeds{1};
+    std::string output, config, cell;
+    std::vector<std::string> sets;
+    bool no_ode = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("spice-check", "Check the evaluator (fitted and ODE modes) against SPICE on a sub-tile");
+  cmd->add_option("--keys", f->keys, "Keys n (stage-1 lines), 1..64")->capture_default_str();
+  cmd->add_option("--dims", f->dims, "Dimensions m (stage-1 word lines, stage-2 lines), 1..64")->capture_default_str();
+  cmd->add_option("--seed", f->seeds, "Seeds of the random quantized Q, K, V (repeatable: one check each)");
+  cmd->add_option("--cell", f->cell, "Cell subcircuit (default netlists/cells/pushpull.sub)");
+  cmd->add_option("-c,--config", f->config, "Evaluator configuration over the fitted preset");
+  cmd->add_option("--set", f->sets, "key=value override (c_line_f=10e-12, cell_model=...)");
+  cmd->add_flag("--no-ode", f->no_ode, "Skip the ODE mode and its passive-line SPICE runs");
+  cmd->add_option("-o,--output", f->output, "Write the gaincell-spice-check/1 JSON here");
+  return [f, &global]() {
+    eval::SpiceCheckOptions o;
+    o.keys = f->keys;
+    o.dims = f->dims;
+    o.ode = !f->no_ode;
+    if (!f->config.empty()) eval::apply_config_file(o.config, f->config);
+    for (const auto& s : f->sets) eval::apply_setting(o.config, s);
+    eval::validate(o.config);
+    if (!f->cell.empty()) o.cell = find_data_file(f->cell);
+    std::vector<eval::SpiceCheckResult> results;
+    for (auto seed : f->seeds) {
+      o.seed = seed;
+      if (!global.quiet) std::fprintf(stderr, "spice-check %zux%zu seed %llu: simulating %d tiles...\n", o.keys, o.dims,
+                                      static_cast<unsigned long long>(seed), o.ode ? 4 : 2);
+      const eval::SpiceCheckResult r = eval::run_spice_check(o);
+      std::printf("%zux%zu seed %llu: stage-1 charge error max %.3f %% of %s (fitted)", r.keys, r.dims,
+                  static_cast<unsigned long long>(seed), r.charge_error_pct_fs_fitted,
+                  netlist::format_human(r.full_scale_c, "C", 3, true).c_str());
+      if (o.ode) std::printf(", %.3f %% (ode vs passive line)", r.charge_error_pct_fs_ode);
+      std::printf("; stage-2 %.3f %% of %s; 5-bit outputs within 1 LSB: %.1f %% fitted", r.charge2_error_pct_fs_fitted,
+                  netlist::format_human(r.full_scale2_c, "C", 3, true).c_str(), 100.0 * r.within_1lsb_fitted);
+      if (o.ode) std::printf(", %.1f %% ode", 100.0 * r.within_1lsb_ode);
+      std::printf(" (exact %.1f %%); SPICE %s\n", 100.0 * r.exact_fitted, netlist::format_human(r.spice_wall_s, "s", 3, true).c_str());
+      results.push_back(r);
+    }
+    if (!f->output.empty()) {
+      std::ofstream out(f->output);
+      out << eval::spice_check_json(results, o.cell.empty() ? "netlists/cells/pushpull.sub" : o.cell.string()).dump(1) << "\n";
+      if (!out) throw IoError("cannot write " + f->output);
+    }
     return 0;
   };
 }

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       {"model", gaincell::cli::add_model(app, global)},
       {"export", gaincell::cli::add_export(app, global)},
       {"eval", gaincell::cli::add_eval(app, global)},
+      {"spice-check", gaincell::cli::add_spice_check(app, global)},
   };
   try {
     app.parse(argc, argv);

@@ -151,8 +151,13 @@ std::string render_tile(const TileSpec& t) {
     out << "* token " << j << ": read line " << node("line", j) << "\n";
     out << "VSENSE_" << j << " " << node("line", j) << " " << node("rdl", j) << " 0\n";
     out << "CWIRE_" << j << " " << node("line", j) << " 0 " << format_exact(t.c_wire_f * static_cast<double>(t.dims)) << "\n";
-    out << "XC2P_" << j << " " << node("line", j) << " ramp " << node("out", j) << " vref rst gc_c2p_integrator c_int="
-        << format_exact(t.c_int_f) << " vdd=" << format_exact(t.vdd_v) << "\n";
+    if (t.passive_line) {
+      out << "CLINE_" << j << " " << node("line", j) << " 0 " << format_exact(t.c_line_f) << "\n";
+      out << "SPRE_" << j << " " << node("line", j) << " vref rst 0 swpre\n";
+    } else {
+      out << "XC2P_" << j << " " << node("line", j) << " ramp " << node("out", j) << " vref rst gc_c2p_integrator c_int="
+          << format_exact(t.c_int_f) << " vdd=" << format_exact(t.vdd_v) << "\n";
+    }
     for (std::size_t i = 0; i < t.dims; ++i) {
       out << "VWBL_" << j << "_" << i << " " << node("wbl", j, i) << " 0 " << format_exact(t.k_v[j * t.dims + i]) << "\n";
       out << "X_" << j << "_" << i;
@@ -167,6 +172,7 @@ std::string render_tile(const TileSpec& t) {
       out << " " << cell.subckt << "\n";
     }
   }
+  if (t.passive_line) out << ".model swpre sw vt=0.45 vh=0 ron=10 roff=1e15\n";
   out << ".options gmin=1e-18\n";
   out << ".tran " << format_exact(t.t_step_s) << " " << format_exact(t.t_stop_s()) << "\n";
   out << ".save";
@@ -196,9 +202,10 @@ std::vector<sweep::ResolvedMeasure> tile_measures(const TileSpec& t) {
     v.name = "v_int_" + std::to_string(j) + "_v";
     v.kind = sweep::MeasureKind::kValueAt;
     v.unit = "V";
-    v.of = "v(xc2p_" + std::to_string(j) + ".int)";
+    v.of = t.passive_line ? "v(" + node("line", j) + ")" : "v(xc2p_" + std::to_string(j) + ".int)";
     v.t_at_s = tc;
     ms.push_back(v);
+    if (t.passive_line) continue;
     sweep::ResolvedMeasure pw;
     pw.name = "pw_" + std::to_string(j) + "_s";
     pw.kind = sweep::MeasureKind::kTimeAbove;
@@ -232,11 +239,12 @@ TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
              result.parse_time_s = r.parse_time_s;
              result.run_time_s = r.run_time_s;
              result.wall_time_s = r.wall_time_s;
+             const std::size_t per = t.passive_line ? 2 : 3;
              for (std::size_t j = 0; j < t.tokens; ++j) {
                const auto at = [&](std::size_t k) { return k < r.values.size() ? r.values[k] : std::nan(""); };
-               result.q_line_c.push_back(at(3 * j));
-               result.v_int_v.push_back(at(3 * j + 1) - t.v_ref_v);
-               result.pulse_width_s.push_back(at(3 * j + 2));
+               result.q_line_c.push_back(at(per * j));
+               result.v_int_v.push_back(at(per * j + 1) - t.v_ref_v);
+               result.pulse_width_s.push_back(t.passive_line ? std::nan("") : at(per * j + 2));
              }
            });
   result.ngspice_version = pool.ngspice_version();

@@ -65,6 +65,12 @@ struct TileSpec {
   double c_int_f = 2e-12;                      // integrator capacitor
   double v_sat_v = 0.5;                        // ramp top: Q_sat = c_int * v_sat
   double c_wire_f = 1e-15;                     // wire capacitance per cell on a line
+  // Passive readout (for the evaluator's ODE mode): no integrator; each line
+  // is a capacitor c_line_f (plus the wire) precharged to v_ref until 1 ns
+  // before the read, then left floating, so its voltage moves with the charge
+  // the cells draw. No C2P: pulse_width_s is NaN, v_int_v is the line's swing.
+  bool passive_line = false;
+  double c_line_f = 10e-12;
   double t_step_s = 0.2e-9;
   std::uint64_t seed = 0;                      // for the record, if drawn at random
   double q_sat_c() const { return c_int_f * v_sat_v; }

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "gaincell/core/error.h"
+#include "gaincell/eval/config.h"
+#include "gaincell/eval/evaluator.h"
+#include "gaincell/eval/io.h"
+#include "gaincell/eval/numerics.h"
+#include "gaincell/eval/spice_check.h"
+#include "test_support.h"
+
+using namespace gaincell;
+using namespace gaincell::eval;
+using namespace gaincell::testing;
+
+namespace {
+
+double f_poly(const CellMapping& c, double w) {
+  double y = 0;
+  for (std::size_t i = c.a.size(); i-- > 0;) y = y * (w - c.offset_v) + c.a[i];
+  return y;
+}
+
+Tensor random_tensor(std::vector<std::size_t> shape, std::mt19937& rng, float lo, float hi) {
+  Tensor t{std::move(shape), {}};
+  std::uniform_real_distribution<float> u(lo, hi);
+  t.data.resize(t.size());
+  for (auto& x : t.data) x = u(rng);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("reference cell: the collapsed polynomial and its values", "[unit][eval]") {
+  const CellMapping c = make_cell_mapping(preset("reference"));
+  REQUIRE(c.a.size() == 4);
+  CHECK(c.a[0] == Approx(0.52136362).margin(1e-7));
+  CHECK(c.a[1] == Approx(13.61226063).margin(1e-7));
+  CHECK(c.a[2] == Approx(-2.62044562).margin(1e-7));
+  CHECK(c.a[3] == Approx(46.05483778).margin(1e-7));
+  CHECK(f_poly(c, 0.0) == Approx(-10.3315).margin(5e-5));
+  CHECK(f_poly(c, 0.45) == Approx(0.5214).margin(5e-5));
+  CHECK(f_poly(c, 0.9) == Approx(10.3130).margin(5e-5));
+  const CellMapping lin = make_cell_mapping(preset("linear"));
+  CHECK(lin.a == std::vector<double>{0.0, 19.3});
+}
+
+TEST_CASE("quantizers: float32, round half to even, grid anchored at 0", "[unit][eval]") {
+  // K and V: 8 levels on [0, 0.9] are j * 0.9 / 7; 0.45 lands on 3 steps.
+  for (int j = 0; j < 8; ++j) {
+    CHECK(quantize(static_cast<float>(j * 0.9 / 7), 8, 0.0, 0.9) == Approx(j * 0.9 / 7).margin(1e-7));
+  }
+  CHECK(quantize(0.45f, 8, 0.0, 0.9) == Approx(0.385714).margin(1e-6));
+  // Output: 32 levels on [-1, 1]; the clamp value 1.0 maps to 16 * 2/31.
+  CHECK(quantize(1.0f, 32, -1.0, 1.0) == Approx(16.0 * 2.0 / 31.0).margin(1e-6));
+  CHECK(quantize(-1.0f, 32, -1.0, 1.0) == Approx(-16.0 * 2.0 / 31.0).margin(1e-6));
+  std::set<float> levels;
+  for (int i = 0; i <= 200000; ++i) levels.insert(quantize(static_cast<float>(-1.0 + 2.0 * i / 200000.0), 32, -1.0, 1.0));
+  CHECK(levels.size() == 33);
+  // Ties go to even: 2 levels on [0, 1] (step 1).
+  CHECK(quantize(0.5f, 2, 0.0, 1.0) == 0.0f);
+  CHECK(quantize(1.5f, 2, 0.0, 1.0) == 2.0f);
+  CHECK(quantize(2.5f, 2, 0.0, 1.0) == 2.0f);
+  // Q: 16 levels on [0, 1]: float32(1/15) is a little above 1/15, so 0.5 is
+  // just under 7.5 steps and goes to 7 (as in torch), not to 8.
+  CHECK(quantize(0.5f, 16, 0.0, 1.0) == Approx(7.0 / 15.0).margin(1e-7));
+  CHECK(quantize(0.3f, 0, 0.0, 1.0) == 0.3f);  // off
+}
+
+TEST_CASE("bfloat16 rounding is to nearest, ties to even", "[unit][eval]") {
+  CHECK(bf16_round(1.0f) == 1.0f);
+  CHECK(bf16_round(1.0f + std::ldexp(1.0f, -8)) == 1.0f);                                   // tie -> even
+  CHECK(bf16_round(1.0f + 3 * std::ldexp(1.0f, -8)) == 1.0f + std::ldexp(1.0f, -6));      // tie -> even (up)
+  CHECK(bf16_round(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)) == 1.0f + std::ldexp(1.0f, -7));
+  CHECK(decay_at(1.6e-4, 0) == 1.0f);
+  CHECK(decay_at(1.6e-4, 1000) == Approx(std::exp(-0.16)).epsilon(1e-5));
+}
+
+TEST_CASE("masks, whole sequence equals decode, 3-D inputs", "[unit][eval]") {
+  std::mt19937 rng(7);
+  const std::size_t B = 2, H = 3, T = 150, D = 64;
+  // Inputs past every clamp: Q in [-0.2, 1.2], K/V before the 0.45 offset in [-0.6, 0.6].
+  const Tensor q = random_tensor({B, H, T, D}, rng, -0.2f, 1.2f);
+  const Tensor k = random_tensor({B, H, T, D}, rng, -0.6f, 0.6f);
+  const Tensor v = random_tensor({B, H, T, D}, rng, -0.6f, 0.6f);
+  for (int window : {100, 1024}) {
+    for (const char* p : {"reference", "reference_2024", "linear"}) {
+      EvalConfig c = preset(p);
+      c.window = window;
+      c.decay_per_token = 2e-3;  // visible within 150 tokens
+      Evaluator ev(c);
+      const EvalResult whole = ev.forward(q, k, v, true);
+      const EvalResult dec = ev.forward_decode(q, k, v);
+      INFO(p << " window " << window);
+      CHECK(whole.output.data == dec.output.data);
+      // S and phi exactly 0 outside the causal window, phi in [0, 1].
+      std::size_t outside_nonzero = 0, inside = 0, phi_range = 0;
+      for (std::size_t bh = 0; bh < B * H; ++bh) {
+        for (std::size_t t = 0; t < T; ++t) {
+          for (std::size_t s = 0; s < T; ++s) {
+            const float S = whole.S.data[(bh * T + t) * T + s], phi = whole.phi.data[(bh * T + t) * T + s];
+            const bool in = s <= t && t - s < static_cast<std::size_t>(window);
+            if (!in && (S != 0.0f || phi != 0.0f)) ++outside_nonzero;
+            if (in) ++inside;
+            if (phi < 0.0f || phi > 1.0f) ++phi_range;
+          }
+        }
+      }
+      CHECK(outside_nonzero == 0);
+      CHECK(phi_range == 0);
+      CHECK(inside > 0);
+      // Outputs on the 33-level grid, summed over ceil(min(t+1, W)/64)-ish tiles.
+      const float step = quant_step(32, -1.0, 1.0);
+      std::size_t off_grid = 0;
+      for (float y : whole.output.data) off_grid += std::abs(y / step - std::nearbyint(y / step)) > 1e-3 ? 1 : 0;
+      CHECK(off_grid == 0);
+    }
+  }
+  // 3-D input: one head, same numbers as a [B, 1, T, D] input.
+  Tensor q3 = q, k3 = k, v3 = v;
+  for (Tensor* t : {&q3, &k3, &v3}) {
+    t->shape = {B * H, T, D};
+  }
+  Tensor q4 = q3, k4 = k3, v4 = v3;
+  for (Tensor* t : {&q4, &k4, &v4}) t->shape = {B * H, 1, T, D};
+  Evaluator ev(preset("reference"));
+  const EvalResult r3 = ev.forward(q3, k3, v3, false), r4 = ev.forward(q4, k4, v4, false);
+  CHECK(r3.output.shape == std::vector<std::size_t>{B * H, T, D});
+  CHECK(r3.output.data == r4.output.data);
+}
+
+TEST_CASE("the linear cell without quantization or decay is 19.3 q.(k - 0.45)", "[unit][eval]") {
+  std::mt19937 rng(3);
+  const std::size_t T = 70, D = 24;  // D not a multiple of 16, T not of 64
+  const Tensor q = random_tensor({1, T, D}, rng, 0.0f, 1.0f);
+  const Tensor k = random_tensor({1, T, D}, rng, -0.45f, 0.45f);
+  const Tensor v = random_tensor({1, T, D}, rng, -0.45f, 0.45f);
+  EvalConfig c = preset("linear");
+  for (const char* s : {"levels_q=off", "levels_kv=off", "levels_out=off", "decay_per_token=0", "tile_keys=16"}) apply_setting(c, s);
+  c.clamp_out = {-1e9, 1e9};
+  Evaluator ev(c);
+  const EvalResult r = ev.forward(q, k, v, true);
+  double worst = 0;
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t s = 0; s <= t; ++s) {
+      double dot = 0;
+      for (std::size_t d = 0; d < D; ++d) dot += static_cast<double>(q.data[t * D + d]) * (static_cast<double>(k.data[s * D + d]));
+      worst = std::max(worst, std::abs(r.S.data[t * T + s] - 19.3 * dot));
+    }
+  }
+  CHECK(worst < 1e-4);
+  // Output: sum over 16-key tiles of 19.3 sum_s phi (v - 0.45) / 40.
+  double worst_out = 0;
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t d = 0; d < D; ++d) {
+      double a = 0;
+      for (std::size_t s = 0; s <= t; ++s) a += r.phi.data[t * T + s] * 19.3 * static_cast<double>(v.data[s * D + d]);
+      worst_out = std::max(worst_out, std::abs(r.output.data[t * D + d] - a / 40.0));
+    }
+  }
+  CHECK(worst_out < 1e-4);
+}
+
+TEST_CASE("configuration: files, --set, and errors that say where", "[unit][eval]") {
+  TempDir dir;
+  EvalConfig c = preset("reference");
+  apply_setting(c, "scaler_k.b=0.4");
+  apply_setting(c, "levels_out=off");
+  apply_setting(c, "decay_rule=global");
+  CHECK(c.scaler_k.b == std::vector<double>{0.4});
+  CHECK(c.levels_out == 0);
+  CHECK(c.decay_rule == DecayRule::kGlobal);
+  write_file(dir / "bad.json", "{\n  \"window\": 128,\n  \"windw\": 3\n}\n");
+  try {
+    apply_config_file(c, dir / "bad.json");
+    FAIL("unknown key accepted");
+  } catch (const InputError& e) {
+    CHECK(e.id() == "GC-1702");
+    CHECK_THAT(e.what(), Catch::Contains("bad.json:3:") && Catch::Contains("windw"));
+  }
+  write_file(dir / "levels.json", "{\"levels_q\": 1}");
+  CHECK_THROWS_WITH(apply_config_file(c, dir / "levels.json"), Catch::Contains("GC-1703") && Catch::Contains("levels"));
+  CHECK_THROWS_WITH(apply_setting(c, "window"), Catch::Contains("GC-1705"));
+  CHECK_THROWS_WITH(apply_setting(c, "window=abc"), Catch::Contains("GC-1703"));
+  CHECK_THROWS_WITH(preset("nope"), Catch::Contains("GC-1701"));
+  // Per-head scalers must match the heads; inputs must be finite.
+  EvalConfig h = preset("reference");
+  apply_setting(h, "scaler_q.a=[1, 2]");
+  std::mt19937 rng(1);
+  const Tensor x = random_tensor({1, 3, 8, 16}, rng, 0.0f, 1.0f);
+  CHECK_THROWS_WITH(Evaluator(h).forward(x, x, x, false), Catch::Contains("GC-1709"));
+  Tensor bad = x;
+  bad.data[5] = std::nanf("");
+  CHECK_THROWS_WITH(Evaluator(preset("reference")).forward(bad, x, x, false), Catch::Contains("GC-1708"));
+  // A configuration survives its JSON round trip.
+  EvalConfig back = preset("reference");
+  apply_config_json(back, to_json(c), "roundtrip");
+  CHECK(to_json(back) == to_json(c));
+}
+
+TEST_CASE("fitted mode: units derived from the C2P fit, projection error small", "[unit][eval]") {
+  const EvalConfig c = preset("fitted");
+  const CellMapping m = make_cell_mapping(c);
+  REQUIRE(m.physical);
+  CHECK(m.q_unit_c * c.s_sat == Approx(m.q_sat_c - m.q0_c));
+  CHECK(m.q2_full_scale_c == Approx(c.stage2_scale * m.q_unit_c));
+  CHECK(m.t_max_s == Approx(15e-9).epsilon(1e-3));
+  CHECK(m.projection_max_error_a < 0.01 * m.current_full_scale_a);
+  // The polynomial in reference units equals the fitted current times t_max / q_unit.
+  const ReadCurrentModel cell = load_read_current_model(c.cell_model);
+  for (double w : {0.0, 0.2, 0.45, 0.7, 0.9}) {
+    CHECK(f_poly(m, w) * m.q_unit_c / m.t_max_s == Approx(cell.evaluate(w, 0.45)).margin(0.01 * m.current_full_scale_a));
+  }
+  // A wrong model kind is refused with the file named.
+  EvalConfig w = c;
+  w.c2p_model = c.cell_model;
+  CHECK_THROWS_WITH(make_cell_mapping(w), Catch::Contains("GC-1706") && Catch::Contains("read_current"));
+}
+
+TEST_CASE("ODE mode with a line held still equals the fitted mode", "[unit][eval]") {
+  std::mt19937 rng(5);
+  const std::size_t T = 20, D = 16;
+  const Tensor q = random_tensor({1, T, D}, rng, 0.0f, 1.0f);
+  const Tensor k = random_tensor({1, T, D}, rng, -0.45f, 0.45f);
+  const Tensor v = random_tensor({1, T, D}, rng, -0.45f, 0.45f);
+  EvalConfig cf = preset("fitted");
+  EvalConfig co = preset("ode");
+  co.c_line_f = 1.0;  // 1 F: the line cannot move
+  const EvalResult rf = Evaluator(cf).forward(q, k, v, true);
+  const EvalResult ro = Evaluator(co).forward(q, k, v, true);
+  double worst = 0;
+  for (std::size_t i = 0; i < rf.S.data.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(rf.S.data[i] - ro.S.data[i])));
+  CHECK(worst < 0.01 * cf.s_sat);  // the projection's error, < 1 % of full scale
+  // With a small line capacitance the line droops and the charge magnitude drops.
+  co.c_line_f = 0.2e-12;
+  const EvalResult rs = Evaluator(co).forward(q, k, v, true);
+  double sum_f = 0, sum_s = 0;
+  for (std::size_t i = 0; i < rf.S.data.size(); ++i) {
+    sum_f += std::abs(rf.S.data[i]);
+    sum_s += std::abs(rs.S.data[i]);
+  }
+  CHECK(sum_s < 0.95 * sum_f);
+  CHECK_THROWS_WITH(Evaluator(co).start_decode(1, 1, D), Catch::Contains("GC-1710"));
+}
+
+TEST_CASE("HDF5 input and output", "[unit][eval]") {
+  TempDir dir;
+  std::mt19937 rng(2);
+  const Tensor q = random_tensor({1, 2, 40, 16}, rng, 0.0f, 1.0f);
+  write_tensors(dir / "in.h5", {{"Q", &q}, {"K", &q}, {"V", &q}});
+  CHECK(read_tensor(dir / "in.h5", "K").data == q.data);
+  CHECK_THROWS_WITH(read_tensor(dir / "in.h5", "X"), Catch::Contains("GC-1711") && Catch::Contains("Q, K, V"));
+  const auto r = run_command((bin_dir() / "gaincell").string() + " -q eval -i " + (dir / "in.h5").string() + " -o " +
+                             (dir / "out.h5").string() + " --intermediates --set window=16");
+  REQUIRE(r.exit_code == 0);
+  const Tensor out = read_tensor(dir / "out.h5", "output");
+  const Tensor S = read_tensor(dir / "out.h5", "S");
+  CHECK(out.shape == q.shape);
+  CHECK(S.shape == std::vector<std::size_t>{1, 2, 40, 40});
+  EvalConfig c = preset("reference");
+  c.window = 16;
+  CHECK(Evaluator(c).forward(q, q, q, false).output.data == out.data);
+}
+
+TEST_CASE("spice check: an 8x8 sub-tile in fitted and ODE modes against ngspice", "[ngspice][eval]") {
+  SpiceCheckOptions o;
+  o.keys = 8;
+  o.dims = 8;
+  o.seed = 1;
+  const SpiceCheckResult r = run_spice_check(o);
+  REQUIRE(r.q_spice_c.size() == 8);
+  double spread = 0;
+  for (double x : r.q_spice_c) spread = std::max(spread, std::abs(x));
+  CHECK(spread > 0.05 * r.full_scale_c);  // a real signal, not a dead tile
+  CHECK(r.charge_error_pct_fs_fitted < 1.0);
+  CHECK(r.charge_error_pct_fs_ode < 1.0);
+  CHECK(r.charge2_error_pct_fs_fitted < 1.0);
+  CHECK(r.within_1lsb_fitted >= 0.99);
+  CHECK(r.within_1lsb_ode >= 0.99);
+  // The passive line differs from the held one: ODE mode must track it.
+  double passive_vs_held = 0;
+  for (std::size_t i = 0; i < 8; ++i) passive_vs_held = std::max(passive_vs_held, std::abs(r.q_spice_passive_c[i] - r.q_spice_c[i]));
+  CHECK(passive_vs_held > 1e-15);
+}
