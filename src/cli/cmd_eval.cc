@@ -10,6 +10,7 @@
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/io.h"
 #include "gaincell/eval/spice_check.h"
+#include "gaincell/eval/energy.h"
 #include <fstream>
 #include "gaincell/netlist/si_value.h"
 
@@ -148,6 +149,48 @@ Action add_spice_check(CLI::App& app, const GlobalOptions& global) {
       std::ofstream out(f->output);
       out << eval::spice_check_json(results, o.cell.empty() ? "netlists/cells/pushpull.sub" : o.cell.string()).dump(1) << "\n";
       if (!out) throw IoError("cannot write " + f->output);
+    }
+    return 0;
+  };
+}
+
+Action add_energy(CLI::App& app, const GlobalOptions&) {
+  auto o = std::make_shared<eval::EnergyOptions>();
+  auto output = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("energy", "Energy and latency per token per head from characterized energies");
+  cmd->add_option("--cell-data", o->cell_energy_data, "Results of characterization/pushpull_energy.json (HDF5)")->required();
+  cmd->add_option("--c2p-data", o->c2p_energy_data, "Results of characterization/c2p_transfer.json (HDF5)")->required();
+  cmd->add_option("--window", o->window, "Keys per query W")->capture_default_str();
+  cmd->add_option("--dims", o->dims, "Head dimension D")->capture_default_str();
+  cmd->add_option("--tile", o->tile, "Keys per stage-2 sub-array")->capture_default_str();
+  cmd->add_option("--heads", o->heads, "Heads per token (for the per-token totals)")->capture_default_str();
+  cmd->add_option("--mean-q", o->mean_q, "Mean query pulse, fraction of t_max")->capture_default_str();
+  cmd->add_option("--mean-phi", o->mean_phi, "Mean stage-2 pulse, fraction of t_max")->capture_default_str();
+  cmd->add_option("--t-max", o->t_max_s, "Full-scale pulse width, s")->capture_default_str();
+  cmd->add_option("--t-write", o->t_write_s, "Write time of a token's K and V, s")->capture_default_str();
+  cmd->add_option("--adc-energy", o->adc_energy_j, "Stage-2 ADC energy per conversion, J (default: the C2P's)");
+  cmd->add_option("--digital-energy", o->digital_energy_j, "Digital overhead per token per head, J (default: the paper's 4 nJ)")
+      ->capture_default_str();
+  cmd->add_option("-o,--output", *output, "Write the gaincell-energy/1 JSON here");
+  return [o, output]() {
+    const eval::EnergyEstimate e = eval::estimate_energy(*o);
+    const nlohmann::json j = eval::energy_json(e);
+    auto h = [](double x, const char* unit) { return netlist::format_human(x, unit, 3, true); };
+    std::printf("energy per token per head (W = %ld keys, D = %ld):\n", o->window, o->dims);
+    for (const auto& [name, value] : e.components_j) {
+      std::printf("  %-10s %12s  (%4.1f %%)\n", name.c_str(), h(value, "J").c_str(), 100.0 * value / e.total_j);
+    }
+    std::printf("  %-10s %12s   paper: %s\n", "total", h(e.total_j, "J").c_str(), h(6.15e-9, "J").c_str());
+    std::printf("latency per token: %s (heads in parallel)   paper: %s\n", h(e.latency_s, "s").c_str(), h(65e-9, "s").c_str());
+    for (const auto& g : j["gpu"]) {
+      std::printf("vs %-11s: %8.1fx faster, %10.0fx less energy per token (%d heads); paper: %.1fx, %.0fx\n",
+                  g["name"].get<std::string>().c_str(), g["speedup"].get<double>(), g["energy_ratio"].get<double>(),
+                  o->heads, g["paper_speedup"].get<double>(), g["paper_energy_ratio"].get<double>());
+    }
+    if (!output->empty()) {
+      std::ofstream out(*output);
+      out << j.dump(1) << "\n";
+      if (!out) throw IoError("cannot write " + *output);
     }
     return 0;
   };

@@ -27,6 +27,7 @@ Action add_model(CLI::App& app, const GlobalOptions& global);
 Action add_export(CLI::App& app, const GlobalOptions& global);
 Action add_eval(CLI::App& app, const GlobalOptions& global);
 Action add_spice_check(CLI::App& app, const GlobalOptions& global);
+Action add_energy(CLI::App& app, const GlobalOptions& global);
 
 // Progress bar on a terminal, periodic plain lines otherwise; on stderr.
 std::unique_ptr<Reporter> make_terminal_reporter(bool quiet);

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       {"export", gaincell::cli::add_export(app, global)},
       {"eval", gaincell::cli::add_eval(app, global)},
       {"spice-check", gaincell::cli::add_spice_check(app, global)},
+      {"energy", gaincell::cli::add_energy(app, global)},
   };
   try {
     app.parse(argc, argv);

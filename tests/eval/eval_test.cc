@@ -7,6 +7,7 @@
 
 #include "gaincell/core/error.h"
 #include "gaincell/eval/config.h"
+#include "gaincell/eval/energy.h"
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/io.h"
 #include "gaincell/eval/numerics.h"
@@ -285,4 +286,35 @@ TEST_CASE("spice check: an 8x8 sub-tile in fitted and ODE modes against ngspice"
   double passive_vs_held = 0;
   for (std::size_t i = 0; i < 8; ++i) passive_vs_held = std::max(passive_vs_held, std::abs(r.q_spice_passive_c[i] - r.q_spice_c[i]));
   CHECK(passive_vs_held > 1e-15);
+}
+
+TEST_CASE("energy per token per head from characterized energies", "[ngspice][eval]") {
+  TempDir dir;
+  for (const char* spec : {"pushpull_energy", "c2p_transfer"}) {
+    const auto r = run_command((bin_dir() / "gaincell").string() + " -q sweep " +
+                               (source_dir() / "characterization" / (std::string(spec) + ".json")).string() + " -o " +
+                               (dir / (std::string(spec) + ".h5")).string());
+    REQUIRE(r.exit_code == 0);
+  }
+  EnergyOptions o;
+  o.cell_energy_data = dir / "pushpull_energy.h5";
+  o.c2p_energy_data = dir / "c2p_transfer.h5";
+  const EnergyEstimate e = estimate_energy(o);
+  double sum = 0;
+  for (const auto& [k, v] : e.components_j) sum += v;
+  CHECK(sum == Approx(e.total_j));
+  // A read costs more with a longer pulse; the array terms scale with W * D.
+  CHECK(e.e_cell_read_full_j > e.e_cell_read_zero_j);
+  CHECK(e.e_cell_read_full_j > 1e-15);
+  CHECK(e.e_cell_read_full_j < 1e-12);
+  CHECK(e.components_j.at("qk_array") ==
+        Approx(1024.0 * 64.0 * (e.e_cell_read_zero_j + 0.5 * (e.e_cell_read_full_j - e.e_cell_read_zero_j))));
+  CHECK(e.latency_s == Approx(64e-9));
+  const nlohmann::json j = energy_json(e);
+  CHECK(j["gpu"][0]["paper_speedup"].get<double>() == Approx(344.2).epsilon(1e-3));
+  CHECK(j["gpu"][1]["paper_energy_ratio"].get<double>() == Approx(43981).epsilon(1e-3));
+  // The wrong file is refused with its name.
+  EnergyOptions bad = o;
+  bad.cell_energy_data = o.c2p_energy_data;
+  CHECK_THROWS_WITH(estimate_energy(bad), Catch::Contains("GC-1714") && Catch::Contains("c2p_transfer.h5"));
 }
