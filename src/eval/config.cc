@@ -18,11 +18,12 @@ using nlohmann::json;
 
 // Where a key sits, for diagnostics.
 struct Origin {
-  fs::path file;
-  const std::string* text = nullptr;
+  fs::path file;                      // anchors relative model paths ("" = the working directory)
+  const std::string* text = nullptr;  // for line:column
+  std::string label = "";             // names the source in messages (default: the file)
   SourceLocation at(const std::string& pointer) const {
     SourceLocation loc;
-    loc.file = file.string();
+    loc.file = label.empty() ? file.string() : label;
     loc.pointer = pointer;
     if (text != nullptr && !text->empty()) {
       auto [line, col] = locate_json_pointer(*text, pointer);
@@ -273,7 +274,7 @@ void apply_setting(EvalConfig& config, const std::string& setting) {
   } catch (const json::parse_error&) {
     value = text;  // a plain string: per_order, off, a path
   }
-  const Origin o{fs::path("--set " + setting), nullptr};
+  const Origin o{fs::path(), nullptr, "--set " + setting};
   const auto dot = key.find('.');
   json j;
   if (dot != std::string::npos) {
@@ -286,8 +287,7 @@ void apply_setting(EvalConfig& config, const std::string& setting) {
     j[key] = value;
   }
   // Paths in --set are relative to the working directory.
-  for (const auto& [k, v] : j.items()) apply_key(config, Origin{fs::path(), nullptr}, k, v);
-  (void)o;
+  for (const auto& [k, v] : j.items()) apply_key(config, o, k, v);
 }
 
 void validate(const EvalConfig& c) {
