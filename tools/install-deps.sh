@@ -10,6 +10,7 @@ packages=(
   libhdf5-dev hdf5-tools
   nlohmann-json3-dev catch2 libboost-dev libeigen3-dev libcli11-dev
   python3 python3-numpy python3-h5py
+  python3-dev pybind11-dev libopenblas0-pthread
   time
 )
 
