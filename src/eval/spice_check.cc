@@ -152,6 +152,7 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
     }
     tile::TileSpec p2 = stage2_spec(phi_passive);
     p2.passive_line = true;
+    p2.c_line_f = c.c_line_f;
     const tile::TileResult pt2 = simulate(p2, o, "stage-2 (passive line)");
     r.q2_spice_passive_c = pt2.q_line_c;
     r.out_spice_passive = outputs(r.q2_spice_passive_c, r.full_scale2_c);

@@ -72,7 +72,7 @@ struct EvalConfig {
   std::filesystem::path cell_model;  // read-current model file (A vs v_store[, v_line])
   std::filesystem::path c2p_model;   // HardSigmoid C2P model file (pulse width vs charge)
   int projection_degree = 7;         // fitted: polynomial in (w - offset) of this degree
-  double c_line_f = 2e-12;           // ode: read line capacitance
+  double c_line_f = 10e-12;          // ode: read line capacitance (10 pF: 1 pC moves it 0.1 V)
   int threads = 0;                   // 0 = one per core
 };
 
