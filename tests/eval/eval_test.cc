@@ -285,7 +285,7 @@ TEST_CASE("spice check: an 8x8 sub-tile in fitted and ODE modes against ngspice"
   // The passive line differs from the held one: ODE mode must track it.
   double passive_vs_held = 0;
   for (std::size_t i = 0; i < 8; ++i) passive_vs_held = std::max(passive_vs_held, std::abs(r.q_spice_passive_c[i] - r.q_spice_c[i]));
-  CHECK(passive_vs_held > 1e-15);
+  CHECK(passive_vs_held > 2e-16);  // ~0.9 fC with the 10 pF lines
 }
 
 TEST_CASE("energy per token per head from characterized energies", "[ngspice][eval]") {
