@@ -228,6 +228,42 @@ struct Evaluator::Impl {
     }
   }
 
+  // Features of every K/V DAC level (quantized inputs take few values; powf
+  // per value would dominate the preparation). Empty when levels are off or many.
+  long level_min = 0;
+  float level_step = 0.0f;
+  std::vector<float> level_features;  // [level][n_features]
+
+  void build_level_cache() {
+    if (config.levels_kv <= 0 || n_features == 0) return;
+    level_step = quant_step(config.levels_kv, config.clamp_kv[0], config.clamp_kv[1]);
+    const float lo = clamp_f(static_cast<float>(config.clamp_kv[0]), static_cast<float>(config.clamp_kv[0]),
+                             static_cast<float>(config.clamp_kv[1]));
+    const float hi = static_cast<float>(config.clamp_kv[1]);
+    level_min = static_cast<long>(std::nearbyint(lo / level_step));
+    const long level_max = static_cast<long>(std::nearbyint(hi / level_step));
+    if (level_max - level_min + 1 > 4096) return;
+    level_features.assign(static_cast<std::size_t>(level_max - level_min + 1) * static_cast<std::size_t>(n_features), 0.0f);
+    for (long j = level_min; j <= level_max; ++j) {
+      features(level_step * static_cast<float>(j), &level_features[static_cast<std::size_t>(j - level_min) * static_cast<std::size_t>(n_features)], 1);
+    }
+  }
+
+  // Scale, clamp, quantize a K (which = 1) or V (2) value and write its features.
+  void kv_features(int which, float x, std::size_t head, float* out, int dp) const {
+    if (level_features.empty()) {
+      features(prepare(which, x, head), out, dp);
+      return;
+    }
+    const Scaler& s = which == 1 ? config.scaler_k : config.scaler_v;
+    const float a = static_cast<float>(std::max(s.a_of(head), 1e-20));
+    const float y = clamp_f(a * x + static_cast<float>(s.b_of(head)), static_cast<float>(config.clamp_kv[0]),
+                            static_cast<float>(config.clamp_kv[1]));
+    const long j = static_cast<long>(std::nearbyint(y / level_step));  // quantize() = level_step * j
+    const float* f = &level_features[static_cast<std::size_t>(j - level_min) * static_cast<std::size_t>(n_features)];
+    for (int i = 0; i < n_features; ++i) out[i * dp] = f[i];
+  }
+
   // Decay tables for ages 0 .. len-1.
   void tables(long len, std::vector<float>& d1, std::vector<float>& d2) const {
     const auto n = static_cast<std::size_t>(n_exponents) * static_cast<std::size_t>(len);
@@ -296,6 +332,7 @@ Evaluator::Evaluator(EvalConfig config) : impl_(std::make_unique<Impl>()) {
   impl_->config = std::move(config);
   impl_->cell = make_cell_mapping(impl_->config);
   impl_->build_terms();
+  impl_->build_level_cache();
   if (impl_->config.cell == CellKind::kOde) {
     impl_->ode_model = std::make_unique<ReadCurrentModel>(load_read_current_model(impl_->config.cell_model));
     if (!impl_->ode_model->two_inputs) {
@@ -358,8 +395,8 @@ EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v,
       for (std::size_t i = 0; i < D_; ++i) {
         const std::size_t in = in0 + t * D_ + i;
         qp[(bh * T_ + t) * DP + i] = m.prepare(0, q.data[in], head);
-        m.features(m.prepare(1, k.data[in], head), &kf[((bh * T_ + t) * nf) * DP + i], dp);
-        m.features(m.prepare(2, v.data[in], head), &vf[((bh * T_ + t) * nf) * DP + i], dp);
+        m.kv_features(1, k.data[in], head, &kf[((bh * T_ + t) * nf) * DP + i], dp);
+        m.kv_features(2, v.data[in], head, &vf[((bh * T_ + t) * nf) * DP + i], dp);
       }
     }
   });
@@ -470,8 +507,8 @@ void Evaluator::DecodeSession::step(const float* q, const float* k, const float*
     float* qr = s.qrow[th].data();
     for (std::size_t i = 0; i < s.d; ++i) {
       const std::size_t in = bh * s.d + i;
-      m.features(m.prepare(1, k[in], head), kcol + i, s.dp);
-      m.features(m.prepare(2, v[in], head), vcol + i, s.dp);
+      m.kv_features(1, k[in], head, kcol + i, s.dp);
+      m.kv_features(2, v[in], head, vcol + i, s.dp);
       qr[i] = m.prepare(0, q[in], head);
     }
     // Read: every stored column, aged by t - s (the decay tables).
