@@ -136,7 +136,7 @@ void apply_key(EvalConfig& c, const Origin& o, const std::string& key, const jso
   } else if (key == "window") {
     c.window = positive_int(o, ptr, v, 1 << 24);
   } else if (key == "tile_keys") {
-    c.tile_keys = positive_int(o, ptr, v, 1 << 16);
+    c.tile_keys = positive_int(o, ptr, v, 4096);
   } else if (key == "decay_per_token") {
     c.decay_per_token = number(o, ptr, v);
     if (!(c.decay_per_token >= 0) || !std::isfinite(c.decay_per_token)) bad(o, ptr, "a finite number >= 0", v);

@@ -167,8 +167,9 @@ struct Evaluator::Impl {
   std::vector<int> exponent;
   int n_features = 0;
   int n_exponents = 1;
-  std::vector<int> feature_power;  // per_order: feature f = (w - off)^power; global: -1 (F(w))
-  std::vector<float> global_a;     // global: the polynomial F
+  std::vector<int> power;       // per feature: the power of the stored base
+  int max_power = 0;
+  std::vector<float> global_a;  // global: the polynomial F of the stored base
   std::unique_ptr<ReadCurrentModel> ode_model;
   mutable std::mutex pool_mu;
   mutable std::unique_ptr<ThreadPool> pool;
@@ -197,71 +198,39 @@ struct Evaluator::Impl {
         }
         coef.push_back(static_cast<float>(a[i]));
         exponent.push_back(static_cast<int>(i));
-        feature_power.push_back(static_cast<int>(i));
+        power.push_back(static_cast<int>(i));
+        max_power = std::max(max_power, static_cast<int>(i));
         ++n_features;
         n_exponents = std::max(n_exponents, static_cast<int>(i) + 1);
       }
     } else {
       coef.push_back(1.0f);
       exponent.push_back(1);
+      power.push_back(1);
+      max_power = 1;
       n_features = 1;
-      feature_power.push_back(-1);
       n_exponents = 2;
       for (double x : a) global_a.push_back(static_cast<float>(x));
     }
-    GC_CHECK(n_features <= detail::kMaxFeatures) << "too many features";
+    GC_CHECK(n_features <= detail::kMaxFeatures && max_power <= detail::kMaxFeatures) << "too many features";
   }
 
-  // Features of one stored value w (already scaled, clamped, quantized).
-  void features(float w, float* out, int dp) const {
-    const float y = w - static_cast<float>(config.offset_v);
-    for (int f = 0; f < n_features; ++f) {
-      const int p = feature_power[static_cast<std::size_t>(f)];
-      float value;
-      if (p >= 0) {
-        value = std::pow(y, static_cast<float>(p));
-      } else {
-        value = 0.0f;
-        for (std::size_t i = 0; i < global_a.size(); ++i) value = value + global_a[i] * std::pow(y, static_cast<float>(i));
-      }
-      out[f * dp] = value;
-    }
+  // x^n by repeated multiplication, ((x * x) * x) ..., as torch computes x**2 and x**3.
+  static float ipow(float x, int n) {
+    if (n == 0) return 1.0f;
+    float y = x;
+    for (int i = 1; i < n; ++i) y = y * x;
+    return y;
   }
 
-  // Features of every K/V DAC level (quantized inputs take few values; powf
-  // per value would dominate the preparation). Empty when levels are off or many.
-  long level_min = 0;
-  float level_step = 0.0f;
-  std::vector<float> level_features;  // [level][n_features]
-
-  void build_level_cache() {
-    if (config.levels_kv <= 0 || n_features == 0) return;
-    level_step = quant_step(config.levels_kv, config.clamp_kv[0], config.clamp_kv[1]);
-    const float lo = clamp_f(static_cast<float>(config.clamp_kv[0]), static_cast<float>(config.clamp_kv[0]),
-                             static_cast<float>(config.clamp_kv[1]));
-    const float hi = static_cast<float>(config.clamp_kv[1]);
-    level_min = static_cast<long>(std::nearbyint(lo / level_step));
-    const long level_max = static_cast<long>(std::nearbyint(hi / level_step));
-    if (level_max - level_min + 1 > 4096) return;
-    level_features.assign(static_cast<std::size_t>(level_max - level_min + 1) * static_cast<std::size_t>(n_features), 0.0f);
-    for (long j = level_min; j <= level_max; ++j) {
-      features(level_step * static_cast<float>(j), &level_features[static_cast<std::size_t>(j - level_min) * static_cast<std::size_t>(n_features)], 1);
-    }
-  }
-
-  // Scale, clamp, quantize a K (which = 1) or V (2) value and write its features.
-  void kv_features(int which, float x, std::size_t head, float* out, int dp) const {
-    if (level_features.empty()) {
-      features(prepare(which, x, head), out, dp);
-      return;
-    }
-    const Scaler& s = which == 1 ? config.scaler_k : config.scaler_v;
-    const float a = static_cast<float>(std::max(s.a_of(head), 1e-20));
-    const float y = clamp_f(a * x + static_cast<float>(s.b_of(head)), static_cast<float>(config.clamp_kv[0]),
-                            static_cast<float>(config.clamp_kv[1]));
-    const long j = static_cast<long>(std::nearbyint(y / level_step));  // quantize() = level_step * j
-    const float* f = &level_features[static_cast<std::size_t>(j - level_min) * static_cast<std::size_t>(n_features)];
-    for (int i = 0; i < n_features; ++i) out[i * dp] = f[i];
+  // What a key column stores of a K or V value: its offset w - offset_v
+  // (per-order rule) or F(w - offset_v) (global rule).
+  float base(int which, float x, std::size_t head) const {
+    const float y = prepare(which, x, head) - static_cast<float>(config.offset_v);
+    if (global_a.empty()) return y;
+    float f = 0.0f;
+    for (std::size_t i = 0; i < global_a.size(); ++i) f = f + global_a[i] * ipow(y, static_cast<int>(i));
+    return f;
   }
 
   // Decay tables for ages 0 .. len-1.
@@ -274,9 +243,8 @@ struct Evaluator::Impl {
       const float Db = bf16_round(D);
       for (int e = 0; e < n_exponents; ++e) {
         const auto idx = static_cast<std::size_t>(e) * static_cast<std::size_t>(len) + static_cast<std::size_t>(age);
-        const float fe = static_cast<float>(e);
-        d1[idx] = config.decay_bf16 ? bf16_round(std::pow(Db, fe)) : std::pow(D, fe);
-        d2[idx] = std::pow(D, fe);
+        d1[idx] = config.decay_bf16 ? bf16_round(ipow(Db, e)) : ipow(D, e);
+        d2[idx] = ipow(D, e);
       }
     }
   }
@@ -291,6 +259,8 @@ struct Evaluator::Impl {
     k.coef = coef.data();
     k.exponent = exponent.data();
     k.n_features = n_features;
+    k.max_power = max_power;
+    k.power = power.data();
     k.dec1 = d1.data();
     k.dec2 = d2.data();
     k.window = config.window;
@@ -332,7 +302,6 @@ Evaluator::Evaluator(EvalConfig config) : impl_(std::make_unique<Impl>()) {
   impl_->config = std::move(config);
   impl_->cell = make_cell_mapping(impl_->config);
   impl_->build_terms();
-  impl_->build_level_cache();
   if (impl_->config.cell == CellKind::kOde) {
     impl_->ode_model = std::make_unique<ReadCurrentModel>(load_read_current_model(impl_->config.cell_model));
     if (!impl_->ode_model->two_inputs) {
@@ -370,7 +339,6 @@ EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v,
   const int d = static_cast<int>(sh.d);
   const int dp = (d + kLanes - 1) / kLanes * kLanes;
   const long T = static_cast<long>(sh.t);
-  const std::size_t nf = static_cast<std::size_t>(m.n_features);
 
   if (m.config.cell == CellKind::kOde) {
     detail::ode_forward(m.config, m.cell, *m.ode_model, sh.b, sh.h, sh.t, sh.d, q.data, k.data, v.data,
@@ -384,9 +352,9 @@ EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v,
   m.tables(table_len, d1, d2);
   const detail::Kernel kern = m.kernel(d, dp, table_len, d1, d2);
 
-  // Prepared inputs of every head: q [T][dp], K and V features [T][nf][dp].
+  // Prepared inputs of every head: q, and the K and V bases, [T][dp] each.
   const std::size_t T_ = sh.t, D_ = sh.d, DP = static_cast<std::size_t>(dp);
-  std::vector<float> qp(heads * T_ * DP, 0.0f), kf(heads * T_ * nf * DP, 0.0f), vf(heads * T_ * nf * DP, 0.0f);
+  std::vector<float> qp(heads * T_ * DP, 0.0f), kf(heads * T_ * DP, 0.0f), vf(heads * T_ * DP, 0.0f);
   ThreadPool& pool = m.threads();
   pool.parallel_for(heads, [&](std::size_t bh, unsigned) {
     const std::size_t head = bh % sh.h;
@@ -395,8 +363,8 @@ EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v,
       for (std::size_t i = 0; i < D_; ++i) {
         const std::size_t in = in0 + t * D_ + i;
         qp[(bh * T_ + t) * DP + i] = m.prepare(0, q.data[in], head);
-        m.kv_features(1, k.data[in], head, &kf[((bh * T_ + t) * nf) * DP + i], dp);
-        m.kv_features(2, v.data[in], head, &vf[((bh * T_ + t) * nf) * DP + i], dp);
+        kf[(bh * T_ + t) * DP + i] = m.base(1, k.data[in], head);
+        vf[(bh * T_ + t) * DP + i] = m.base(2, v.data[in], head);
       }
     }
   });
@@ -413,7 +381,7 @@ EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v,
     const std::size_t bh = item % heads;
     const std::size_t chunk = item / heads;
     const std::size_t head = bh % sh.h;
-    detail::KeyStore keys{&kf[bh * T_ * nf * DP], &vf[bh * T_ * nf * DP], T};
+    detail::KeyStore keys{&kf[bh * T_ * DP], &vf[bh * T_ * DP], T};
     for (std::size_t t = chunk * kChunk; t < std::min(T_, (chunk + 1) * kChunk); ++t) {
       float* S_row = intermediates ? &r.S.data[(bh * T_ + t) * T_] : nullptr;
       float* phi_row = intermediates ? &r.phi.data[(bh * T_ + t) * T_] : nullptr;
@@ -467,8 +435,7 @@ Evaluator::DecodeSession Evaluator::start_decode(std::size_t batch, std::size_t 
   s->dp = static_cast<int>((dim + kLanes - 1) / kLanes * kLanes);
   const long tile = m.config.tile_keys;
   s->capacity = ((m.config.window + tile - 1) / tile + 1) * tile;
-  const std::size_t per = static_cast<std::size_t>(s->capacity) * static_cast<std::size_t>(m.n_features) *
-                          static_cast<std::size_t>(s->dp);
+  const std::size_t per = static_cast<std::size_t>(s->capacity) * static_cast<std::size_t>(s->dp);
   s->kf.assign(batch * heads * per, 0.0f);
   s->vf.assign(batch * heads * per, 0.0f);
   const unsigned n = m.threads().size();
@@ -496,19 +463,19 @@ void Evaluator::DecodeSession::step(const float* q, const float* k, const float*
                                       ": non-finite Q, K or V at flat index " + std::to_string(i));
     }
   }
-  const std::size_t nf = static_cast<std::size_t>(m.n_features), DP = static_cast<std::size_t>(s.dp);
-  const std::size_t per = static_cast<std::size_t>(s.capacity) * nf * DP;
+  const std::size_t DP = static_cast<std::size_t>(s.dp);
+  const std::size_t per = static_cast<std::size_t>(s.capacity) * DP;
   const std::size_t slot = static_cast<std::size_t>(t % s.capacity);
   m.threads().parallel_for(s.batch * s.heads, [&](std::size_t bh, unsigned th) {
     const std::size_t head = bh % s.heads;
     // Write this token's K and V into the window's next column.
-    float* kcol = &s.kf[bh * per + slot * nf * DP];
-    float* vcol = &s.vf[bh * per + slot * nf * DP];
+    float* kcol = &s.kf[bh * per + slot * DP];
+    float* vcol = &s.vf[bh * per + slot * DP];
     float* qr = s.qrow[th].data();
     for (std::size_t i = 0; i < s.d; ++i) {
       const std::size_t in = bh * s.d + i;
-      m.kv_features(1, k[in], head, kcol + i, s.dp);
-      m.kv_features(2, v[in], head, vcol + i, s.dp);
+      kcol[i] = m.base(1, k[in], head);
+      vcol[i] = m.base(2, v[in], head);
       qr[i] = m.prepare(0, q[in], head);
     }
     // Read: every stored column, aged by t - s (the decay tables).

@@ -29,21 +29,28 @@ inline float reduce(vec v) {
   return c0 + c1;
 }
 
-inline float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+// Branch-free (minss/maxss): the clamp is hit at random, a branch would mispredict.
+inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
 
-// NF features and NV vectors per row when known at compile time (0 = read
-// from the kernel at run time). Accumulators live in registers when fixed.
+// NF = number of features = max power with powers 1..NF, and NV vectors per
+// row, when known at compile time (0 = read from the kernel at run time).
+// Accumulators and powers live in registers when the sizes are fixed.
 template <int NF_, int NV_>
 void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* scratch, float* out, float* S_row,
          float* phi_row) {
+  constexpr bool kFixed = NF_ > 0 && NV_ > 0;
   const int nf = NF_ > 0 ? NF_ : k.n_features;
+  const int np = NF_ > 0 ? NF_ : k.max_power;
   const int nv = NV_ > 0 ? NV_ : k.dp / kLanes;
-  constexpr int kF = NF_ > 0 ? NF_ : kMaxFeatures;
+  constexpr int kF = NF_ > 0 ? NF_ : 1;
   constexpr int kV = NV_ > 0 ? NV_ : 1;
   const int dp = nv * kLanes;
+  float* acc_mem = scratch;                                      // [nf][dp] (run-time sizes)
+  float* pow_mem = scratch + static_cast<std::size_t>(nf) * dp;  // [np + 1][dp]
   vec qv[kV];
   float qsum;
   if constexpr (NV_ > 0) {
+#pragma GCC unroll 8
     for (int i = 0; i < kV; ++i) qv[i] = load(q + i * kLanes);
   }
   {
@@ -58,60 +65,116 @@ void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* s
     const long s_hi = std::min(t, tile_start + k.tile - 1);
     const long slot0 = s_lo % keys.capacity;  // a tile's keys sit in consecutive slots
     float acc0 = 0.0f;
-    // Stage-2 accumulators: in registers (fixed sizes) or in scratch.
     vec acc[kF][kV];
-    if constexpr (NV_ > 0 && NF_ > 0) {
+    if constexpr (kFixed) {
+#pragma GCC unroll 16
       for (int f = 0; f < kF; ++f)
+#pragma GCC unroll 8
         for (int i = 0; i < kV; ++i) acc[f][i] = vec{};
     } else {
-      std::memset(scratch, 0, sizeof(float) * static_cast<std::size_t>(nf) * static_cast<std::size_t>(dp));
+      std::memset(acc_mem, 0, sizeof(float) * static_cast<std::size_t>(nf) * static_cast<std::size_t>(dp));
     }
+    // Stage 1 for the tile's keys (independent iterations), then phi, then
+    // stage 2: separate loops so that one key's chain does not stall the next.
+    float S_tile[kMaxTile];
     for (long s = s_lo; s <= s_hi; ++s) {
       const long slot = slot0 + (s - s_lo);
       const long age = t - s;
-      const float* kf = keys.kfeat + slot * nf * dp;
+      const float* kb = keys.kfeat + slot * dp;
       float S = 0.0f;
       if (k.has_const) S = k.const_coef * k.dec1[k.const_exp * k.table_len + age] * qsum;
-      for (int f = 0; f < nf; ++f) {
-        vec a;
-        if constexpr (NV_ > 0) {
-          a = qv[0] * load(kf + f * dp);
-          for (int i = 1; i < kV; ++i) a = a + qv[i] * load(kf + f * dp + i * kLanes);
-        } else {
-          a = load(q) * load(kf + f * dp);
-          for (int i = 1; i < nv; ++i) a = a + load(q + i * kLanes) * load(kf + f * dp + i * kLanes);
+      if constexpr (kFixed) {
+        // Powers 1..NF of the key's base, then one dot product per power.
+        vec pw[kF][kV];
+#pragma GCC unroll 8
+        for (int i = 0; i < kV; ++i) pw[0][i] = load(kb + i * kLanes);
+#pragma GCC unroll 16
+        for (int f = 1; f < kF; ++f)
+#pragma GCC unroll 8
+          for (int i = 0; i < kV; ++i) pw[f][i] = pw[f - 1][i] * pw[0][i];
+#pragma GCC unroll 16
+        for (int f = 0; f < kF; ++f) {
+          vec a = qv[0] * pw[f][0];
+#pragma GCC unroll 8
+          for (int i = 1; i < kV; ++i) a = a + qv[i] * pw[f][i];
+          S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
         }
-        S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
+      } else {
+        for (int i = 0; i < nv; ++i) std::memcpy(pow_mem + i * kLanes, kb + i * kLanes, sizeof(vec));
+        for (int p = 1; p < np; ++p) {
+          for (int i = 0; i < nv; ++i) {
+            const vec r = load(pow_mem + (p - 1) * dp + i * kLanes) * load(pow_mem + i * kLanes);
+            std::memcpy(pow_mem + p * dp + i * kLanes, &r, sizeof(vec));
+          }
+        }
+        for (int f = 0; f < nf; ++f) {
+          const float* pf = pow_mem + (k.power[f] - 1) * dp;
+          vec a = load(q) * load(pf);
+          for (int i = 1; i < nv; ++i) a = a + load(q + i * kLanes) * load(pf + i * kLanes);
+          S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
+        }
       }
+      S_tile[s - s_lo] = S;
+    }
+    float phi_tile[kMaxTile];
+    for (long s = s_lo; s <= s_hi; ++s) {
+      const float S = S_tile[s - s_lo];
       const float phi = k.phi_lo + k.phi_span * clampf((S - k.s0) * k.inv_s_sat, 0.0f, 1.0f);
+      phi_tile[s - s_lo] = phi;
       if (S_row != nullptr) {
         S_row[s] = S;
         phi_row[s] = phi;
       }
-      if (phi == 0.0f) continue;  // would add exact zeros
+    }
+    for (long s = s_lo; s <= s_hi; ++s) {
+      const long slot = slot0 + (s - s_lo);
+      const long age = t - s;
+      const float phi = phi_tile[s - s_lo];
+      // No branch on phi == 0 (half the pairs at random, unpredictable): adding p * v = +-0 is exact.
       if (k.has_const) acc0 = acc0 + phi * k.dec2[k.const_exp * k.table_len + age];
-      const float* vf = keys.vfeat + slot * nf * dp;
-      for (int f = 0; f < nf; ++f) {
-        const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
-        if constexpr (NV_ > 0 && NF_ > 0) {
-          for (int i = 0; i < kV; ++i) acc[f][i] = acc[f][i] + p * load(vf + f * dp + i * kLanes);
-        } else {
-          float* a = scratch + f * dp;
+      const float* vb = keys.vfeat + slot * dp;
+      if constexpr (kFixed) {
+        vec pw[kV];
+        vec base[kV];
+#pragma GCC unroll 8
+        for (int i = 0; i < kV; ++i) base[i] = pw[i] = load(vb + i * kLanes);
+#pragma GCC unroll 16
+        for (int f = 0; f < kF; ++f) {
+          if (f > 0) {
+#pragma GCC unroll 8
+            for (int i = 0; i < kV; ++i) pw[i] = pw[i] * base[i];
+          }
+          const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
+#pragma GCC unroll 8
+          for (int i = 0; i < kV; ++i) acc[f][i] = acc[f][i] + p * pw[i];
+        }
+      } else {
+        for (int i = 0; i < nv; ++i) std::memcpy(pow_mem + i * kLanes, vb + i * kLanes, sizeof(vec));
+        for (int p = 1; p < np; ++p) {
           for (int i = 0; i < nv; ++i) {
-            const vec r = load(a + i * kLanes) + p * load(vf + f * dp + i * kLanes);
+            const vec r = load(pow_mem + (p - 1) * dp + i * kLanes) * load(pow_mem + i * kLanes);
+            std::memcpy(pow_mem + p * dp + i * kLanes, &r, sizeof(vec));
+          }
+        }
+        for (int f = 0; f < nf; ++f) {
+          const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
+          const float* pf = pow_mem + (k.power[f] - 1) * dp;
+          float* a = acc_mem + f * dp;
+          for (int i = 0; i < nv; ++i) {
+            const vec r = load(a + i * kLanes) + p * load(pf + i * kLanes);
             std::memcpy(a + i * kLanes, &r, sizeof(vec));
           }
         }
       }
     }
-    if constexpr (NV_ > 0 && NF_ > 0) {
+    if constexpr (kFixed) {
       for (int f = 0; f < kF; ++f)
-        for (int i = 0; i < kV; ++i) std::memcpy(scratch + f * dp + i * kLanes, &acc[f][i], sizeof(vec));
+        for (int i = 0; i < kV; ++i) std::memcpy(acc_mem + f * dp + i * kLanes, &acc[f][i], sizeof(vec));
     }
     // A[d] = const term + sum_f coef_f A_f[d]; clamp, ADC, digital sum.
     for (int i = 0; i < k.d; ++i) {
       float A = k.has_const ? k.const_coef * acc0 : 0.0f;
-      for (int f = 0; f < nf; ++f) A = A + k.coef[f] * scratch[f * dp + i];
+      for (int f = 0; f < nf; ++f) A = A + k.coef[f] * acc_mem[f * dp + i];
       float y = clampf(A * k.inv_stage2_scale, k.out_lo, k.out_hi);
       if (k.out_step != 0.0f) y = k.out_step * std::nearbyint(y / k.out_step);
       out[i] = out[i] + y;
@@ -122,12 +185,23 @@ void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* s
 }  // namespace
 
 std::size_t scratch_floats(const Kernel& k) {
-  return static_cast<std::size_t>(k.n_features + 1) * static_cast<std::size_t>(k.dp);
+  return static_cast<std::size_t>(k.n_features + k.max_power + 1) * static_cast<std::size_t>(k.dp);
 }
+
+namespace {
+// Powers 1..n in order: the fixed-size kernels assume it.
+bool contiguous_powers(const Kernel& k) {
+  if (k.max_power != k.n_features) return false;
+  for (int f = 0; f < k.n_features; ++f) {
+    if (k.power[f] != f + 1) return false;
+  }
+  return true;
+}
+}  // namespace
 
 void query_row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* scratch, float* out,
                float* S_row, float* phi_row) {
-  if (k.dp == 64) {
+  if (k.dp == 64 && contiguous_powers(k)) {
     switch (k.n_features) {
       case 1: return row<1, 4>(k, q, t, keys, scratch, out, S_row, phi_row);
       case 3: return row<3, 4>(k, q, t, keys, scratch, out, S_row, phi_row);

@@ -13,6 +13,7 @@ namespace gaincell::eval::detail {
 
 inline constexpr int kLanes = 16;  // floats per vector; D is padded to a multiple
 inline constexpr int kMaxFeatures = 10;
+inline constexpr int kMaxTile = 4096;  // keys per stage-2 sub-array (tile_keys)
 
 struct Kernel {
   int dp = 0;             // padded dimension (multiple of kLanes)
@@ -22,7 +23,12 @@ struct Kernel {
   bool has_const = false;
   float const_coef = 0.0f;
   int const_exp = 0;
+  // Feature f of a stored value is base^power[f] (base = w - offset, or F(w)
+  // for the global rule), computed on the fly by repeated multiplication
+  // (as torch computes x**2 and x**3): the keys store only their base.
   int n_features = 0;               // <= kMaxFeatures
+  int max_power = 0;                // <= kMaxFeatures
+  const int* power = nullptr;       // [n_features], >= 1
   const float* coef = nullptr;      // [n_features]
   const int* exponent = nullptr;    // [n_features] decay exponent of each feature's term
   const float* dec1 = nullptr;      // [n_exponents][table_len] stage-1 decay by age
@@ -38,14 +44,14 @@ struct Kernel {
   float out_step = 0.0f;  // 0 = no output quantization
 };
 
-// Keys of one head: features [slot][n_features][dp] for K and V; slot = s % capacity.
+// Keys of one head: bases [slot][dp] for K and V; slot = s % capacity.
 struct KeyStore {
   const float* kfeat = nullptr;
   const float* vfeat = nullptr;
   long capacity = 0;
 };
 
-// Scratch of one thread: n_features * dp + dp floats.
+// Scratch of one thread (floats).
 std::size_t scratch_floats(const Kernel& k);
 
 // Query t (absolute token index) with processed query q[dp] (zero padded):

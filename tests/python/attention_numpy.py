@@ -81,6 +81,17 @@ def collapsed(cfg):
     return a
 
 
+def ipow(x, n):
+    """x**n by repeated multiplication ((x * x) * x ...), as torch computes
+    x**2 and x**3 for float tensors (numpy's ** 3 would call powf instead)."""
+    if n == 0:
+        return np.ones_like(x)
+    y = x
+    for _ in range(n - 1):
+        y = y * x
+    return y
+
+
 def bf16(x):
     """float32 -> bfloat16 (round to nearest, ties to even) -> float32."""
     u = np.ascontiguousarray(x, dtype=F32).view(np.uint32).astype(np.uint64)
@@ -146,10 +157,10 @@ def forward(Q, K, V, cfg, intermediates=False):
         for i in range(4):
             if a[i] == 0:
                 continue
-            d1 = bf16(np.power(Db, F32(i))) if cfg["decay_bf16"] else np.power(D, F32(i))
-            S += a[i] * d1 * (q @ np.swapaxes(kp ** i, -1, -2))
+            d1 = bf16(ipow(Db, i)) if cfg["decay_bf16"] else ipow(D, i)
+            S += a[i] * d1 * (q @ np.swapaxes(ipow(kp, i), -1, -2))
     else:
-        fk = sum(a[i] * kp ** i for i in range(4)).astype(F32)
+        fk = sum(a[i] * ipow(kp, i) for i in range(4)).astype(F32)
         Dq = bf16(D) if cfg["decay_bf16"] else D
         S = (q @ np.swapaxes(fk, -1, -2)) * Dq
     S = np.where(M, S, F32(0)).astype(F32)
@@ -161,7 +172,7 @@ def forward(Q, K, V, cfg, intermediates=False):
     D_p = np.pad(D, ((0, 0), (0, pad)))
     vp_p = np.pad(vp, ((0, 0), (0, 0), (0, pad), (0, 0)))
     if not per_order:
-        fv_p = np.pad(sum(a[i] * vp ** i for i in range(4)).astype(F32), ((0, 0), (0, 0), (0, pad), (0, 0)))
+        fv_p = np.pad(sum(a[i] * ipow(vp, i) for i in range(4)).astype(F32), ((0, 0), (0, 0), (0, pad), (0, 0)))
     lo, hi = cfg["clamp_out"]
     total = np.zeros((B, H, T, Dm), F32)
     for m in range(n_tiles):
@@ -171,7 +182,7 @@ def forward(Q, K, V, cfg, intermediates=False):
             for i in range(4):
                 if a[i] == 0:
                     continue
-                A += a[i] * ((phi_p[..., sl] * np.power(D_p[:, sl], F32(i))) @ (vp_p[:, :, sl] ** i))
+                A += a[i] * ((phi_p[..., sl] * ipow(D_p[:, sl], i)) @ (ipow(vp_p[:, :, sl], i)))
         else:
             A = (phi_p[..., sl] * D_p[:, sl]) @ fv_p[:, :, sl]
         y = np.clip(A * F32(1.0 / cfg["stage2_scale"]), F32(lo), F32(hi)).astype(F32)
@@ -205,49 +216,51 @@ def decode(Q, K, V, cfg):
     lo, hi = cfg["clamp_out"]
     ao = np.maximum(per_head(cfg["scaler_out"]["a"], H), F32(1e-20))[..., 0]
     bo = per_head(cfg["scaler_out"]["b"], H)[..., 0]
-    kp_store = np.zeros((B, H, T, Dm), F32)
-    vp_store = np.zeros((B, H, T, Dm), F32)
+    # Stored columns keep their offset powers (k - 0.45)^i, as a numpy user would cache them.
+    orders = [i for i in range(4) if a[i] != 0] if per_order else [None]
+    kpow = {i: np.zeros((B, H, T, Dm), F32) for i in orders}
+    vpow = {i: np.zeros((B, H, T, Dm), F32) for i in orders}
     out = np.zeros((B, H, T, Dm), F32)
     times = []
     for t in range(T):
         t0 = time.perf_counter()
         q = prepare(Q[:, :, t:t + 1], cfg["scaler_q"], cfg["clamp_q"], cfg["levels_q"], H)
-        kp_store[:, :, t] = prepare(K[:, :, t:t + 1], cfg["scaler_k"], cfg["clamp_kv"], cfg["levels_kv"], H)[:, :, 0] - off
-        vp_store[:, :, t] = prepare(V[:, :, t:t + 1], cfg["scaler_v"], cfg["clamp_kv"], cfg["levels_kv"], H)[:, :, 0] - off
+        kp = prepare(K[:, :, t:t + 1], cfg["scaler_k"], cfg["clamp_kv"], cfg["levels_kv"], H)[:, :, 0] - off
+        vp = prepare(V[:, :, t:t + 1], cfg["scaler_v"], cfg["clamp_kv"], cfg["levels_kv"], H)[:, :, 0] - off
+        for i in orders:
+            if i is None:
+                kpow[i][:, :, t] = sum(a[j] * ipow(kp, j) for j in range(4))
+                vpow[i][:, :, t] = sum(a[j] * ipow(vp, j) for j in range(4))
+            else:
+                kpow[i][:, :, t] = ipow(kp, i)
+                vpow[i][:, :, t] = ipow(vp, i)
         first = max(0, t - W + 1)
         start = (first // tile) * tile  # the window, from the start of its first tile
-        kp, vp = kp_store[:, :, start:t + 1], vp_store[:, :, start:t + 1]
         age = t - np.arange(start, t + 1)
         valid = age < W
         D = np.where(valid, np.power(base, age.astype(F32)), F32(0)).astype(F32)
-        if per_order:
-            Db = bf16(D) if cfg["decay_bf16"] else D
-            S = np.zeros((B, H, 1, age.size), F32)
-            for i in range(4):
-                if a[i] == 0:
-                    continue
-                d1 = bf16(np.power(Db, F32(i))) if cfg["decay_bf16"] else np.power(D, F32(i))
-                S += a[i] * d1 * (q @ np.swapaxes(kp ** i, -1, -2))
-        else:
-            fk = sum(a[i] * kp ** i for i in range(4)).astype(F32)
-            S = (q @ np.swapaxes(fk, -1, -2)) * (bf16(D) if cfg["decay_bf16"] else D)
-        phi = np.where(valid, np.clip(S * F32(1.0 / cfg["s_sat"]), F32(0), F32(1)), F32(0)).astype(F32)
         n = age.size
         n_tiles = math.ceil(n / tile)
         pad = n_tiles * tile - n
-        phi_p = np.pad(phi, ((0, 0), (0, 0), (0, 0), (0, pad))).reshape(B, H, n_tiles, tile)
-        D_p = np.pad(D, (0, pad)).reshape(n_tiles, tile)
-        vp_p = np.pad(vp, ((0, 0), (0, 0), (0, pad), (0, 0))).reshape(B, H, n_tiles, tile, Dm)
         if per_order:
-            A = np.zeros((B, H, n_tiles, Dm), F32)
-            for i in range(4):
-                if a[i] == 0:
-                    continue
-                A += a[i] * np.einsum("bhms,bhmsd->bhmd", phi_p * np.power(D_p, F32(i)), vp_p ** i)
+            Db = bf16(D) if cfg["decay_bf16"] else D
+            S = np.zeros((B, H, 1, n), F32)
+            for i in orders:
+                d1 = bf16(ipow(Db, i)) if cfg["decay_bf16"] else ipow(D, i)
+                S += a[i] * d1 * (q @ np.swapaxes(kpow[i][:, :, start:t + 1], -1, -2))
         else:
-            fv = sum(a[i] * vp_p ** i for i in range(4)).astype(F32)
-            A = np.einsum("bhms,bhmsd->bhmd", phi_p * D_p, fv)
-        y = quant(np.clip(A * F32(1.0 / cfg["stage2_scale"]), F32(lo), F32(hi)).astype(F32), cfg["levels_out"], lo, hi)
+            S = (q @ np.swapaxes(kpow[None][:, :, start:t + 1], -1, -2)) * (bf16(D) if cfg["decay_bf16"] else D)
+        phi = np.where(valid, np.clip(S * F32(1.0 / cfg["s_sat"]), F32(0), F32(1)), F32(0)).astype(F32)
+        phi_p = np.pad(phi, ((0, 0), (0, 0), (0, 0), (0, pad))).reshape(B, H, n_tiles, 1, tile)
+        D_p = np.pad(D, (0, pad)).reshape(n_tiles, 1, tile)
+        A = np.zeros((B, H, n_tiles, 1, Dm), F32)
+        for i in orders:
+            vw = np.pad(vpow[i][:, :, start:t + 1], ((0, 0), (0, 0), (0, pad), (0, 0))).reshape(B, H, n_tiles, tile, Dm)
+            if i is None:
+                A += (phi_p * D_p) @ vw
+            else:
+                A += a[i] * ((phi_p * ipow(D_p, i)) @ vw)
+        y = quant(np.clip(A[:, :, :, 0] * F32(1.0 / cfg["stage2_scale"]), F32(lo), F32(hi)).astype(F32), cfg["levels_out"], lo, hi)
         out[:, :, t] = ao * y.sum(axis=2, dtype=F32) + bo
         times.append(time.perf_counter() - t0)
     last_decode_step_times = times
