@@ -38,6 +38,7 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global) {
     std::string spec;
     sweep::SweepOptions options;
     std::string output;
+    std::string shard;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("sweep", "Run a sweep spec's transient simulations into an HDF5 file");
@@ -53,8 +54,17 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--recycle", flags->options.recycle_after,
                   "Replace each worker after this many points, to bound ngspice's memory (0 = never)")
       ->capture_default_str();
+  cmd->add_option("--shard", flags->shard,
+                  "Run only shard i of N (i/N, 0-based; points k with k % N == i), e.g. ${SLURM_ARRAY_TASK_ID}/8");
+  cmd->add_flag("--resume", flags->options.resume,
+                "Continue an interrupted or killed run from OUT.journal (only the missing points run)");
   return [flags, &global]() {
     const sweep::SweepSpec spec = sweep::load_spec(flags->spec);
+    if (!flags->shard.empty()) {
+      const auto [i, n] = sweep::parse_shard(flags->shard);
+      flags->options.shard_index = i;
+      flags->options.shard_count = n;
+    }
     flags->options.output = flags->output;
     flags->options.stop = &g_stop;
     install_stop_handlers();

@@ -28,6 +28,10 @@ Action add_export(CLI::App& app, const GlobalOptions& global);
 Action add_eval(CLI::App& app, const GlobalOptions& global);
 Action add_spice_check(CLI::App& app, const GlobalOptions& global);
 Action add_energy(CLI::App& app, const GlobalOptions& global);
+Action add_plan(CLI::App& app, const GlobalOptions& global);
+Action add_merge(CLI::App& app, const GlobalOptions& global);
+Action add_status(CLI::App& app, const GlobalOptions& global);
+Action add_slurm(CLI::App& app, const GlobalOptions& global);
 
 // Progress bar on a terminal, periodic plain lines otherwise; on stderr.
 std::unique_ptr<Reporter> make_terminal_reporter(bool quiet);

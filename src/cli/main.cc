@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
       {"eval", gaincell::cli::add_eval(app, global)},
       {"spice-check", gaincell::cli::add_spice_check(app, global)},
       {"energy", gaincell::cli::add_energy(app, global)},
+      {"plan", gaincell::cli::add_plan(app, global)},
+      {"merge", gaincell::cli::add_merge(app, global)},
+      {"status", gaincell::cli::add_status(app, global)},
+      {"slurm", gaincell::cli::add_slurm(app, global)},
   };
   try {
     app.parse(argc, argv);

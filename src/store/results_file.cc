@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -73,6 +74,7 @@ struct ResultsWriter::Impl {
   std::vector<std::string> axis_names;
   std::vector<bool> traces_;
 
+  std::vector<std::size_t> subset;  // shard: global indices held, ascending (empty: all)
   std::vector<std::size_t> widths;  // per measure
   std::vector<std::string> trace_labels;
 
@@ -108,6 +110,11 @@ struct ResultsWriter::Impl {
     std::vector<hsize_t> coords(n * rank);
     for (std::size_t p = 0; p < n; ++p) {
       std::size_t k = pending[p].index;
+      if (!subset.empty()) {
+        const auto it = std::lower_bound(subset.begin(), subset.end(), k);
+        GC_CHECK(it != subset.end() && *it == k) << "point " << k << " is not in this shard";
+        k = static_cast<std::size_t>(it - subset.begin());
+      }
       for (std::size_t d = rank; d-- > 0;) {
         coords[p * rank + d] = k % shape[d];
         k /= shape[d];
@@ -192,7 +199,12 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   auto impl = std::make_unique<Impl>();
   impl->final_path = path;
   impl->partial_path = path.string() + ".partial";
-  for (const auto& a : layout.axes) impl->shape.push_back(a.values.size());
+  impl->subset = layout.points;
+  if (impl->subset.empty()) {
+    for (const auto& a : layout.axes) impl->shape.push_back(a.values.size());
+  } else {
+    impl->shape.push_back(impl->subset.size());
+  }
   impl->measure_count = layout.measures.size();
   impl->file = h5::create_file(impl->partial_path.string());
   const hid_t root = impl->file.id();
@@ -226,6 +238,18 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
     h5::write_string_attribute(ds.id(), "long_name", a.description);
     scales.push_back(std::move(ds));
     axis_names.push_back(a.name);
+  }
+  if (!impl->subset.empty()) {
+    // A shard: per-point datasets are 1-D over its points; no axis scales.
+    scales.clear();
+    h5::Handle space = h5::simple_space({impl->subset.size()});
+    h5::Handle ds(h5::check(H5Dcreate2(root, "point_index", H5T_STD_U64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT,
+                                       H5P_DEFAULT),
+                            "cannot create point_index"),
+                  H5Dclose);
+    std::vector<std::uint64_t> idx(impl->subset.begin(), impl->subset.end());
+    h5::check(H5Dwrite(ds.id(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, idx.data()), "point_index");
+    h5::write_string_attribute(ds.id(), "long_name", "global (row-major) index of each point this shard holds");
   }
   h5::Handle measures = h5::create_group(root, "measures");
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -407,6 +431,15 @@ Results read_results(const std::filesystem::path& path) {
       r.monte_carlo.push_back({n, h5::read_string_attribute(ds.id(), "units"),
                                h5::read_double_attribute(ds.id(), "sigma"), h5::read_doubles(ds.id())});
     }
+  }
+  if (H5Lexists(root, "point_index", H5P_DEFAULT) > 0) {
+    h5::Handle ds = h5::open_dataset(root, "point_index");
+    const auto n = h5::dataset_shape(ds.id());
+    std::vector<std::uint64_t> rows(n.empty() ? 0 : n[0]);
+    if (!rows.empty()) {
+      h5::check(H5Dread(ds.id(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), "read point_index");
+    }
+    r.point_index.assign(rows.begin(), rows.end());
   }
   r.parse_time_s = h5::read_doubles(h5::open_dataset(root, "timing/parse_time_s").id());
   r.run_time_s = h5::read_doubles(h5::open_dataset(root, "timing/run_time_s").id());

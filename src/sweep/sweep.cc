@@ -8,6 +8,7 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "gaincell/core/build_info.h"
@@ -16,6 +17,7 @@
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/netlist/template.h"
 #include "gaincell/store/results_file.h"
+#include "gaincell/sweep/journal.h"
 #include "gaincell/sweep/plan.h"
 
 namespace gaincell::sweep {
@@ -41,6 +43,37 @@ std::string host_name() {
 std::string seconds_text(double s) { return netlist::format_human(s, "s", 3, true); }
 
 }  // namespace
+
+std::vector<std::size_t> shard_points(std::size_t total, std::size_t index, std::size_t count) {
+  std::vector<std::size_t> points;
+  if (count == 0) {
+    points.resize(total);
+    for (std::size_t k = 0; k < total; ++k) points[k] = k;
+    return points;
+  }
+  for (std::size_t k = index; k < total; k += count) points.push_back(k);
+  return points;
+}
+
+std::pair<std::size_t, std::size_t> parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  auto fail = [&]() -> std::pair<std::size_t, std::size_t> {
+    throw InputError("GC-1801", "error GC-1801: --shard \"" + text +
+                                    "\": expected i/N with 0 <= i < N (e.g. 3/8, or ${SLURM_ARRAY_TASK_ID}/8)");
+  };
+  if (slash == std::string::npos || slash == 0 || slash + 1 >= text.size()) return fail();
+  try {
+    std::size_t used = 0;
+    const unsigned long i = std::stoul(text.substr(0, slash), &used);
+    if (used != slash) return fail();
+    const std::string rest = text.substr(slash + 1);
+    const unsigned long n = std::stoul(rest, &used);
+    if (used != rest.size() || n == 0 || i >= n) return fail();
+    return {i, n};
+  } catch (const std::logic_error&) {
+    return fail();
+  }
+}
 
 std::size_t SweepSummary::ok() const {
   auto it = outcomes.find(spice::SimOutcome::kOk);
@@ -160,8 +193,87 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   attrs["point_count"] = std::to_string(plan.size());
   attrs["point_order"] = "row-major over axes (last axis fastest)";
 
+  // Which points this run owns: all, or one shard's.
+  if (options.shard_count > 0 && options.shard_index >= options.shard_count) {
+    throw InputError("GC-1801", "error GC-1801: shard " + std::to_string(options.shard_index) + "/" +
+                                    std::to_string(options.shard_count) + ": expected 0 <= i < N");
+  }
+  const std::vector<std::size_t> owned = shard_points(plan.size(), options.shard_index, options.shard_count);
+  if (options.shard_count > 0) {
+    layout.points = owned;
+    attrs["shard_index"] = std::to_string(options.shard_index);
+    attrs["shard_count"] = std::to_string(options.shard_count);
+    attrs["shard_points"] = std::to_string(owned.size());
+    attrs["shard_rule"] = "interleaved: point k belongs to shard k % shard_count";
+  }
+  summary.points = owned.size();
+
   std::filesystem::path parent = options.output.parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
+
+  // The journal: what makes a killed run resumable.
+  const std::filesystem::path journal_path = options.output.string() + ".journal";
+  nlohmann::json header{{"format", "gaincell-journal/1"},
+                        {"spec_name", spec.name},
+                        {"spec_sha256", attrs["spec_sha256"]},
+                        {"template_sha256", attrs["template_sha256"]},
+                        {"include_sha256", attrs["include_sha256"]},
+                        {"gaincell_version", build_info().version},
+                        {"gaincell_git_sha", build_info().git_sha},
+                        {"points_total", plan.size()},
+                        {"shard_index", options.shard_index},
+                        {"shard_count", options.shard_count}};
+  std::error_code exists_ec;
+  const bool have_journal = std::filesystem::exists(journal_path, exists_ec);
+  std::vector<JournalRecord> earlier;
+  std::optional<JournalWriter> journal;
+  if (have_journal && !options.resume) {
+    throw InputError("GC-1803", "error GC-1803: " + journal_path.string() + " exists: an earlier run of " +
+                                    options.output.string() + " was interrupted. Rerun with --resume to finish it " +
+                                    "(its points are kept), or delete " + journal_path.string() + " and " +
+                                    options.output.string() + ".partial to start over");
+  }
+  if (options.resume && !have_journal && std::filesystem::exists(options.output, exists_ec)) {
+    // A finished file of this very run: nothing to do (a requeued array task).
+    const store::Results done = store::read_results(options.output);
+    auto same = [&](const char* key, const std::string& want) {
+      auto it = done.attributes.find(key);
+      return it != done.attributes.end() && it->second == want;
+    };
+    const std::string shard_index = options.shard_count > 0 ? std::to_string(options.shard_index) : std::string();
+    const bool shard_ok = options.shard_count > 0
+                              ? same("shard_index", shard_index) && same("shard_count", std::to_string(options.shard_count))
+                              : done.attributes.count("shard_count") == 0;
+    if (same("complete", "yes") && same("spec_sha256", attrs["spec_sha256"]) && same("gaincell_git_sha", build_info().git_sha) &&
+        shard_ok) {
+      for (auto st : done.status) {
+        if (st != spice::SimOutcome::kNotRun) ++summary.outcomes[st];
+      }
+      summary.done = summary.resumed = done.status.size();
+      reporter.info("resume: " + options.output.string() + " is already complete; nothing to run");
+      return summary;
+    }
+    throw InputError("GC-1803", "error GC-1803: " + options.output.string() +
+                                    " exists and is not a finished file of this run; --resume will not overwrite it");
+  }
+  if (have_journal) {
+    JournalContents jc = read_journal(journal_path);
+    for (const char* key : {"spec_sha256", "template_sha256", "include_sha256", "gaincell_version", "gaincell_git_sha",
+                            "points_total", "shard_index", "shard_count"}) {
+      if (jc.header.value(key, nlohmann::json()) != header[key]) {
+        throw InputError("GC-1805", "error GC-1805: " + journal_path.string() + " was written by a different run (" +
+                                        key + ": " + jc.header.value(key, nlohmann::json()).dump() + ", now " +
+                                        header[key].dump() + "); --resume continues only the same spec, netlists, " +
+                                        "shard and gaincell build. Delete the journal and the .partial file to start over");
+      }
+    }
+    if (jc.torn_tail) reporter.warning("resume: the journal's last record was cut short by the kill; that point is rerun");
+    earlier = std::move(jc.records);
+    journal.emplace(JournalWriter::append(journal_path, jc.valid_bytes));
+  } else {
+    if (options.resume) reporter.info("resume: no journal at " + journal_path.string() + "; starting from the beginning");
+    journal.emplace(JournalWriter::create(journal_path, header));
+  }
   store::ResultsWriter writer = store::ResultsWriter::create(options.output, layout);
 
   std::vector<double> lo(spec.measures.size(), std::numeric_limits<double>::infinity());
@@ -171,31 +283,57 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   progress.total = plan.size();
   auto last_flush = Clock::now();
 
-  reporter.info("sweep '" + spec.name + "': " + std::to_string(plan.size()) + " points, " +
-                std::to_string(pool.jobs()) + " worker(s), output " + writer.partial_path().string());
+  std::vector<bool> have(plan.size(), false);
+  auto account = [&](std::size_t id, spice::SimOutcome outcome, const std::vector<double>& values,
+                     const std::string& message, double parse_s, double run_s) {
+    ++summary.outcomes[outcome];
+    summary.parse_time_s += parse_s;
+    summary.run_time_s += run_s;
+    if (outcome == spice::SimOutcome::kOk) {
+      std::size_t offset = 0;
+      for (std::size_t m = 0; m < lo.size(); ++m) {
+        const std::size_t width = layout.measures[m].width();
+        for (std::size_t i = offset; i < offset + width && i < values.size(); ++i) {
+          lo[m] = std::min(lo[m], values[i]);
+          hi[m] = std::max(hi[m], values[i]);
+        }
+        offset += width;
+      }
+    } else {
+      ++progress.failed;
+      if (summary.failures.size() < 5) summary.failures.push_back({id, outcome, message});
+    }
+    writer.write_point(id, outcome, values, message, parse_s, run_s);
+    ++progress.done;
+  };
+  for (const auto& r : earlier) {
+    if (r.point >= plan.size() || have[r.point]) continue;
+    have[r.point] = true;
+    account(r.point, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
+  }
+  summary.resumed = progress.done;
+  std::vector<std::size_t> remaining;
+  for (std::size_t k : owned) {
+    if (!have[k]) remaining.push_back(k);
+  }
+  progress.total = owned.size();
+
+  reporter.info("sweep '" + spec.name + "': " + std::to_string(owned.size()) + " points" +
+                (options.shard_count > 0 ? " (shard " + std::to_string(options.shard_index) + "/" +
+                                               std::to_string(options.shard_count) + " of " +
+                                               std::to_string(plan.size()) + ")"
+                                         : std::string()) +
+                (summary.resumed > 0 ? ", " + std::to_string(summary.resumed) + " from the journal, " +
+                                           std::to_string(remaining.size()) + " to run"
+                                     : std::string()) +
+                ", " + std::to_string(pool.jobs()) + " worker(s), output " + writer.partial_path().string());
 
   const bool finished = pool.run(
-      plan.size(), [&](std::size_t k) { return plan.job(k, options.timeout_s); },
+      remaining.size(), [&](std::size_t k) { return plan.job(remaining[k], options.timeout_s); },
       [&](spice::SimResult&& r) {
-        ++summary.outcomes[r.outcome];
-        summary.parse_time_s += r.parse_time_s;
-        summary.run_time_s += r.run_time_s;
-        if (r.ok()) {
-          std::size_t offset = 0;
-          for (std::size_t m = 0; m < lo.size(); ++m) {
-            const std::size_t width = layout.measures[m].width();
-            for (std::size_t i = offset; i < offset + width && i < r.values.size(); ++i) {
-              lo[m] = std::min(lo[m], r.values[i]);
-              hi[m] = std::max(hi[m], r.values[i]);
-            }
-            offset += width;
-          }
-        } else {
-          ++progress.failed;
-          if (summary.failures.size() < 5) summary.failures.push_back({r.id, r.outcome, r.message});
-        }
-        writer.write_point(r.id, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
-        ++progress.done;
+        // The journal first: once it holds the record, a kill cannot lose the point.
+        journal->write({r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message});
+        account(r.id, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
         progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
         progress.eta_s = progress.elapsed_s / static_cast<double>(progress.done) *
                          static_cast<double>(progress.total - progress.done);
@@ -203,6 +341,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
         // Flush now and then so a killed run keeps what it computed.
         if (Clock::now() - last_flush > std::chrono::seconds(5)) {
           writer.flush();
+          journal->sync();
           last_flush = Clock::now();
         }
       });
@@ -215,8 +354,10 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
     summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
     summary.output = writer.partial_path();
     writer.flush();
-    reporter.warning("interrupted: " + std::to_string(progress.done) + " of " + std::to_string(plan.size()) +
-                     " points were finished and are saved in " + writer.partial_path().string());
+    journal->sync();
+    reporter.warning("interrupted: " + std::to_string(progress.done) + " of " + std::to_string(owned.size()) +
+                     " points were finished and are saved in " + writer.partial_path().string() + " and " +
+                     journal_path.string() + "; rerun with --resume to finish");
     return summary;
   }
 
@@ -247,7 +388,9 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   final_attrs["worker_peak_rss_kib"] = std::to_string(summary.worker_peak_rss_kib);
   final_attrs["ngspice_parse_time_s"] = netlist::format_exact(summary.parse_time_s);
   final_attrs["ngspice_run_time_s"] = netlist::format_exact(summary.run_time_s);
+  if (summary.resumed > 0) final_attrs["points_from_journal"] = std::to_string(summary.resumed);
   writer.finish(final_attrs);
+  journal->close_and_remove();  // the results file is complete; the journal has served
   return summary;
 }
 

@@ -63,6 +63,10 @@ struct MeasureInfo {
 struct ResultsLayout {
   std::vector<AxisInfo> axes;
   std::vector<MeasureInfo> measures;
+  // A shard file holds only these global point indices (ascending): its
+  // per-point datasets are 1-D in this order, with /point_index. Empty: every
+  // point, datasets shaped by the axes.
+  std::vector<std::size_t> points;
   std::map<std::string, std::string> attributes;  // provenance, written on the root group
   std::vector<MonteCarloDraws> monte_carlo;
 };
@@ -105,6 +109,7 @@ struct Results {
   std::vector<double> run_time_s;
   std::map<std::string, std::string> attributes;      // root string attributes
   std::vector<MonteCarloDraws> monte_carlo;
+  std::vector<std::size_t> point_index;               // a shard file's global indices; empty otherwise
   std::size_t size() const { return status.size(); }
 };
 

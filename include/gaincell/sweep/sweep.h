@@ -34,7 +34,19 @@ struct SweepOptions {
   // Set true (e.g. by a SIGINT/SIGTERM handler) to stop: finished points are
   // written to <output>.partial, which is kept (complete = "no").
   const std::atomic<bool>* stop = nullptr;
+  // Shard `shard_index` of `shard_count` (0 = no sharding): the points k with
+  // k % shard_count == shard_index (docs/cluster.md).
+  std::size_t shard_index = 0;
+  std::size_t shard_count = 0;
+  // Continue an interrupted or killed run from its journal (OUT.journal).
+  bool resume = false;
 };
+
+// The global point indices of shard i of n (interleaved: k % n == i).
+std::vector<std::size_t> shard_points(std::size_t total, std::size_t index, std::size_t count);
+
+// Parses "i/N" (0 <= i < N). Throws InputError GC-1801.
+std::pair<std::size_t, std::size_t> parse_shard(const std::string& text);
 
 struct MeasureRange {
   std::string name;
@@ -66,6 +78,7 @@ struct SweepSummary {
   std::string ngspice_version;
   spice::PoolStats pool;
 
+  std::size_t resumed = 0;    // points taken from the journal of an earlier run
   bool interrupted = false;   // stopped before every point had a result
   std::size_t done = 0;       // points with a result (ok or failed)
   std::size_t ok() const;

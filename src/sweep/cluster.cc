@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/sweep/cluster.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "gaincell/core/build_info.h"
+#include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/store/results_file.h"
+#include "gaincell/sweep/journal.h"
+#include "gaincell/sweep/plan.h"
+#include "gaincell/sweep/sweep.h"
+
+namespace gaincell::sweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string list_of(const std::vector<std::size_t>& v, std::size_t max = 20) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size() && i < max; ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  if (v.size() > max) s += ", ... (" + std::to_string(v.size()) + " in all)";
+  return s;
+}
+
+std::string attr(const store::Results& r, const std::string& key) {
+  auto it = r.attributes.find(key);
+  return it == r.attributes.end() ? std::string() : it->second;
+}
+
+std::string quote(const fs::path& p) {
+  std::string s = "'";
+  for (char c : p.string()) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return s + "'";
+}
+
+}  // namespace
+
+MergeSummary merge_shards(const std::vector<fs::path>& files, const fs::path& output, Reporter& reporter) {
+  if (files.empty()) throw InputError("GC-1807", "error GC-1807: merge: no shard files given");
+  std::vector<store::Results> shards;
+  for (const auto& f : files) {
+    if (f.extension() == ".partial" || f.extension() == ".journal") {
+      throw InputError("GC-1807", "error GC-1807: " + f.string() +
+                                      " is an unfinished shard; finish it with `gaincell sweep ... --resume` first");
+    }
+    shards.push_back(store::read_results(f));
+    const auto& r = shards.back();
+    if (attr(r, "shard_count").empty()) {
+      throw InputError("GC-1806", "error GC-1806: " + f.string() + " is not a shard file (no shard_count attribute)");
+    }
+    if (attr(r, "complete") != "yes") {
+      throw InputError("GC-1807", "error GC-1807: " + f.string() + " is incomplete; finish it with --resume");
+    }
+  }
+  // Same experiment and build.
+  const store::Results& first = shards.front();
+  for (std::size_t i = 1; i < shards.size(); ++i) {
+    for (const char* key : {"spec_sha256", "template_sha256", "include_sha256", "gaincell_version", "gaincell_git_sha",
+                            "ngspice_library", "point_count", "shard_count"}) {
+      if (attr(shards[i], key) != attr(first, key)) {
+        throw InputError("GC-1806", "error GC-1806: " + files[i].string() + " and " + files[0].string() +
+                                        " differ in " + key + " (" + attr(shards[i], key) + " vs " +
+                                        attr(first, key) + "): they are not shards of one run");
+      }
+    }
+  }
+  const std::size_t total = std::stoul(attr(first, "point_count"));
+  const std::size_t count = std::stoul(attr(first, "shard_count"));
+  std::vector<int> shard_file(count, -1);
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const std::size_t idx = std::stoul(attr(shards[i], "shard_index"));
+    if (idx >= count) throw InputError("GC-1806", "error GC-1806: " + files[i].string() + ": shard index out of range");
+    if (shard_file[idx] >= 0) {
+      throw InputError("GC-1806", "error GC-1806: shard " + std::to_string(idx) + " is given twice: " +
+                                      files[static_cast<std::size_t>(shard_file[idx])].string() + " and " + files[i].string());
+    }
+    shard_file[idx] = static_cast<int>(i);
+  }
+  std::vector<std::size_t> missing_shards;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (shard_file[i] < 0) missing_shards.push_back(i);
+  }
+  // Every point exactly once, and run.
+  std::vector<int> owner(total, -1);
+  std::vector<std::size_t> missing, duplicated;
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const auto& r = shards[i];
+    for (std::size_t j = 0; j < r.point_index.size(); ++j) {
+      const std::size_t k = r.point_index[j];
+      if (k >= total) throw InputError("GC-1806", "error GC-1806: " + files[i].string() + ": point index out of range");
+      if (owner[k] >= 0) duplicated.push_back(k);
+      owner[k] = static_cast<int>(i);
+      if (r.status[j] == spice::SimOutcome::kNotRun) missing.push_back(k);
+    }
+  }
+  for (std::size_t k = 0; k < total; ++k) {
+    if (owner[k] < 0) missing.push_back(k);
+  }
+  std::sort(missing.begin(), missing.end());
+  if (!duplicated.empty()) {
+    throw InputError("GC-1806", "error GC-1806: points in more than one shard: " + list_of(duplicated));
+  }
+  if (!missing_shards.empty() || !missing.empty()) {
+    throw InputError("GC-1807", "error GC-1807: merge: " +
+                                    (missing_shards.empty() ? std::string()
+                                                            : "shards missing: " + list_of(missing_shards) + "; ") +
+                                    std::to_string(missing.size()) + " of " + std::to_string(total) +
+                                    " points have no result: " + list_of(missing) +
+                                    ". Run the missing shards (gaincell status DIR tells which) and merge again");
+  }
+  // The merged file: the full layout, every point from its shard.
+  store::ResultsLayout layout;
+  for (const auto& a : first.axes) layout.axes.push_back(a);
+  layout.measures = first.measures;
+  layout.monte_carlo = first.monte_carlo;
+  for (const auto& [k, v] : first.attributes) {
+    if (k.rfind("shard_", 0) == 0 || k == "complete" || k == "gaincell_format" || k == "axes" || k == "measures") continue;
+    layout.attributes[k] = v;
+  }
+  std::string sources;
+  for (const auto& f : files) sources += f.string() + " " + sha256_file(f) + "\n";
+  layout.attributes["merged_from"] = sources;
+  if (!output.parent_path().empty()) fs::create_directories(output.parent_path());
+  store::ResultsWriter writer = store::ResultsWriter::create(output, layout);
+  MergeSummary summary;
+  summary.points = total;
+  summary.shards = count;
+  std::vector<double> values;
+  double parse_total = 0, run_total = 0;
+  for (const auto& r : shards) {
+    for (std::size_t j = 0; j < r.point_index.size(); ++j) {
+      values.clear();
+      for (const auto& m : r.measures) {
+        const auto& col = r.values.at(m.name);
+        const std::size_t w = m.width();
+        values.insert(values.end(), col.begin() + static_cast<std::ptrdiff_t>(j * w),
+                      col.begin() + static_cast<std::ptrdiff_t>((j + 1) * w));
+      }
+      const auto outcome = r.status[j];
+      ++summary.outcomes[outcome];
+      if (outcome != spice::SimOutcome::kOk && summary.failed_points.size() < 20) summary.failed_points.push_back(r.point_index[j]);
+      writer.write_point(r.point_index[j], outcome, values, r.messages[j], r.parse_time_s[j], r.run_time_s[j]);
+      parse_total += r.parse_time_s[j];
+      run_total += r.run_time_s[j];
+    }
+  }
+  std::size_t ok = summary.outcomes[spice::SimOutcome::kOk];
+  reporter.info("merge: " + std::to_string(count) + " shards, " + std::to_string(total) + " points, " +
+                std::to_string(ok) + " ok");
+  writer.finish({{"points_ok", std::to_string(ok)},
+                 {"points_failed", std::to_string(total - ok)},
+                 {"merged_shards", std::to_string(count)},
+                 {"ngspice_parse_time_s", std::to_string(parse_total)},
+                 {"ngspice_run_time_s", std::to_string(run_total)}});
+  return summary;
+}
+
+std::vector<ShardState> shard_status(const fs::path& dir, nlohmann::json* manifest_out) {
+  const fs::path mpath = dir / "slurm.json";
+  std::error_code ec;
+  if (!fs::exists(mpath, ec)) {
+    throw InputError("GC-1808", "error GC-1808: " + dir.string() + " has no slurm.json: not a `gaincell slurm` directory");
+  }
+  const nlohmann::json manifest = nlohmann::json::parse(read_text_file(mpath));
+  if (manifest_out != nullptr) *manifest_out = manifest;
+  const std::size_t total = manifest.at("points_total").get<std::size_t>();
+  const std::size_t count = manifest.at("shards").get<std::size_t>();
+  std::vector<ShardState> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    ShardState s;
+    s.index = i;
+    s.file = dir / ("shard-" + std::to_string(i) + ".h5");
+    s.points = shard_points(total, i, count).size();
+    const fs::path journal = s.file.string() + ".journal";
+    if (fs::exists(s.file, ec)) {
+      const store::Results r = store::read_results(s.file);
+      for (auto st : r.status) {
+        if (st == spice::SimOutcome::kOk) {
+          ++s.ok;
+        } else if (st != spice::SimOutcome::kNotRun) {
+          ++s.failed;
+        }
+      }
+      s.state = "done";
+    } else if (fs::exists(journal, ec)) {
+      const JournalContents j = read_journal(journal);
+      std::set<std::size_t> seen;
+      for (const auto& rec : j.records) {
+        if (!seen.insert(rec.point).second) continue;
+        if (rec.outcome == spice::SimOutcome::kOk) {
+          ++s.ok;
+        } else {
+          ++s.failed;
+        }
+      }
+      s.state = "running or interrupted";
+    } else {
+      s.state = "not started";
+    }
+    s.pending = s.points - std::min(s.points, s.ok + s.failed);
+    out.push_back(s);
+  }
+  return out;
+}
+
+nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file, const SlurmOptions& o) {
+  if (o.shards < 1) throw InputError("GC-1809", "error GC-1809: slurm: --shards must be >= 1");
+  if (o.dependency != "afterok" && o.dependency != "afterany") {
+    throw InputError("GC-1809", "error GC-1809: slurm: --dependency must be afterok or afterany");
+  }
+  const fs::path dir = fs::absolute(o.dir).lexically_normal();
+  fs::create_directories(dir / "logs");
+  const fs::path exe = fs::canonical("/proc/self/exe");
+  const fs::path spec_abs = fs::absolute(spec_file).lexically_normal();
+  const SweepPlan plan(spec);
+  auto common = [&](std::ostream& out, const std::string& name) {
+    out << "#!/bin/bash\n";
+    out << "#SBATCH --job-name=" << name << "\n";
+    if (!o.partition.empty()) out << "#SBATCH --partition=" << o.partition << "\n";
+    if (!o.time.empty()) out << "#SBATCH --time=" << o.time << "\n";
+    if (!o.mem.empty()) out << "#SBATCH --mem=" << o.mem << "\n";
+    if (!o.account.empty()) out << "#SBATCH --account=" << o.account << "\n";
+    for (const auto& e : o.extra) out << "#SBATCH " << e << "\n";
+  };
+  {
+    std::ofstream out(dir / "shards.sbatch");
+    common(out, "gaincell-" + spec.name);
+    out << "#SBATCH --array=0-" << o.shards - 1 << "\n";
+    out << "#SBATCH --cpus-per-task=" << o.cpus_per_task << "\n";
+    out << "#SBATCH --output=" << (dir / "logs" / "shard-%a.out").string() << "\n";
+    out << "# One shard of " << plan.size() << " points (" << spec.name << ") per array task; written by gaincell "
+        << build_info().version << ".\n";
+    out << "# --resume: a requeued or resubmitted task continues from its journal.\n";
+    out << "# Exit 0 also when some points failed (exit 4): failed points are results, recorded in the file.\n";
+    out << "set -u\n";
+    out << "i=${SLURM_ARRAY_TASK_ID:?not in a Slurm array task}\n";
+    out << quote(exe) << " sweep " << quote(spec_abs) << " --shard \"$i/" << o.shards << "\" -o " << quote(dir)
+        << "/shard-\"$i\".h5 --jobs \"${SLURM_CPUS_PER_TASK:-1}\" --resume\n";
+    out << "rc=$?\n";
+    out << "if [ \"$rc\" -eq 4 ]; then rc=0; fi\n";
+    out << "exit \"$rc\"\n";
+    if (!out) throw IoError("cannot write " + (dir / "shards.sbatch").string());
+  }
+  {
+    std::ofstream out(dir / "merge.sbatch");
+    common(out, "gaincell-merge-" + spec.name);
+    out << "#SBATCH --cpus-per-task=1\n";
+    out << "#SBATCH --output=" << (dir / "logs" / "merge.out").string() << "\n";
+    out << "# Submitted with --dependency=" << o.dependency << ":<array job id> by `gaincell slurm --submit`.\n";
+    out << "set -u\n";
+    out << "files=()\n";
+    out << "for i in $(seq 0 " << o.shards - 1 << "); do files+=(" << quote(dir) << "/shard-\"$i\".h5); done\n";
+    out << "exec " << quote(exe) << " merge \"${files[@]}\" -o " << quote(dir / o.output_name) << "\n";
+    if (!out) throw IoError("cannot write " + (dir / "merge.sbatch").string());
+  }
+  fs::permissions(dir / "shards.sbatch", fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
+  fs::permissions(dir / "merge.sbatch", fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
+  nlohmann::json manifest{{"format", "gaincell-slurm/1"},
+                          {"spec", spec_abs.string()},
+                          {"spec_sha256", sha256_hex(spec.text)},
+                          {"spec_name", spec.name},
+                          {"points_total", plan.size()},
+                          {"shards", o.shards},
+                          {"shard_rule", "interleaved: point k in shard k % shards"},
+                          {"output", (dir / o.output_name).string()},
+                          {"dependency", o.dependency},
+                          {"gaincell", exe.string()},
+                          {"gaincell_version", build_info().version + " (" + build_info().git_sha + ")"}};
+  std::ofstream(dir / "slurm.json") << manifest.dump(1) << "\n";
+  return manifest;
+}
+
+}  // namespace gaincell::sweep
