@@ -167,7 +167,25 @@ struct ResultsWriter::Impl {
       texts[p] = pending[p].message.c_str();
     }
     write(status.id(), status_type.id(), codes.data(), "status");
-    write(message.id(), string_type.id(), texts.data(), "messages");
+    // Messages only where there is one (failed points): each written string is
+    // an object in HDF5's global heap, whose cache would otherwise grow with the
+    // sweep; unwritten entries read back as empty strings.
+    std::vector<hsize_t> msg_coords;
+    std::vector<const char*> msg_texts;
+    for (std::size_t p = 0; p < n; ++p) {
+      if (pending[p].message.empty()) continue;
+      msg_texts.push_back(texts[p]);
+      msg_coords.insert(msg_coords.end(), coords.begin() + static_cast<std::ptrdiff_t>(p * rank),
+                        coords.begin() + static_cast<std::ptrdiff_t>((p + 1) * rank));
+    }
+    if (!msg_texts.empty()) {
+      h5::Handle msg_space = h5::simple_space(shape);
+      h5::check(H5Sselect_elements(msg_space.id(), H5S_SELECT_SET, msg_texts.size(), msg_coords.data()),
+                "H5Sselect_elements");
+      h5::Handle msg_mem = h5::simple_space({static_cast<hsize_t>(msg_texts.size())});
+      h5::check(H5Dwrite(message.id(), string_type.id(), msg_mem.id(), msg_space.id(), H5P_DEFAULT, msg_texts.data()),
+                "cannot write messages to " + partial_path.string());
+    }
     for (std::size_t p = 0; p < n; ++p) column[p] = pending[p].parse_time_s;
     write(parse_time.id(), H5T_NATIVE_DOUBLE, column.data(), "timing");
     for (std::size_t p = 0; p < n; ++p) column[p] = pending[p].run_time_s;
