@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev catch2 libboost-dev libeigen3-dev libcli11-dev
   python3 python3-numpy python3-h5py
   python3-dev pybind11-dev libopenblas0-pthread
+  python3-matplotlib chromium
   time
 )
 

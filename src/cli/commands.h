@@ -32,6 +32,8 @@ Action add_plan(CLI::App& app, const GlobalOptions& global);
 Action add_merge(CLI::App& app, const GlobalOptions& global);
 Action add_status(CLI::App& app, const GlobalOptions& global);
 Action add_slurm(CLI::App& app, const GlobalOptions& global);
+Action add_flow(CLI::App& app, const GlobalOptions& global);
+Action add_report(CLI::App& app, const GlobalOptions& global);
 
 // Progress bar on a terminal, periodic plain lines otherwise; on stderr.
 std::unique_ptr<Reporter> make_terminal_reporter(bool quiet);

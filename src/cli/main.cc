@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       {"merge", gaincell::cli::add_merge(app, global)},
       {"status", gaincell::cli::add_status(app, global)},
       {"slurm", gaincell::cli::add_slurm(app, global)},
+      {"flow", gaincell::cli::add_flow(app, global)},
+      {"report", gaincell::cli::add_report(app, global)},
   };
   try {
     app.parse(argc, argv);
