@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # One entry point for a fresh Debian 12 machine (run as root, or with sudo):
-#   tools/dev.sh run        install packages, build, run the main job on the default cell
+#   tools/dev.sh run        install packages, build, run the main job (gaincell flow) on the default cell
 #   tools/dev.sh test       install packages, build, run the whole test suite
 #   tools/dev.sh asan-test  the same test suite built with ASan + UBSan (build-asan/)
 #   tools/dev.sh build      install packages and build only
@@ -32,9 +32,9 @@ cmake --build "$build_dir" -j "$jobs"
 case "$mode" in
   run)
     mkdir -p out
-    echo "== main job: multiply sweep of the default push-pull cell"
-    "$build_dir/bin/gaincell" sweep characterization/pushpull_multiply.json -o out/pushpull_multiply.h5
-    echo "== inspect it with: $build_dir/bin/gaincell info out/pushpull_multiply.h5 (or h5dump, h5py)"
+    echo "== main job: gaincell flow on the default push-pull cell (docs/flow.md)"
+    "$build_dir/bin/gaincell" flow -o out/flow
+    echo "== open out/flow/report.html in a browser; every file behind it is in out/flow (flow.json lists them)"
     ;;
   test|asan-test)
     echo "== tests"
