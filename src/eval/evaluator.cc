@@ -510,7 +510,7 @@ EvalResult Evaluator::forward_decode(const Tensor& q, const Tensor& k, const Ten
     }
     if (progress && (t + 1) % 64 == 0) progress(t + 1, sh.t);
   }
-  if (progress) progress(sh.t, sh.t);
+  if (progress && sh.t % 64 != 0) progress(sh.t, sh.t);
   return r;
 }
 
