@@ -18,6 +18,12 @@ Action add_info(CLI::App& app, const GlobalOptions&) {
     const store::Results r = store::read_results(*path);
     std::printf("%s: sweep '%s', %zu points, complete: %s\n", path->c_str(), r.attributes.count("spec_name") ? r.attributes.at("spec_name").c_str() : "?",
                 r.size(), r.attributes.count("complete") ? r.attributes.at("complete").c_str() : "?");
+    if (r.attributes.count("shard_index")) {
+      std::printf("  shard %s of %s (0-based; %s of %s points; merge the shards with gaincell merge)\n",
+                  r.attributes.at("shard_index").c_str(), r.attributes.at("shard_count").c_str(),
+                  r.attributes.count("shard_points") ? r.attributes.at("shard_points").c_str() : "?",
+                  r.attributes.count("point_count") ? r.attributes.at("point_count").c_str() : "?");
+    }
     for (const char* key : {"gaincell_version", "ngspice_version", "spec_sha256", "template_sha256", "created_utc"}) {
       if (r.attributes.count(key)) std::printf("  %s: %s\n", key, r.attributes.at(key).c_str());
     }
