@@ -25,6 +25,8 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
     bool render_only = false;
     double v_wwl = 1.6, v_wwl_hold = 0.0, v_ref = 0.45;
     double wlrb_idle = std::nan(""), wlrb_active = std::nan("");
+    bool passive = false;
+    double c_line_f = 10e-12;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("tile", "Simulate an n x m sub-tile of a cell with C2P readout (SPICE ground truth)");
@@ -43,6 +45,9 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--wlrb-idle", f->wlrb_idle, "Idle level of an active-low read word line, V (default vdd)");
   cmd->add_option("--wlrb-active", f->wlrb_active, "Active level of an active-low read word line, V (default vdd - vin)");
+  cmd->add_flag("--passive-line", f->passive,
+                "Lines float on a capacitor (precharged to v_ref) instead of an integrator; no C2P (the ODE mode's reference)");
+  cmd->add_option("--c-line", f->c_line_f, "Line capacitance with --passive-line, F")->capture_default_str();
   return [f, &global]() {
     const std::string cell = find_data_file(f->cell).string();
     tile::TileSpec spec = f->inputs.empty() ? tile::random_tile(cell, f->tokens, f->dims, f->seed)
@@ -52,6 +57,8 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
     spec.v_wwl_hold_v = f->v_wwl_hold;
     spec.wlrb_idle_v = f->wlrb_idle;
     spec.wlrb_active_v = f->wlrb_active;
+    spec.passive_line = f->passive;
+    spec.c_line_f = f->c_line_f;
     if (!f->netlist.empty()) {
       std::ofstream out(f->netlist);
       out << tile::render_tile(spec);
