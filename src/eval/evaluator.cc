@@ -13,6 +13,7 @@
 #include "gaincell/eval/numerics.h"
 #include "kernel.h"
 #include "ode.h"
+#include "prepare.h"
 
 namespace gaincell::eval {
 
@@ -281,20 +282,10 @@ struct Evaluator::Impl {
 
   // Scale, clamp and quantize one value of Q (which = 0), K (1) or V (2).
   float prepare(int which, float x, std::size_t head) const {
-    const Scaler& s = which == 0 ? config.scaler_q : (which == 1 ? config.scaler_k : config.scaler_v);
-    const auto& range = which == 0 ? config.clamp_q : config.clamp_kv;
-    const int levels = which == 0 ? config.levels_q : config.levels_kv;
-    const float a = static_cast<float>(std::max(s.a_of(head), 1e-20));
-    const float b = static_cast<float>(s.b_of(head));
-    float y = clamp_f(a * x + b, static_cast<float>(range[0]), static_cast<float>(range[1]));
-    if (levels > 0) y = quantize(y, levels, range[0], range[1]);
-    return y;
+    return detail::prepare_input(config, static_cast<detail::Input>(which), x, head);
   }
 
-  float finish(float sum, std::size_t head) const {
-    const float a = static_cast<float>(std::max(config.scaler_out.a_of(head), 1e-20));
-    return a * sum + static_cast<float>(config.scaler_out.b_of(head));
-  }
+  float finish(float sum, std::size_t head) const { return detail::scale_output(config, sum, head); }
 };
 
 Evaluator::Evaluator(EvalConfig config) : impl_(std::make_unique<Impl>()) {

@@ -30,6 +30,19 @@ inline float reduce(vec v) {
 }
 
 // Branch-free (minss/maxss): the clamp is hit at random, a branch would mispredict.
+// pow_mem[p - 1] = base^p for p = 1..np (row of nv vectors each), by repeated
+// multiplication as the fixed-size kernels compute them.
+inline void powers(float* pow_mem, const float* base, int np, int nv) {
+  const int dp = nv * kLanes;
+  std::memcpy(pow_mem, base, sizeof(float) * static_cast<std::size_t>(dp));
+  for (int p = 1; p < np; ++p) {
+    for (int i = 0; i < nv; ++i) {
+      const vec r = load(pow_mem + (p - 1) * dp + i * kLanes) * load(pow_mem + i * kLanes);
+      std::memcpy(pow_mem + p * dp + i * kLanes, &r, sizeof(vec));
+    }
+  }
+}
+
 inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
 
 // NF = number of features = max power with powers 1..NF, and NV vectors per
@@ -100,13 +113,7 @@ void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* s
           S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
         }
       } else {
-        for (int i = 0; i < nv; ++i) std::memcpy(pow_mem + i * kLanes, kb + i * kLanes, sizeof(vec));
-        for (int p = 1; p < np; ++p) {
-          for (int i = 0; i < nv; ++i) {
-            const vec r = load(pow_mem + (p - 1) * dp + i * kLanes) * load(pow_mem + i * kLanes);
-            std::memcpy(pow_mem + p * dp + i * kLanes, &r, sizeof(vec));
-          }
-        }
+        powers(pow_mem, kb, np, nv);
         for (int f = 0; f < nf; ++f) {
           const float* pf = pow_mem + (k.power[f] - 1) * dp;
           vec a = load(q) * load(pf);
@@ -149,13 +156,7 @@ void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* s
           for (int i = 0; i < kV; ++i) acc[f][i] = acc[f][i] + p * pw[i];
         }
       } else {
-        for (int i = 0; i < nv; ++i) std::memcpy(pow_mem + i * kLanes, vb + i * kLanes, sizeof(vec));
-        for (int p = 1; p < np; ++p) {
-          for (int i = 0; i < nv; ++i) {
-            const vec r = load(pow_mem + (p - 1) * dp + i * kLanes) * load(pow_mem + i * kLanes);
-            std::memcpy(pow_mem + p * dp + i * kLanes, &r, sizeof(vec));
-          }
-        }
+        powers(pow_mem, vb, np, nv);
         for (int f = 0; f < nf; ++f) {
           const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
           const float* pf = pow_mem + (k.power[f] - 1) * dp;

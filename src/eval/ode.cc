@@ -11,6 +11,7 @@
 #include <boost/numeric/odeint.hpp>
 
 #include "gaincell/eval/numerics.h"
+#include "prepare.h"
 
 namespace gaincell::eval::detail {
 
@@ -59,11 +60,6 @@ void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrent
   const bool per_order = c.decay_rule == DecayRule::kPerOrder;
   const long W = c.window, tile = c.tile_keys;
   const float out_step = c.levels_out > 0 ? quant_step(c.levels_out, c.clamp_out[0], c.clamp_out[1]) : 0.0f;
-  auto prep = [&](const Scaler& s, const std::array<double, 2>& range, int levels, float x, std::size_t head) {
-    const float a = static_cast<float>(std::max(s.a_of(head), 1e-20));
-    float y = clamp_f(a * x + static_cast<float>(s.b_of(head)), static_cast<float>(range[0]), static_cast<float>(range[1]));
-    return levels > 0 ? quantize(y, levels, range[0], range[1]) : y;
-  };
   const std::size_t items = B * H * T;
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex progress_mu;
@@ -80,9 +76,9 @@ void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrent
         w.clear();
         width.clear();
         for (std::size_t d = 0; d < D; ++d) {
-          const double kv = prep(c.scaler_k, c.clamp_kv, c.levels_kv, k[base + static_cast<std::size_t>(s) * D + d], head);
+          const double kv = prepare_input(c, Input::kK, k[base + static_cast<std::size_t>(s) * D + d], head);
           w.push_back(per_order ? c.offset_v + (kv - c.offset_v) * D_age : kv);
-          width.push_back(prep(c.scaler_q, c.clamp_q, c.levels_q, q[base + t * D + d], head) * cell.t_max_s);
+          width.push_back(prepare_input(c, Input::kQ, q[base + t * D + d], head) * cell.t_max_s);
         }
         const double Q = line_charge_c(model, w, width, per_order ? 1.0 : D_age, c.c_line_f, c.offset_v);
         const double p = cell.phi_lo + (1.0 - cell.phi_lo) * std::clamp((Q - cell.q0_c) / (cell.q_sat_c - cell.q0_c), 0.0, 1.0);
@@ -98,7 +94,7 @@ void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrent
           width.clear();
           for (long s = std::max(first, t0); s <= std::min<long>(static_cast<long>(t), t0 + tile - 1); ++s) {
             const double D_age = decay_at(c.decay_per_token, static_cast<long>(t) - s);
-            const double vv = prep(c.scaler_v, c.clamp_kv, c.levels_kv, v[base + static_cast<std::size_t>(s) * D + d], head);
+            const double vv = prepare_input(c, Input::kV, v[base + static_cast<std::size_t>(s) * D + d], head);
             w.push_back(per_order ? c.offset_v + (vv - c.offset_v) * D_age : vv);
             // Global decay scales each cell's current; fold it into its pulse width (charge is linear in both).
             width.push_back(phis[static_cast<std::size_t>(s)] * cell.t_max_s * (per_order ? 1.0 : D_age));
@@ -109,8 +105,7 @@ void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrent
           if (out_step != 0.0f) y = quantize_with_step(y, out_step);
           sum += y;
         }
-        const float a = static_cast<float>(std::max(c.scaler_out.a_of(head), 1e-20));
-        out[base + t * D + d] = a * sum + static_cast<float>(c.scaler_out.b_of(head));
+        out[base + t * D + d] = scale_output(c, sum, head);
       }
       if (progress) {
         const std::size_t n = ++done;

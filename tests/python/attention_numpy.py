@@ -127,6 +127,15 @@ def _as4(x):
     return (x[:, None], True) if x.ndim == 3 else (x, False)
 
 
+def _setup(Q, K, V, cfg):
+    """Both modes: [B, H, T, D] float32 views (three: the input was 3-D), the
+    collapsed cell coefficients and the offset, in float32."""
+    Q, three = _as4(Q)
+    K, _ = _as4(K)
+    V, _ = _as4(V)
+    return Q, K, V, three, [F32(x) for x in collapsed(cfg)], F32(cfg["offset_v"])
+
+
 def decay_matrix(T, cfg):
     """Window mask M and decay D[t][s] = float32(exp(-df)) ** float32(t - s) inside it."""
     t = np.arange(T)[:, None]
@@ -139,12 +148,8 @@ def decay_matrix(T, cfg):
 
 
 def forward(Q, K, V, cfg, intermediates=False):
-    Q, three = _as4(Q)
-    K, _ = _as4(K)
-    V, _ = _as4(V)
+    Q, K, V, three, a, off = _setup(Q, K, V, cfg)
     B, H, T, Dm = Q.shape
-    a = [F32(x) for x in collapsed(cfg)]
-    off = F32(cfg["offset_v"])
     q = prepare(Q, cfg["scaler_q"], cfg["clamp_q"], cfg["levels_q"], H)
     k = prepare(K, cfg["scaler_k"], cfg["clamp_kv"], cfg["levels_kv"], H)
     v = prepare(V, cfg["scaler_v"], cfg["clamp_kv"], cfg["levels_kv"], H)
@@ -204,12 +209,8 @@ def decode(Q, K, V, cfg):
     window's keys age (decay by age), the token's Q reads them. Vectorized over
     batch and heads; a Python loop over tokens."""
     global last_decode_step_times
-    Q, three = _as4(Q)
-    K, _ = _as4(K)
-    V, _ = _as4(V)
+    Q, K, V, three, a, off = _setup(Q, K, V, cfg)
     B, H, T, Dm = Q.shape
-    a = [F32(x) for x in collapsed(cfg)]
-    off = F32(cfg["offset_v"])
     W, tile = cfg["window"], cfg["tile_keys"]
     base = F32(math.exp(-cfg["decay_per_token"]))
     per_order = cfg["decay_rule"] == "per_order"

@@ -41,7 +41,7 @@ struct SpiceCheckResult {
   std::vector<double> q_spice_c, q_fitted_c;          // stage 1, per key
   std::vector<double> q_spice_passive_c, q_ode_c;     // stage 1, passive line / ode
   std::vector<double> q2_spice_c, q2_fitted_c;        // stage 2, per dimension
-  std::vector<double> q2_spice_passive_c, q2_ode_c;
+  std::vector<double> q2_spice_passive_c;
   std::vector<double> out_spice, out_fitted, out_spice_passive, out_ode;  // 5-bit outputs
   double full_scale_c = 0, full_scale2_c = 0, lsb = 0;
   double charge_error_pct_fs_fitted = 0, charge_error_pct_fs_ode = 0;    // stage 1, max
