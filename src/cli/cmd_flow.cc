@@ -89,12 +89,15 @@ std::string hash_or_missing(const fs::path& p) {
   return fs::exists(p, ec) ? sha256_file(p) : std::string("missing");
 }
 
-// Runs argv with stdout/stderr to `log`; returns the exit status (128+sig if killed).
-int run(const std::vector<std::string>& argv, const fs::path& log) {
+// Runs argv and waits; with a `log`, its stdout and stderr go there (else they
+// are ours). Returns the exit status (128 + signal if killed).
+int run(const std::vector<std::string>& argv, const fs::path& log = {}) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  if (!log.empty()) {
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -323,17 +326,12 @@ Action add_report(CLI::App& app, const GlobalOptions& global) {
     const std::string output = f->output.empty() ? (fs::path(f->dir) / "report.html").string() : f->output;
     std::vector<std::string> argv = {"/usr/bin/python3", script.string(), f->dir, "-o", output};
     if (global.quiet) argv.push_back("-q");
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+    int rc = 0;
+    try {
+      rc = run(argv);
+    } catch (const IoError&) {
       throw IoError("cannot run /usr/bin/python3 (Debian python3 with python3-matplotlib is needed for reports)");
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-    }
-    const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (rc != 0) throw IoError("report: tools/report.py failed (exit " + std::to_string(rc) + ")");
     return 0;
   };

@@ -13,10 +13,10 @@
 #include <fstream>
 #include <random>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
 #include "gaincell/core/reporter.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/cluster.h"
@@ -31,12 +31,6 @@ namespace {
 
 std::string gaincell_exe() { return (bin_dir() / "gaincell").string(); }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // Same values (NaN where NaN), same status, same messages.
 void require_same_data(const store::Results& a, const store::Results& b) {
@@ -216,12 +210,12 @@ TEST_CASE("gaincell slurm writes the job scripts; status reads the files", "[ngs
   auto r = run_command(gaincell_exe() + " slurm " + spec + " --shards 4 -o " + job.string() +
                        " --partition debug --time 00:10:00 --mem 1G --cpus-per-task 2 --sbatch=--qos=short");
   REQUIRE(r.exit_code == 0);
-  const std::string array = read_file(job / "shards.sbatch");
+  const std::string array = read_text_file(job / "shards.sbatch");
   CHECK_THAT(array, Catch::Contains("#SBATCH --array=0-3") && Catch::Contains("#SBATCH --partition=debug") &&
                         Catch::Contains("#SBATCH --time=00:10:00") && Catch::Contains("#SBATCH --mem=1G") &&
                         Catch::Contains("#SBATCH --qos=short") && Catch::Contains("--shard \"$i/4\"") &&
                         Catch::Contains("--resume") && Catch::Contains(spec));
-  CHECK_THAT(read_file(job / "merge.sbatch"), Catch::Contains(" merge ") && Catch::Contains("merged.h5"));
+  CHECK_THAT(read_text_file(job / "merge.sbatch"), Catch::Contains(" merge ") && Catch::Contains("merged.h5"));
   // Run shard 1 by hand as Slurm would, and half of shard 2 (a journal): status from the files.
   r = run_command("SLURM_ARRAY_TASK_ID=1 SLURM_CPUS_PER_TASK=1 bash " + (job / "shards.sbatch").string());
   REQUIRE(r.exit_code == 0);
