@@ -72,6 +72,24 @@ std::vector<int> processes_named(const std::string& prefix, int parent) {
   return pids;
 }
 
+std::vector<int> processes_tagged(const std::string& tag) {
+  std::vector<int> pids;
+  const std::string want = "GAINCELL_TEST_TAG=" + tag;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream env(entry.path() / "environ", std::ios::binary);
+    std::string var;
+    while (std::getline(env, var, '\0')) {
+      if (var == want) {
+        pids.push_back(std::stoi(name));
+        break;
+      }
+    }
+  }
+  return pids;
+}
+
 store::Results sweep_all_ok(const sweep::SweepSpec& spec, const std::filesystem::path& output) {
   sweep::SweepOptions options;
   options.output = output;

@@ -42,6 +42,11 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // characters) starts with `prefix`; with `parent` > 0, only its children.
 std::vector<int> processes_named(const std::string& prefix, int parent = 0);
 
+// Pids of running processes whose environment holds GAINCELL_TEST_TAG=<tag>:
+// a test starts its own programs with a tag of its own and looks only at
+// those (never at other sweeps running on the machine).
+std::vector<int> processes_tagged(const std::string& tag);
+
 // Runs `spec` with 2 workers into `output`, requires that no point failed,
 // and reads the results back.
 store::Results sweep_all_ok(const sweep::SweepSpec& spec, const std::filesystem::path& output);

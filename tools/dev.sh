@@ -42,6 +42,7 @@ case "$mode" in
     # checking would only report ngspice; ASan still checks every access.
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-    ctest --test-dir "$build_dir" --output-on-failure
+    # Tests run two at a time (CTEST_JOBS), as beside other work: each touches only its own files and processes.
+    ctest --test-dir "$build_dir" --output-on-failure -j "${CTEST_JOBS:-2}"
     ;;
 esac

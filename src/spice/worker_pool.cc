@@ -195,6 +195,24 @@ int WorkerPool::retire(Worker& w, bool kill_it) {
 }
 
 void WorkerPool::startup_failure(Worker& w, std::string why) {
+  // The worker may have said why before it died (a "fatal" frame) while we
+  // were writing it a job: read what is left in its socket first.
+  if (why.empty() && w.socket >= 0) {
+    char buf[4096];
+    for (int waited_ms = 0; waited_ms < 2000;) {
+      pollfd p{w.socket, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) {
+        waited_ms += 100;
+        continue;
+      }
+      const ssize_t n = ::read(w.socket, buf, sizeof buf);
+      if (n <= 0) break;
+      w.frames.append(buf, static_cast<std::size_t>(n));
+    }
+    while (auto msg = w.frames.next()) {
+      if (msg->value("type", "") == "fatal" && msg->contains("message")) why = msg->at("message").get<std::string>();
+    }
+  }
   // Blocking reads are fine here: the worker is dead or about to be killed.
   ::fcntl(w.log, F_SETFL, ::fcntl(w.log, F_GETFL) & ~O_NONBLOCK);
   retire_log_into(w, &why);

@@ -2,6 +2,7 @@
 // SIGTERM (scancel, kill) or SIGINT (Ctrl-C) stops a sweep without losing
 // the points it finished.
 #include <catch2/catch.hpp>
+#include <csignal>
 
 #include "gaincell/store/results_file.h"
 #include "test_support.h"
@@ -19,10 +20,12 @@ TEST_CASE("a terminated sweep keeps its finished points in the .partial file", "
                           "\"10n\"}}, \"measures\": [{\"name\": \"v_out_v\", \"kind\": \"value_at\", \"of\": "
                           "\"v(out)\", \"unit\": \"V\"}], \"timeout_s\": 300}");
   const std::string gaincell = (testing::bin_dir() / "gaincell").string();
+  // This test's processes carry a tag of their own (other sweeps may run beside it).
+  const std::string tag = dir.path().filename().string();
   // The fast points need milliseconds; the signal comes 3 s after the start.
-  const auto run = testing::run_command(
-      "sh -c '" + gaincell + " sweep s.json -o o.h5 -j 1 & pid=$!; sleep 3; kill -TERM $pid; wait $pid; echo exit=$?'",
-      dir.path());
+  const auto run = testing::run_command("sh -c 'GAINCELL_TEST_TAG=" + tag + " " + gaincell +
+                                            " sweep s.json -o o.h5 -j 1 & pid=$!; sleep 3; kill -TERM $pid; wait $pid; echo exit=$?'",
+                                        dir.path());
   INFO(run.output);
   CHECK(run.output.find("exit=143") != std::string::npos);
   CHECK(run.output.find("interrupted after 3 of 6 points (3 ok)") != std::string::npos);
@@ -34,6 +37,11 @@ TEST_CASE("a terminated sweep keeps its finished points in the .partial file", "
     CHECK(r.values.at("v_out_v")[k] > 0.4);
   }
   for (std::size_t k = 3; k < 6; ++k) CHECK(r.status[k] == spice::SimOutcome::kNotRun);  // not failed
-  // No worker outlives the driver.
-  CHECK(testing::processes_named("gaincell-worker").empty());
+  // No worker of this sweep outlives its driver.
+  CHECK(testing::processes_tagged(tag).empty());
+  // (The tag is seen where it exists: a tagged process of our own is found.)
+  const auto probe = testing::run_command("GAINCELL_TEST_TAG=" + tag + "-probe sleep 30 >/dev/null 2>&1 & echo $!");
+  const int pid = std::stoi(probe.output);
+  CHECK(testing::processes_tagged(tag + "-probe") == std::vector<int>{pid});
+  ::kill(pid, SIGKILL);
 }
