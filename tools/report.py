@@ -57,6 +57,21 @@ def load_model(name):
     return m
 
 
+def cell_name():
+    """The flow's cell, named on every figure and table of the report."""
+    return CELL.get("name", "?")
+
+
+def titled(ax, text):
+    ax.set_title(f"{text}\ncell: {cell_name()}", fontsize=10)
+
+
+def table(caption, header, rows):
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    return (f"<table><caption>cell {html.escape(cell_name())}: {html.escape(caption)}</caption><tr>{head}</tr>"
+            + rows + "</table>")
+
+
 def h5(name):
     return h5py.File(need(os.path.join(OUT, "sweeps", name)), "r")
 
@@ -74,8 +89,12 @@ def section_multiply():
     v = axis(f, "v_store")
     t = axis(f, "t_pulse")
     q = f["measures/q_line_c"][:]
-    vsn = f["measures/v_sn_read_v"][:]
     m = load_model("multiply.paper_poly.json")
+    # The fit's stored-voltage input: the measured storage node, or the written value.
+    if any(i["name"] == "v_sn_read_v" for i in m.get("inputs", [])):
+        vsn = f["measures/v_sn_read_v"][:]
+    else:
+        vsn = np.broadcast_to(v[:, None], q.shape)
     off, vin = m["parameters"]["offset_v"], m["parameters"]["vin_v"]
     fit = np.zeros_like(q)
     for i in range(4):
@@ -89,7 +108,7 @@ def section_multiply():
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xlabel("stored voltage v_store [V]")
     ax.set_ylabel("charge drawn from the line q_line [fC]")
-    ax.set_title("Multiply: line charge vs stored voltage, one curve per pulse width")
+    titled(ax, "Multiply: line charge vs stored voltage, one curve per pulse width")
     ax.legend(title="pulse width", fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     a = png(fig)
@@ -101,13 +120,13 @@ def section_multiply():
     ax.set_xlabel("pulse width t_pulse [ns]")
     ax.set_ylabel("stored voltage v_store [V]")
     qual = m.get("quality", {})
-    ax.set_title(f"Paper-polynomial fit residuals (R² {qual.get('r_squared', float('nan')):.4f}, "
-                 f"RMS {qual.get('rms_residual', float('nan')) * 1e15:.2f} fC)")
+    titled(ax, f"Paper-polynomial fit residuals (R² {qual.get('r_squared', float('nan')):.4f}, "
+               f"RMS {qual.get('rms_residual', float('nan')) * 1e15:.2f} fC)")
     b = png(fig)
     return ("Multiply surface and fit", [
-        (f"The cell's charge per read over {len(v)} stored voltages x {len(t)} pulse widths "
+        (f"Cell {cell_name()}: charge per read over {len(v)} stored voltages x {len(t)} pulse widths "
          f"(sweeps/multiply.h5); full scale {np.nanmax(np.abs(q)) * 1e15:.1f} fC.", a),
-        ("Residuals of the paper's eq. (4) fitted to it (fits/multiply.paper_poly.json).", b)], "")
+        (f"Cell {cell_name()}: residuals of the paper's eq. (4) fitted to it (fits/multiply.paper_poly.json).", b)], "")
 
 
 def section_retention():
@@ -117,19 +136,22 @@ def section_retention():
     tt = f["trace_times/v_sn_trace_v"][:]
     m = load_model("retention.exp_decay.json")
     tau, vinf, v0 = m["c"]["tau_s"], m["c"]["v_inf_v"], m["c"]["v0_v"]
+    # Time in the unit that suits the hold (ms for silicon, s for oxide cells).
+    scale, unit = (1e3, "ms") if tt.max() < 1 else (1.0, "s")
     fig, ax = plt.subplots(figsize=FIGSIZE)
     for k in range(len(v)):
-        ax.plot(tt * 1e3, tr[k], "o", ms=3, label=f"measured, v_store {v[k]:.2f} V")
+        ax.plot(tt * scale, tr[k], "o", ms=3, label=f"measured, v_store {v[k]:.2f} V")
     tf = np.linspace(max(tt.min(), 1e-9), tt.max(), 300)
-    ax.plot(tf * 1e3, vinf + (v0 - vinf) * np.exp(-tf / tau), "k-", lw=1.5,
-            label=f"exp fit (v_store 0.9 V): τ = {tau * 1e3:.2f} ms, V∞ = {vinf:.3f} V")
-    ax.set_xlabel("time after the write [ms]")
+    tau_text = f"{tau * scale:.3g} {unit}"
+    ax.plot(tf * scale, vinf + (v0 - vinf) * np.exp(-tf / tau), "k-", lw=1.5,
+            label=f"exp fit (v_store {v.max():.2f} V): τ = {tau_text}, V∞ = {vinf:.3f} V")
+    ax.set_xlabel(f"time after the write [{unit}]")
     ax.set_ylabel("storage node voltage V(SN) [V]")
-    ax.set_title("Retention: the stored voltage decays")
+    titled(ax, "Retention: the stored voltage decays")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return ("Retention", [(f"Storage-node traces (sweeps/retention.h5) with the exponential fit "
-                           f"(fits/retention.exp_decay.json): τ = {tau * 1e3:.2f} ms.", png(fig))], "")
+    return ("Retention", [(f"Cell {cell_name()}: storage-node traces (sweeps/retention.h5) with the exponential fit "
+                           f"(fits/retention.exp_decay.json): τ = {tau_text}.", png(fig))], "")
 
 
 def section_c2p():
@@ -139,16 +161,17 @@ def section_c2p():
     m = load_model("c2p.hardsigmoid.json")
     x0, xs, yl, ys = m["c"]["x0"], m["c"]["x_sat"], m["c"]["y_low"], m["c"]["y_sat"]
     fig, ax = plt.subplots(figsize=FIGSIZE)
-    ax.plot(qin * 1e12, pw * 1e9, "o", ms=4, label="transistor-level C2P (SPICE)")
+    ax.plot(qin * 1e12, pw * 1e9, "o", ms=4, label=f"{CELL.get('converter', 'converter')} (SPICE)")
     xf = np.linspace(qin.min(), qin.max(), 400)
     ax.plot(xf * 1e12, (yl + (ys - yl) * np.clip((xf - x0) / (xs - x0), 0, 1)) * 1e9, "-", lw=1.5,
             label=f"HardSigmoid fit: Q_sat = {xs * 1e12:.3f} pC, T_max = {ys * 1e9:.2f} ns")
     ax.set_xlabel("input charge q_in [pC]")
     ax.set_ylabel("output pulse width [ns]")
-    ax.set_title("Charge-to-pulse transfer")
+    titled(ax, "Charge-to-pulse transfer of the card's converter")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return ("Charge-to-pulse converter", [("C2P transfer (sweeps/c2p.h5) and its HardSigmoid fit "
+    return ("Charge-to-pulse converter", [(f"Cell {cell_name()}: the transfer of its converter "
+                                           f"{CELL.get('converter', '')} (sweeps/c2p.h5) and its HardSigmoid fit "
                                            "(fits/c2p.hardsigmoid.json).", png(fig))], "")
 
 
@@ -161,28 +184,42 @@ def section_spice():
     rows = ""
     for t in d["tiles"]:
         s = np.array(t["q_spice_c"]) * 1e15
-        ax.plot(s, np.array(t["q_fitted_c"]) * 1e15, "o", ms=5, label=f"fitted mode, seed {t['seed']}")
+        ax.plot(s, np.array(t["q_fitted_c"]) * 1e15, "o", ms=5, label=f"fitted mode vs held lines, seed {t['seed']}")
         lim = max(lim, np.abs(s).max())
         if "q_ode_c" in t:
             sp = np.array(t["q_spice_passive_c"]) * 1e15
-            ax.plot(sp, np.array(t["q_ode_c"]) * 1e15, "x", ms=6, label=f"ODE mode vs passive line, seed {t['seed']}")
+            ax.plot(sp, np.array(t["q_ode_c"]) * 1e15, "x", ms=6, label=f"ODE mode vs passive lines, seed {t['seed']}")
+            lim = max(lim, np.abs(sp).max())
         ce = t["charge_error_pct_fs"]
         w1 = t["within_1lsb_share"]
+        verdict = "PASS" if t.get("passed") else "FAIL"
+        cls = "pass" if t.get("passed") else "fail"
+        why = "; ".join(t.get("failures", []))
         rows += (f"<tr><td>{t['tokens']} x {t['dims']}</td><td>{t['seed']}</td><td>{ce.get('fitted', float('nan')):.3f} %"
                  f"</td><td>{ce.get('ode', float('nan')):.3f} %</td><td>{100 * w1.get('fitted', float('nan')):.1f} %</td>"
-                 f"<td>{100 * w1.get('ode', float('nan')):.1f} %</td></tr>")
-    lim *= 1.1
+                 f"<td>{100 * w1.get('ode', float('nan')):.1f} %</td><td class=\"{cls}\">{verdict}"
+                 f"{(': ' + html.escape(why)) if why else ''}</td></tr>")
+    lim = max(lim, 1e-3) * 1.1
     ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8, label="identity")
     ax.set_xlabel("SPICE stage-1 charge per line [fC]")
     ax.set_ylabel("evaluator stage-1 charge per line [fC]")
-    ax.set_title("Evaluator vs SPICE on a sub-tile")
+    titled(ax, "Evaluator vs SPICE on a sub-tile")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    figs.append(("Stage-1 charges of the evaluator (fitted and ODE modes) against ngspice (eval/spice_check.json).",
-                 png(fig)))
-    table = ("<table><tr><th>tile</th><th>seed</th><th>charge error, fitted (% of Q_sat)</th><th>ODE</th>"
-             "<th>5-bit outputs within 1 LSB, fitted</th><th>ODE</th></tr>" + rows + "</table>")
-    return ("Evaluator against SPICE", figs, table)
+    figs.append((f"Cell {cell_name()}: stage-1 charges of the evaluator (fitted and ODE modes) against ngspice on "
+                 f"the same circuit (eval/spice_check.json).", png(fig)))
+    th = d.get("thresholds", {})
+    passed = d.get("passed", False)
+    compared = d.get("compared", {})
+    verdict = (f'<p class="{"pass" if passed else "fail"}">SPICE check {"passed" if passed else "FAILED"}: '
+               f"thresholds stage-1 charge error &le; {th.get('max_charge_error_pct_fs', float('nan')):g} % of full scale "
+               f"and &ge; {100 * th.get('min_within_1lsb_share', float('nan')):g} % of 5-bit outputs within 1 LSB, "
+               f"in every mode.</p>")
+    what = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in compared.items())
+    return ("Evaluator against SPICE", figs,
+            verdict + (f"<ul>{what}</ul>" if what else "") +
+            table("the evaluator against SPICE", ["tile", "seed", "charge error, fitted (% of Q_sat)", "ODE",
+                                                  "5-bit outputs within 1 LSB, fitted", "ODE", "verdict"], rows))
 
 
 def section_eval():
@@ -195,11 +232,11 @@ def section_eval():
     ax.plot([-lim, lim], [-lim, lim], "k--", lw=0.8)
     r = np.corrcoef(ya, yb)[0, 1]
     ax.set_xlabel("attention output, reference preset (authors' cell) [1]")
-    ax.set_ylabel("attention output, this cell (fitted) [1]")
-    ax.set_title(f"What this cell does to attention (r = {r:.3f})")
+    ax.set_ylabel(f"attention output, {cell_name()} [1]")
+    titled(ax, f"What this cell does to attention (r = {r:.3f})")
     ax.grid(alpha=0.3)
-    figs = [(f"Outputs of the evaluator on the shipped Q/K/V sample: the authors' cubic against this cell's fitted "
-             f"models; correlation {r:.3f}, mean |difference| {np.abs(ya - yb).mean():.3f}.", png(fig))]
+    figs = [(f"Outputs of the evaluator on the shipped Q/K/V sample: the authors' cubic against cell {cell_name()}'s "
+             f"fitted models; correlation {r:.3f}, mean |difference| {np.abs(ya - yb).mean():.3f}.", png(fig))]
     if "phi" in b:
         phi = b["phi"][:]
         phi = phi.reshape(-1, phi.shape[-2], phi.shape[-1])[0]
@@ -208,10 +245,10 @@ def section_eval():
         fig.colorbar(im, ax=ax, label="phi: C2P pulse / T_max [1]")
         ax.set_xlabel("key token")
         ax.set_ylabel("query token")
-        ax.set_title("Attention pulses phi, head 0 (fitted)")
-        figs.append(("The charge-to-pulse output for every (query, key) pair of head 0: causal, saturating.",
-                     png(fig)))
-    return ("Attention with this cell", figs, "")
+        titled(ax, "Attention pulses phi, head 0")
+        figs.append((f"Cell {cell_name()}: the charge-to-pulse output for every (query, key) pair of head 0: causal, "
+                     "saturating.", png(fig)))
+    return (f"Attention with cell {cell_name()}", figs, "")
 
 
 def section_energy():
@@ -221,20 +258,20 @@ def section_energy():
     paper = e["paper"]["components_j"]
     fig, ax = plt.subplots(figsize=FIGSIZE)
     colors = plt.get_cmap("tab10")
-    for col, (label, comps) in enumerate((("gaincell (this cell)", ours), ("paper", paper))):
+    for col, (label, comps) in enumerate(((cell_name(), ours), ("paper", paper))):
         bottom = 0.0
         for k, (name, val) in enumerate(sorted(comps.items())):
             ax.bar(col, val * 1e9, bottom=bottom, color=colors(k + (0 if col == 0 else 5)), label=f"{label}: {name}")
             bottom += val * 1e9
         ax.text(col, bottom * 1.02, f"{bottom:.2f} nJ", ha="center", fontsize=8)
-    ax.set_xticks([0, 1], ["gaincell (this cell)", "paper"])
+    ax.set_xticks([0, 1], [cell_name(), "paper"])
     ax.set_ylabel("energy per token per head [nJ]")
-    ax.set_title("Energy per token per head, by component")
+    titled(ax, "Energy per token per head, by component")
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     a = png(fig)
     fig, axs = plt.subplots(1, 2, figsize=(8.4, 3.6))
     heads = e.get("heads", 12)
-    names = ["gaincell"] + [g["name"] for g in e["gpu"]]
+    names = [cell_name()] + [g["name"] for g in e["gpu"]]
     lat = [e["per_token_per_head"]["latency_s"]] + [g["latency_s"] for g in e["gpu"]]
     en = [e["per_token_per_head"]["total_j"] * heads] + [g["energy_j"] for g in e["gpu"]]
     axs[0].bar(names, np.array(lat) * 1e6, color=["C2", "C0", "C1"])
@@ -246,21 +283,26 @@ def section_energy():
     for axx in axs:
         axx.tick_params(axis="x", labelsize=8)
         axx.grid(alpha=0.3, axis="y")
-    fig.suptitle("Per token: gaincell estimate vs GPU measurements (log scale)")
+    fig.suptitle(f"Per token: gaincell estimate for cell {cell_name()} vs GPU measurements (log scale)")
     b = png(fig)
     rows = "".join(
         f"<tr><td>{html.escape(g['name'])}</td><td>{g['latency_s'] * 1e6:.1f} µs</td><td>{g['energy_j'] * 1e3:.2f} mJ</td>"
         f"<td>{g['speedup']:.0f}x</td><td>{g['energy_ratio']:.0f}x</td><td>{g['paper_speedup']:.1f}x</td>"
         f"<td>{g['paper_energy_ratio']:.0f}x</td></tr>" for g in e["gpu"])
-    table = ("<table><tr><th>GPU</th><th>latency/token</th><th>energy/token (12 heads)</th><th>gaincell speed-up</th>"
-             "<th>gaincell energy ratio</th><th>paper speed-up</th><th>paper energy ratio</th></tr>" + rows + "</table>"
-             f"<p>gaincell: {e['per_token_per_head']['total_j'] * 1e9:.2f} nJ and "
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in e.get("characterized", {}).get("notes", []))
+    table_html = (table("per token against the GPUs", ["GPU", "latency/token", f"energy/token ({heads} heads)",
+                                                       "gaincell speed-up", "gaincell energy ratio", "paper speed-up",
+                                                       "paper energy ratio"], rows) +
+             (f"<ul>{notes}</ul>" if notes else "") +
+             f"<p>Cell {html.escape(cell_name())}: {e['per_token_per_head']['total_j'] * 1e9:.2f} nJ and "
              f"{e['per_token_per_head']['latency_s'] * 1e9:.0f} ns per token per head; paper: "
              f"{e['paper']['total_j'] * 1e9:.2f} nJ, {e['paper']['latency_s'] * 1e9:.0f} ns. The digital share is an "
              f"assumption ({e['assumptions']['digital_energy_j'] * 1e9:.1f} nJ), not a measurement.</p>")
-    return ("Energy and latency", [("Breakdown per token per head (eval/energy.json) beside the paper's figures.", a),
-                                   ("Latency and energy per token against the RTX 4090 and Jetson Nano measurements.", b)],
-            table)
+    return ("Energy and latency", [(f"Cell {cell_name()}: breakdown per token per head (eval/energy.json) beside the "
+                                    "paper's figures.", a),
+                                   (f"Cell {cell_name()}: latency and energy per token against the RTX 4090 and Jetson "
+                                    "Nano measurements.", b)],
+            table_html)
 
 
 def section_quality():
@@ -283,8 +325,8 @@ def section_quality():
                  f"<td>{q.get('cv_rms_residual', float('nan')):.3g} {unit}</td></tr>")
     if not rows:
         raise Missing("no model files in fits/")
-    return ("Fit quality", [], "<table><tr><th>model</th><th>kind</th><th>inputs</th><th>points</th><th>R²</th>"
-                              "<th>RMS residual</th><th>max |residual|</th><th>CV RMS</th></tr>" + rows + "</table>")
+    return ("Fit quality", [], table("the fitted models", ["model", "kind", "inputs", "points", "R²", "RMS residual",
+                                                           "max |residual|", "CV RMS"], rows))
 
 
 def section_provenance():
@@ -293,13 +335,30 @@ def section_provenance():
     rows = ""
     for s in fl.get("stages", []):
         dur = s.get("duration_s")
-        rows += (f"<tr><td>{html.escape(s['name'])}</td><td>{html.escape(s.get('status', ''))}"
-                 f"{' (reused)' if s.get('reused') else ''}</td><td>{'' if dur is None else f'{dur:.2f} s'}</td>"
+        status = s.get("status", "")
+        cls = {"failed": "fail", "skipped": "fail"}.get(status, "")
+        reason = s.get("reason", "")
+        rows += (f"<tr><td>{html.escape(s['name'])}</td><td class=\"{cls}\">{html.escape(status)}"
+                 f"{' (reused)' if s.get('reused') else ''}{(': ' + html.escape(reason)) if reason else ''}</td>"
+                 f"<td>{'' if dur is None else f'{dur:.2f} s'}</td>"
                  f"<td><code>{html.escape(' '.join(s.get('command', [])))}</code></td></tr>")
-    specs = "".join(f"<li>{html.escape(k)}: <code>{html.escape(v)}</code></li>" for k, v in fl.get("specs", {}).items())
+    specs = ""
+    for role, v in fl.get("specs", {}).items():
+        if isinstance(v, dict) and "path" in v:
+            specs += (f"<li>{html.escape(role)}: <code>{html.escape(v['path'])}</code>"
+                      f"{' (hand-written)' if v.get('given') else ' (derived from the card)'}</li>")
+        elif isinstance(v, dict):
+            specs += f'<li class="fail">{html.escape(role)}: not available: {html.escape(v.get("unavailable", ""))}</li>'
+        else:
+            specs += f"<li>{html.escape(role)}: <code>{html.escape(str(v))}</code></li>"
+    c = fl.get("cell", {})
+    files = "".join(f"<li><code>{html.escape(x['path'])}</code> {html.escape(x['sha256'][:16])}…</li>"
+                    for x in c.get("files", []))
     return ("Run provenance", [], f"<p>gaincell {html.escape(fl.get('gaincell_version', '?'))}, flow time "
-            f"{fl.get('wall_time_s', float('nan')):.1f} s. Sweeps:</p><ul>{specs}</ul>"
-            "<table><tr><th>stage</th><th>status</th><th>time</th><th>command</th></tr>" + rows + "</table>")
+            f"{fl.get('wall_time_s', float('nan')):.1f} s (until this report). Cell {html.escape(cell_name())}: card "
+            f"<code>{html.escape(c.get('card', '?'))}</code>, the files it makes the circuits read:</p><ul>{files}</ul>"
+            f"<p>Sweeps:</p><ul>{specs}</ul>"
+            + table("every stage of the flow", ["stage", "status", "time", "command"], rows))
 
 
 SECTIONS = [section_multiply, section_retention, section_c2p, section_spice, section_eval, section_energy,
@@ -340,6 +399,9 @@ img { max-width: 100%; }
 table { border-collapse: collapse; font-size: .85em; margin: .8em 0; }
 td, th { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
 .missing { border: 2px dashed #c33; background: #fff3f3; padding: .8em; color: #922; }
+.fail { color: #b00; font-weight: bold; } .pass { color: #070; font-weight: bold; }
+.failbox { border: 2px solid #b00; background: #fff0f0; padding: .8em; color: #900; }
+caption { text-align: left; font-weight: bold; padding: .3em 0; }
 nav a { margin-right: 1em; } code { font-size: .85em; word-break: break-all; }
 """
 
@@ -351,8 +413,17 @@ def main():
     p.add_argument("-o", "--output")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args()
+    global CELL
     OUT = os.path.abspath(args.dir)
     output = args.output or os.path.join(OUT, "report.html")
+    flow = {}
+    try:
+        with open(os.path.join(OUT, "flow.json")) as f:
+            flow = json.load(f)
+    except (OSError, ValueError):
+        pass
+    CELL = flow.get("cell", {})
+    failed = [s for s in flow.get("stages", []) if s.get("status") in ("failed", "skipped")]
     body, nav, missing = [], [], []
     for k, fn in enumerate(SECTIONS):
         sid = f"s{k}"
@@ -373,9 +444,20 @@ def main():
         nav.append(f'<a href="#{sid}">{html.escape(title)}</a>')
         body.append("\n".join(parts))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>gaincell report</title>"
+    banner = ""
+    if failed:
+        items = "".join(f"<li>{html.escape(s['name'])}: {html.escape(s.get('status', ''))}"
+                        f"{(' — ' + html.escape(s.get('reason', '').strip())) if s.get('reason') else ''}</li>" for s in failed)
+        banner = f'<div class="failbox"><b>{len(failed)} stage(s) of this flow did not complete:</b><ul>{items}</ul></div>'
+    about = (f"<p>Cell <b>{html.escape(cell_name())}</b>: {html.escape(CELL.get('description', ''))} "
+             f"Subcircuit {html.escape(CELL.get('subckt', '?'))} of <code>{html.escape(CELL.get('subckt_file', '?'))}</code>, "
+             f"{html.escape(CELL.get('read_scheme', '?'))} read line at {CELL.get('line_v', float('nan')):g} V, "
+             f"{html.escape(CELL.get('sign_scheme', '?'))} around {CELL.get('offset_v', float('nan')):g} V; card "
+             f"<code>{html.escape(CELL.get('card', '?'))}</code>.</p>") if CELL else ""
+    page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>gaincell report: {html.escape(cell_name())}</title>"
             f"<style>{CSS}</style><script>{CHECK_SCRIPT}</script></head><body>"
-            f"<h1>gaincell report</h1><p>{html.escape(OUT)} · made {stamp}</p><nav>{' '.join(nav)}</nav>"
+            f"<h1>gaincell report: cell {html.escape(cell_name())}</h1>{about}<p>{html.escape(OUT)} · made {stamp}</p>"
+            f"{banner}<nav>{' '.join(nav)}</nav>"
             + "\n".join(body) + "</body></html>")
     tmp = output + ".partial"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -388,5 +470,6 @@ def main():
 
 
 OUT = "."
+CELL = {}
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "commands.h"
@@ -81,6 +82,7 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
     int cv_folds = 5;
     bool error_out_of_range = false;
     std::string interpolation = "linear";
+    std::optional<double> v_inf_v;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("fit", "Fit a behavioural model to a results file (or CSV) and write it as JSON");
@@ -100,6 +102,7 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--degree", f->degree, "poly: total degree (0..5)")->capture_default_str();
   cmd->add_option("--offset", f->offset_v, "paper-poly: stored-voltage offset, V")->capture_default_str();
   cmd->add_option("--vin", f->vin_v, "paper-poly: read word line voltage of the data, V")->capture_default_str();
+  cmd->add_option("--v-inf", f->v_inf_v, "exp-decay: the asymptote, V, fixed (e.g. 0 for a leak to ground; default: fitted)");
   cmd->add_option("--cv-folds", f->cv_folds, "k of the k-fold cross-validation (0: none)")->capture_default_str();
   cmd->add_flag("--error-out-of-range", f->error_out_of_range,
                 "Evaluating outside the fitted range is an error (default: clamp with a warning)");
@@ -135,6 +138,7 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
     } else if (f->kind == "exp-decay") {
       fit::ExpDecayModel::Options o;
       o.fit = options;
+      if (f->v_inf_v) o.v_inf_v = *f->v_inf_v;
       model = fit::ExpDecayModel::fit(data, o);
     } else if (f->kind == "hardsigmoid") {
       fit::HardSigmoidModel::Options o;

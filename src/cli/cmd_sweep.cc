@@ -56,6 +56,7 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--shard", flags->shard,
                   "Run only shard i of N (i/N, 0-based; points k with k % N == i), e.g. ${SLURM_ARRAY_TASK_ID}/8");
+  cmd->add_flag("--overwrite", flags->options.overwrite, "Replace an existing results file (refused otherwise)");
   cmd->add_flag("--resume", flags->options.resume,
                 "Continue an interrupted or killed run from OUT.journal (only the missing points run)");
   return [flags, &global]() {

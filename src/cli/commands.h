@@ -34,6 +34,7 @@ Action add_status(CLI::App& app, const GlobalOptions& global);
 Action add_slurm(CLI::App& app, const GlobalOptions& global);
 Action add_flow(CLI::App& app, const GlobalOptions& global);
 Action add_report(CLI::App& app, const GlobalOptions& global);
+Action add_cell(CLI::App& app, const GlobalOptions& global);
 
 // Progress bar on a terminal, periodic plain lines otherwise; on stderr.
 std::unique_ptr<Reporter> make_terminal_reporter(bool quiet);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       {"slurm", gaincell::cli::add_slurm(app, global)},
       {"flow", gaincell::cli::add_flow(app, global)},
       {"report", gaincell::cli::add_report(app, global)},
+      {"cell", gaincell::cli::add_cell(app, global)},
   };
   try {
     app.parse(argc, argv);

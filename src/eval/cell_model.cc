@@ -76,6 +76,40 @@ ReadCurrentModel load_read_current_model(const fs::path& file) {
   return m;
 }
 
+std::vector<std::string> check_models_for_card(const EvalConfig& c, const cell::CellCard& card) {
+  std::vector<std::string> notes;
+  const std::pair<const fs::path*, const cell::SubcktBinding*> pairs[] = {{&c.cell_model, &card.cell},
+                                                                          {&c.c2p_model, &card.converter}};
+  for (const auto& [model_path, binding] : pairs) {
+    const char* key = model_path == &c.cell_model ? "cell_model" : "c2p_model";
+    if (model_path->empty()) {
+      throw InputError("GC-1703", std::string("error GC-1703: evaluator configuration: cell ") + card.name + " needs " + key +
+                                      ": a model fitted to this cell's sweeps (gaincell flow " + card.path.filename().string() +
+                                      " makes them); the presets' models are the default cell's");
+    }
+    const fit::Model model = load_model(*model_path);
+    const nlohmann::json& prov = fit::info_of(model).provenance;
+    if (!prov.contains("include_sha256") || !prov["include_sha256"].is_string()) {
+      notes.push_back(std::string(key) + " " + model_path->string() +
+                      " records no hashes of the files its data's netlist read: cannot check it belongs to " + card.name);
+      continue;
+    }
+    const std::string want = sha256_file(binding->file);
+    std::istringstream lines(prov["include_sha256"].get<std::string>());
+    bool found = false;
+    for (std::string line; std::getline(lines, line);) {
+      const auto space = line.rfind(' ');
+      if (space != std::string::npos && line.substr(space + 1) == want) found = true;
+    }
+    if (!found) {
+      throw InputError("GC-1716", "error GC-1716: " + model_path->string() + ": " + key + " was fitted to data whose netlist did not read " +
+                                      binding->file.string() + " (the " + (model_path == &c.cell_model ? "cell" : "converter") +
+                                      " of card " + card.name + "; compared by SHA-256): it describes another circuit");
+    }
+  }
+  return notes;
+}
+
 CellMapping make_cell_mapping(const EvalConfig& c) {
   CellMapping m;
   m.offset_v = c.offset_v;
@@ -114,7 +148,16 @@ CellMapping make_cell_mapping(const EvalConfig& c) {
   if (!(m.t_max_s > 0) || !(m.q_unit_c > 0)) {
     wrong_model(c.c2p_model, "a rising HardSigmoid (x_sat > x0, y_sat > 0)", "x0 " + std::to_string(m.q0_c) + " C, x_sat " + std::to_string(m.q_sat_c) + " C");
   }
-  // Least-squares projection of I(w) at the held line voltage onto (w - offset)^i.
+  // The signed current a key column contributes: the cell's, minus its
+  // reference cell's (storing offset_v) or its complement's (2 offset_v - w).
+  const double line = c.line_level_v();
+  auto effective = [&](double w) {
+    double i = cell.evaluate(w, line);
+    if (c.sign_scheme == cell::SignScheme::kReferenceColumn) i -= cell.evaluate(c.offset_v, line);
+    if (c.sign_scheme == cell::SignScheme::kDifferential) i -= cell.evaluate(2.0 * c.offset_v - w, line);
+    return i;
+  };
+  // Least-squares projection of that current at the held line voltage onto (w - offset)^i.
   const int degree = c.projection_degree;
   const double lo = c.clamp_kv[0], hi = c.clamp_kv[1];
   const int n_nodes = 64 * (degree + 1);
@@ -130,7 +173,7 @@ CellMapping make_cell_mapping(const EvalConfig& c) {
       A(r, i) = p;
       p *= x;
     }
-    b(r) = cell.evaluate(w, c.offset_v);
+    b(r) = effective(w);
   }
   const Eigen::VectorXd sol = A.colPivHouseholderQr().solve(b);
   std::vector<double> a_amp(static_cast<std::size_t>(degree) + 1);
@@ -139,7 +182,7 @@ CellMapping make_cell_mapping(const EvalConfig& c) {
   const int n_check = 2001;
   for (int r = 0; r < n_check; ++r) {
     const double w = lo + (hi - lo) * r / (n_check - 1);
-    const double truth = cell.evaluate(w, c.offset_v);
+    const double truth = effective(w);
     double y = 0, x = w - c.offset_v;
     for (int i = degree; i >= 0; --i) y = y * x + a_amp[static_cast<std::size_t>(i)];
     max_err = std::max(max_err, std::abs(y - truth));
@@ -154,7 +197,8 @@ CellMapping make_cell_mapping(const EvalConfig& c) {
   for (std::size_t i = 0; i < a_amp.size(); ++i) m.a[i] = a_amp[i] * to_ref;
   std::ostringstream note;
   note << "fitted read current (" << m.cell_model_kind << ", " << c.cell_model.filename().string() << ") at v_line = "
-       << c.offset_v << " V, projected on degree " << degree << " in (w - " << c.offset_v << " V): max error "
+       << line << " V" << (c.sign_scheme == cell::SignScheme::kSigned ? std::string() : ", " + cell::to_string(c.sign_scheme) + " around " + std::to_string(c.offset_v) + " V")
+       << ", projected on degree " << degree << " in (w - " << c.offset_v << " V): max error "
        << max_err * 1e9 << " nA (" << 100.0 * max_err / full << " % of " << full * 1e6 << " uA); C2P Q_sat "
        << m.q_sat_c * 1e12 << " pC, t_max " << m.t_max_s * 1e9 << " ns, q_unit " << m.q_unit_c * 1e15 << " fC";
   m.note = note.str();

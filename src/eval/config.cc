@@ -109,7 +109,7 @@ const char* kKeys =
     "preset, levels_q, levels_kv, levels_out, clamp_q, clamp_kv, clamp_out, offset_v, vin_v, window, "
     "tile_keys, decay_per_token, decay_rule, decay_bf16, s_sat, stage2_scale, scaler_q, scaler_k, "
     "scaler_v, scaler_out, cell, poly_coefficients, linear_gain, cell_model, c2p_model, "
-    "projection_degree, c_line_f, threads";
+    "projection_degree, c_line_f, line_v, sign_scheme, threads";
 
 void apply_key(EvalConfig& c, const Origin& o, const std::string& key, const json& v) {
   const std::string ptr = "/" + key;
@@ -191,6 +191,19 @@ void apply_key(EvalConfig& c, const Origin& o, const std::string& key, const jso
   } else if (key == "c_line_f") {
     c.c_line_f = number(o, ptr, v);
     if (!(c.c_line_f > 0)) bad(o, ptr, "a capacitance > 0 in F", v);
+  } else if (key == "line_v") {
+    c.line_v = number(o, ptr, v);
+    if (!std::isfinite(c.line_v)) bad(o, ptr, "a finite voltage", v);
+  } else if (key == "sign_scheme") {
+    if (v == "signed") {
+      c.sign_scheme = cell::SignScheme::kSigned;
+    } else if (v == "reference_column") {
+      c.sign_scheme = cell::SignScheme::kReferenceColumn;
+    } else if (v == "differential") {
+      c.sign_scheme = cell::SignScheme::kDifferential;
+    } else {
+      bad(o, ptr, "\"signed\", \"reference_column\" or \"differential\"", v);
+    }
   } else if (key == "threads") {
     if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1024) {
       bad(o, ptr, "an integer in [0, 1024] (0 = one per core)", v);
@@ -304,6 +317,19 @@ void validate(const EvalConfig& c) {
     if (c.c2p_model.empty()) fail("cell \"" + to_string(c.cell) + "\" needs c2p_model (a HardSigmoid model file)");
   }
   if (!(c.vin_v > 0) || !std::isfinite(c.offset_v)) fail("vin_v must be > 0 and offset_v finite");
+  if (c.sign_scheme != cell::SignScheme::kSigned && c.cell != CellKind::kFitted && c.cell != CellKind::kOde) {
+    fail("sign_scheme \"" + cell::to_string(c.sign_scheme) + "\" describes a physical cell: it needs cell fitted or ode");
+  }
+}
+
+void apply_card(EvalConfig& c, const cell::CellCard& card) {
+  c.offset_v = card.offset_v;
+  c.line_v = card.line_v;
+  c.clamp_kv = {card.store_lo_v, card.store_hi_v};
+  c.levels_kv = card.store_levels;
+  c.levels_q = card.pulse_levels;
+  c.sign_scheme = card.sign;
+  if (card.scheme == cell::ReadScheme::kPrecharged) c.c_line_f = card.c_line_f;
 }
 
 json to_json(const EvalConfig& c) {
@@ -333,6 +359,8 @@ json to_json(const EvalConfig& c) {
          {"linear_gain", c.linear_gain},
          {"projection_degree", c.projection_degree},
          {"c_line_f", c.c_line_f},
+         {"line_v", c.line_level_v()},
+         {"sign_scheme", cell::to_string(c.sign_scheme)},
          {"threads", c.threads}};
   if (!c.cell_model.empty()) j["cell_model"] = c.cell_model.string();
   if (!c.c2p_model.empty()) j["c2p_model"] = c.c2p_model.string();

@@ -171,7 +171,7 @@ struct Evaluator::Impl {
   std::vector<int> power;       // per feature: the power of the stored base
   int max_power = 0;
   std::vector<float> global_a;  // global: the polynomial F of the stored base
-  std::unique_ptr<ReadCurrentModel> ode_model;
+  std::unique_ptr<detail::CurrentTable> ode_model;
   mutable std::mutex pool_mu;
   mutable std::unique_ptr<ThreadPool> pool;
 
@@ -294,11 +294,12 @@ Evaluator::Evaluator(EvalConfig config) : impl_(std::make_unique<Impl>()) {
   impl_->cell = make_cell_mapping(impl_->config);
   impl_->build_terms();
   if (impl_->config.cell == CellKind::kOde) {
-    impl_->ode_model = std::make_unique<ReadCurrentModel>(load_read_current_model(impl_->config.cell_model));
-    if (!impl_->ode_model->two_inputs) {
+    const ReadCurrentModel model = load_read_current_model(impl_->config.cell_model);
+    if (!model.two_inputs) {
       throw InputError("GC-1706", "error GC-1706: " + impl_->config.cell_model.string() +
                                       ": ode mode needs a two-input read-current model I(v_store, v_line)");
     }
+    impl_->ode_model = std::make_unique<detail::CurrentTable>(model, impl_->config.clamp_kv[0], impl_->config.clamp_kv[1]);
   }
 }
 Evaluator::~Evaluator() = default;
@@ -332,9 +333,16 @@ EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v,
   const long T = static_cast<long>(sh.t);
 
   if (m.config.cell == CellKind::kOde) {
+    const std::size_t clamped_before = m.ode_model->clamped();
     detail::ode_forward(m.config, m.cell, *m.ode_model, sh.b, sh.h, sh.t, sh.d, q.data, k.data, v.data,
                         r.output.data, intermediates ? &r.S.data : nullptr, intermediates ? &r.phi.data : nullptr,
                         thread_count(m.config), progress);
+    if (const std::size_t n = m.ode_model->clamped() - clamped_before; n > 0) {
+      r.warnings.push_back("ode: " + std::to_string(n) + " evaluations of the read current fell outside its model's range (line " +
+                           std::to_string(m.ode_model->v_lo()) + " .. " + std::to_string(m.ode_model->v_hi()) +
+                           " V, stored values within clamp_kv) and were clamped to it: widen the read-current sweep's line "
+                           "range (the card's read.line_sweep_v)");
+    }
     return r;
   }
 

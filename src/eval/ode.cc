@@ -15,7 +15,36 @@
 
 namespace gaincell::eval::detail {
 
-double line_charge_c(const ReadCurrentModel& model, const std::vector<double>& w_v, const std::vector<double>& width_s,
+CurrentTable::CurrentTable(const ReadCurrentModel& model, double w_lo_v, double w_hi_v) {
+  const auto& info = fit::info_of(model.model);
+  double v_lo = 0.0, v_hi = 1.0;
+  if (model.two_inputs && info.inputs.size() == 2) {
+    v_lo = info.inputs[1].min;
+    v_hi = info.inputs[1].max;
+  }
+  if (!(v_hi > v_lo)) v_hi = v_lo + 1e-3;
+  constexpr double kStep = 2e-3;  // V: bilinear error ~ (2 mV)^2 / 8 * I'', 1e-5 of full scale
+  nw_ = static_cast<std::size_t>(std::ceil((w_hi_v - w_lo_v) / kStep)) + 1;
+  nv_ = static_cast<std::size_t>(std::ceil((v_hi - v_lo) / kStep)) + 1;
+  nw_ = std::max<std::size_t>(nw_, 2);
+  nv_ = std::max<std::size_t>(nv_, 2);
+  w_lo_ = w_lo_v;
+  v_lo_ = v_lo;
+  inv_dw_ = static_cast<double>(nw_ - 1) / (w_hi_v - w_lo_v);
+  inv_dv_ = static_cast<double>(nv_ - 1) / (v_hi - v_lo);
+  x_max_ = static_cast<double>(nw_ - 1);
+  y_max_ = static_cast<double>(nv_ - 1);
+  table_.resize(nw_ * nv_);
+  for (std::size_t i = 0; i < nw_; ++i) {
+    const double w = w_lo_v + (w_hi_v - w_lo_v) * static_cast<double>(i) / static_cast<double>(nw_ - 1);
+    for (std::size_t j = 0; j < nv_; ++j) {
+      const double v = v_lo + (v_hi - v_lo) * static_cast<double>(j) / static_cast<double>(nv_ - 1);
+      table_[i * nv_ + j] = model.evaluate(w, v);
+    }
+  }
+}
+
+double line_charge_c(const CurrentTable& model, const std::vector<double>& w_v, const std::vector<double>& width_s,
                      double scale, double c_line_f, double v0_v) {
   namespace odeint = boost::numeric::odeint;
   // Group equal stored voltages (quantized K/V take few values); the
@@ -41,7 +70,7 @@ double line_charge_c(const ReadCurrentModel& model, const std::vector<double>& w
       for (std::size_t j = first_on; j < cells.size(); ++j) ++groups[cells[j].w_v];
       auto rhs = [&](const double& x, double& dxdt, double) {
         double i_total = 0.0;
-        for (const auto& [w, n] : groups) i_total += n * model.evaluate(w, x);
+        for (const auto& [w, n] : groups) i_total += n * model(w, x);
         dxdt = -scale * i_total / c_line_f;
       };
       const double dt0 = (t_end - t) / 8.0;
@@ -53,7 +82,21 @@ double line_charge_c(const ReadCurrentModel& model, const std::vector<double>& w
   return c_line_f * (v0_v - V);
 }
 
-void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrentModel& model, std::size_t B,
+double signed_line_charge_c(const EvalConfig& c, const CurrentTable& model, const std::vector<double>& w_v,
+                            const std::vector<double>& width_s, double scale) {
+  const double v0 = c.line_level_v();
+  const double q = line_charge_c(model, w_v, width_s, scale, c.c_line_f, v0);
+  if (c.sign_scheme == cell::SignScheme::kSigned) return q;
+  // The companion line floats too: cells storing offset_v (reference column) or
+  // the complements 2 offset_v - w (differential), read by the same pulses.
+  std::vector<double> companion(w_v.size(), c.offset_v);
+  if (c.sign_scheme == cell::SignScheme::kDifferential) {
+    for (std::size_t j = 0; j < w_v.size(); ++j) companion[j] = 2.0 * c.offset_v - w_v[j];
+  }
+  return q - line_charge_c(model, companion, width_s, scale, c.c_line_f, v0);
+}
+
+void ode_forward(const EvalConfig& c, const CellMapping& cell, const CurrentTable& model, std::size_t B,
                  std::size_t H, std::size_t T, std::size_t D, const std::vector<float>& q, const std::vector<float>& k,
                  const std::vector<float>& v, std::vector<float>& out, std::vector<float>* S, std::vector<float>* phi,
                  unsigned threads, const EvalProgress& progress) {
@@ -80,7 +123,7 @@ void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrent
           w.push_back(per_order ? c.offset_v + (kv - c.offset_v) * D_age : kv);
           width.push_back(prepare_input(c, Input::kQ, q[base + t * D + d], head) * cell.t_max_s);
         }
-        const double Q = line_charge_c(model, w, width, per_order ? 1.0 : D_age, c.c_line_f, c.offset_v);
+        const double Q = signed_line_charge_c(c, model, w, width, per_order ? 1.0 : D_age);
         const double p = cell.phi_lo + (1.0 - cell.phi_lo) * std::clamp((Q - cell.q0_c) / (cell.q_sat_c - cell.q0_c), 0.0, 1.0);
         phis[static_cast<std::size_t>(s)] = p;
         if (S != nullptr) (*S)[(bh * T + t) * T + static_cast<std::size_t>(s)] = static_cast<float>(Q / cell.q_unit_c);
@@ -99,7 +142,7 @@ void ode_forward(const EvalConfig& c, const CellMapping& cell, const ReadCurrent
             // Global decay scales each cell's current; fold it into its pulse width (charge is linear in both).
             width.push_back(phis[static_cast<std::size_t>(s)] * cell.t_max_s * (per_order ? 1.0 : D_age));
           }
-          const double Q2 = line_charge_c(model, w, width, 1.0, c.c_line_f, c.offset_v);
+          const double Q2 = signed_line_charge_c(c, model, w, width, 1.0);
           float y = clamp_f(static_cast<float>(Q2 / cell.q2_full_scale_c), static_cast<float>(c.clamp_out[0]),
                             static_cast<float>(c.clamp_out[1]));
           if (out_step != 0.0f) y = quantize_with_step(y, out_step);

@@ -4,17 +4,17 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <sstream>
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/numerics.h"
-#include "gaincell/tile/tile.h"
 
 namespace gaincell::eval {
 namespace {
 
-tile::TileResult simulate(tile::TileSpec spec, const SpiceCheckOptions& o, const char* what) {
+tile::TileResult simulate(const tile::TileSpec& spec, const SpiceCheckOptions& o, const char* what) {
   const tile::TileResult r = tile::run_tile(spec, {o.timeout_s, o.worker});
   if (r.outcome != spice::SimOutcome::kOk) {
     throw Error(std::string("spice check: the ") + what + " tile failed (" + std::string(spice::to_string(r.outcome)) +
@@ -35,6 +35,13 @@ double share(const std::vector<double>& a, const std::vector<double>& b, double 
   return a.empty() ? 0.0 : static_cast<double>(n) / static_cast<double>(a.size());
 }
 
+std::string pct(double x) {
+  std::ostringstream o;
+  o.precision(3);
+  o << x << " %";
+  return o.str();
+}
+
 }  // namespace
 
 SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
@@ -44,16 +51,25 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
   r.keys = n;
   r.dims = m;
   r.seed = o.seed;
-  // Random quantized inputs: Q on 16 levels in [0, 1], K and V on 8 levels in [0, 0.9] V.
+  r.thresholds = o.thresholds;
+  const EvalConfig& base = o.config;
+  // Random quantized inputs: Q on the query levels in [0, 1], K and V on the DAC levels of the store range.
   std::mt19937_64 rng(o.seed);
-  std::uniform_int_distribution<int> q_level(0, 15), kv_level(0, 7);
-  for (std::size_t i = 0; i < m; ++i) r.q.push_back(static_cast<double>(quantize(static_cast<float>(q_level(rng)) / 15.0f, 16, 0.0, 1.0)));
-  auto kv = [&] { return static_cast<double>(quantize(static_cast<float>(kv_level(rng)) * 0.9f / 7.0f, 8, 0.0, 0.9)); };
+  const int lq = std::max(base.levels_q, 2), lkv = std::max(base.levels_kv, 2);
+  std::uniform_int_distribution<int> q_level(0, lq - 1), kv_level(0, lkv - 1);
+  const double lo = base.clamp_kv[0], hi = base.clamp_kv[1];
+  for (std::size_t i = 0; i < m; ++i) {
+    r.q.push_back(static_cast<double>(quantize(static_cast<float>(q_level(rng)) / static_cast<float>(lq - 1), base.levels_q, 0.0, 1.0)));
+  }
+  auto kv = [&] {
+    const float x = static_cast<float>(lo + (hi - lo) * kv_level(rng) / (lkv - 1));
+    return static_cast<double>(base.levels_kv > 0 ? quantize(x, base.levels_kv, lo, hi) : x);
+  };
   for (std::size_t i = 0; i < n * m; ++i) r.k_v.push_back(kv());
   for (std::size_t i = 0; i < n * m; ++i) r.v_v.push_back(kv());
 
   // The evaluator: keys 0..n-1, the query at position n-1 (it sees them all), no decay.
-  EvalConfig c = o.config;
+  EvalConfig c = base;
   c.decay_per_token = 0.0;
   c.scaler_q = Scaler{{1.0}, {0.0}};
   c.scaler_k = Scaler{{1.0}, {0.0}};
@@ -66,13 +82,20 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
   for (double x : r.k_v) K.data.push_back(static_cast<float>(x));
   for (double x : r.v_v) V.data.push_back(static_cast<float>(x));
 
-  tile::TileSpec s1 = tile::random_tile(o.cell.empty() ? find_data_file("netlists/cells/pushpull.sub") : o.cell, n, m, o.seed);
+  // The same circuit as the evaluator: its line level and sign scheme.
+  tile::TileSpec s1 = o.tile ? *o.tile : tile::tile_from_card(cell::load_card(cell::default_card_path()));
+  s1.tokens = n;
+  s1.dims = m;
+  s1.seed = o.seed;
   s1.q = r.q;
   s1.k_v = r.k_v;
-  s1.v_ref_v = c.offset_v;
+  s1.v_ref_v = c.line_level_v();
+  s1.offset_v = c.offset_v;
+  s1.sign = c.sign_scheme;
+  s1.passive_line = false;
 
-  auto stage2_spec = [&](const std::vector<double>& phi) {
-    tile::TileSpec s2 = s1;
+  auto stage2_spec = [&](const tile::TileSpec& stage1, const std::vector<double>& phi) {
+    tile::TileSpec s2 = stage1;
     s2.tokens = m;
     s2.dims = n;
     s2.q.clear();
@@ -101,9 +124,9 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
     const CellMapping& cm = ev.cell();
     q1.clear();
     for (std::size_t s = 0; s < n; ++s) q1.push_back(static_cast<double>(res.S.data[(n - 1) * n + s]) * cm.q_unit_c);
-    // Stage-2 charges from the evaluator's own phi, through the same cell model (fitted: the polynomial).
     out.clear();
     for (std::size_t d = 0; d < m; ++d) out.push_back(static_cast<double>(res.output.data[(n - 1) * m + d]));
+    // Stage-2 charges from the evaluator's own phi, through the same cell model (fitted: the polynomial).
     q2.clear();
     for (std::size_t d = 0; d < m; ++d) {
       double A = 0;
@@ -123,12 +146,12 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
   const CellMapping cm = evaluate(CellKind::kFitted, c.c_line_f, r.q_fitted_c, r.q2_fitted_c, r.out_fitted);
   r.lsb = static_cast<double>(quant_step(c.levels_out, c.clamp_out[0], c.clamp_out[1]));
 
-  // SPICE with the integrator readout.
-  const tile::TileResult t1 = simulate(s1, o, "stage-1 (integrator)");
+  // SPICE with held lines: the card's converter holds them and gives the pulses.
+  const tile::TileResult t1 = simulate(s1, o, "stage-1 (held lines)");
   r.q_spice_c = t1.q_line_c;
   std::vector<double> phi_spice;
   for (double pw : t1.pulse_width_s) phi_spice.push_back(pw / cm.t_max_s);
-  const tile::TileResult t2 = simulate(stage2_spec(phi_spice), o, "stage-2 (integrator)");
+  const tile::TileResult t2 = simulate(stage2_spec(s1, phi_spice), o, "stage-2 (held lines)");
   r.q2_spice_c = t2.q_line_c;
   r.out_spice = outputs(r.q2_spice_c, r.full_scale2_c);
   r.spice_wall_s = t1.wall_time_s + t2.wall_time_s;
@@ -138,22 +161,21 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
   r.exact_fitted = share(r.out_fitted, r.out_spice, r.lsb * 0.001);
 
   if (o.ode) {
+    // SPICE with passive lines: each floats on c_line after a precharge to the line level.
     tile::TileSpec p1 = s1;
     p1.passive_line = true;
     p1.c_line_f = c.c_line_f;
     const double c_total_1 = p1.c_line_f + p1.c_wire_f * static_cast<double>(m);
     std::vector<double> q2_polynomial;  // evaluate()'s stage-2 charges use the fitted polynomial: not ODE's
     evaluate(CellKind::kOde, c_total_1, r.q_ode_c, q2_polynomial, r.out_ode);
-    const tile::TileResult pt1 = simulate(p1, o, "stage-1 (passive line)");
+    const tile::TileResult pt1 = simulate(p1, o, "stage-1 (passive lines)");
     r.q_spice_passive_c = pt1.q_line_c;
     std::vector<double> phi_passive;
     for (double q : r.q_spice_passive_c) {
       phi_passive.push_back(cm.phi_lo + (1.0 - cm.phi_lo) * std::clamp((q - cm.q0_c) / (cm.q_sat_c - cm.q0_c), 0.0, 1.0));
     }
-    tile::TileSpec p2 = stage2_spec(phi_passive);
-    p2.passive_line = true;
-    p2.c_line_f = c.c_line_f;
-    const tile::TileResult pt2 = simulate(p2, o, "stage-2 (passive line)");
+    tile::TileSpec p2 = stage2_spec(p1, phi_passive);
+    const tile::TileResult pt2 = simulate(p2, o, "stage-2 (passive lines)");
     r.q2_spice_passive_c = pt2.q_line_c;
     r.out_spice_passive = outputs(r.q2_spice_passive_c, r.full_scale2_c);
     r.spice_wall_s += pt1.wall_time_s + pt2.wall_time_s;
@@ -161,15 +183,62 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
     r.within_1lsb_ode = share(r.out_ode, r.out_spice_passive, r.lsb * 1.001);
     r.exact_ode = share(r.out_ode, r.out_spice_passive, r.lsb * 0.001);
   }
+
+  // The verdict.
+  const auto& th = o.thresholds;
+  auto check = [&](const char* mode, double error_pct, double within) {
+    if (!(error_pct <= th.max_charge_error_pct_fs)) {
+      r.failures.push_back(std::string(mode) + ": stage-1 charge error " + pct(error_pct) + " of full scale > " +
+                           pct(th.max_charge_error_pct_fs));
+    }
+    if (!(within >= th.min_within_1lsb)) {
+      r.failures.push_back(std::string(mode) + ": " + pct(100.0 * within) + " of 5-bit outputs within 1 LSB < " +
+                           pct(100.0 * th.min_within_1lsb));
+    }
+  };
+  check("fitted", r.charge_error_pct_fs_fitted, r.within_1lsb_fitted);
+  if (o.ode) check("ode", r.charge_error_pct_fs_ode, r.within_1lsb_ode);
+  // A check that compares nothing is not a pass: the converter must fire on
+  // some stage-1 line, or stage 2 reads nothing at all. (Small 8 x 8 tiles
+  // often give 5-bit outputs of 0 and +-1 LSB; their stage-2 charges are
+  // still compared.)
+  const bool fired = std::any_of(t1.pulse_width_s.begin(), t1.pulse_width_s.end(), [&](double pw) { return pw > 0.01 * cm.t_max_s; });
+  const double q_max = *std::max_element(r.q_spice_c.begin(), r.q_spice_c.end());
+  if (!fired) {
+    r.failures.push_back("nothing to compare: the converter never fired (largest stage-1 charge " + pct(100.0 * q_max / r.full_scale_c) +
+                         " of full scale): the cells must draw charge from the line (positive = sink); a cell that sources "
+                         "into it needs another sign or read scheme");
+  }
+  // Why a check failed, where the numbers say it.
+  if (!r.failures.empty()) {
+    double q_abs = 0;
+    for (double q : r.q_spice_c) q_abs = std::max(q_abs, std::abs(q));
+    if (q_abs > 1.05 * cm.q_sat_c) {
+      r.failures.push_back("note: stage-1 charges reach " + pct(100.0 * q_abs / cm.q_sat_c) + " of the converter's saturation charge "
+                           "(Q_sat): the lines saturate; weaken the read device or raise the converter's saturation (c_int, ramp_top_v)");
+    }
+    if (cm.projection_max_error_a > 0.005 * cm.current_full_scale_a) {
+      r.failures.push_back("note: fitted mode's polynomial (degree " + std::to_string(c.projection_degree) + ") misses the read current by up to " +
+                           pct(100.0 * cm.projection_max_error_a / cm.current_full_scale_a) +
+                           " of its full scale (projection_degree up to 9 may help)");
+    }
+  }
+  r.passed = std::none_of(r.failures.begin(), r.failures.end(), [](const std::string& f) { return f.rfind("note: ", 0) != 0; });
   return r;
 }
 
-nlohmann::json spice_check_json(const std::vector<SpiceCheckResult>& results, const std::string& cell) {
+nlohmann::json spice_check_json(const std::vector<SpiceCheckResult>& results, const tile::TileSpec& tile,
+                                const EvalConfig& config) {
   nlohmann::json tiles = nlohmann::json::array();
+  bool passed = !results.empty();
   for (const auto& r : results) {
+    passed = passed && r.passed;
     nlohmann::json t{{"tokens", r.keys},
                      {"dims", r.dims},
                      {"seed", r.seed},
+                     {"q", r.q},
+                     {"k_v", r.k_v},
+                     {"v_v", r.v_v},
                      {"q_spice_c", r.q_spice_c},
                      {"q_fitted_c", r.q_fitted_c},
                      {"full_scale_c", r.full_scale_c},
@@ -183,7 +252,9 @@ nlohmann::json spice_check_json(const std::vector<SpiceCheckResult>& results, co
                      {"charge2_error_pct_fs", {{"fitted", r.charge2_error_pct_fs_fitted}}},
                      {"within_1lsb_share", {{"fitted", r.within_1lsb_fitted}}},
                      {"exact_share", {{"fitted", r.exact_fitted}}},
-                     {"spice_wall_s", r.spice_wall_s}};
+                     {"spice_wall_s", r.spice_wall_s},
+                     {"passed", r.passed},
+                     {"failures", r.failures}};
     if (!r.q_ode_c.empty()) {
       t["q_ode_c"] = r.q_ode_c;
       t["q_spice_passive_c"] = r.q_spice_passive_c;
@@ -196,7 +267,26 @@ nlohmann::json spice_check_json(const std::vector<SpiceCheckResult>& results, co
     }
     tiles.push_back(t);
   }
-  return nlohmann::json{{"format", "gaincell-spice-check/1"}, {"cell", cell}, {"tiles", tiles}};
+  const SpiceCheckThresholds th = results.empty() ? SpiceCheckThresholds{} : results.front().thresholds;
+  nlohmann::json cell{{"name", tile.cell_name},
+                      {"subckt", tile.cell.name},
+                      {"file", tile.cell.file.string()},
+                      {"converter", tile.converter.file.string()},
+                      {"sign_scheme", cell::to_string(config.sign_scheme)},
+                      {"offset_v", config.offset_v},
+                      {"line_v", config.line_level_v()}};
+  if (!tile.card.empty()) cell["card"] = tile.card.string();
+  return nlohmann::json{
+      {"format", "gaincell-spice-check/1"},
+      {"cell", cell},
+      {"compared",
+       {{"fitted", "evaluator fitted mode vs the tile with every line held at line_v by the card's converter (integrator)"},
+        {"ode", "evaluator ODE mode vs the tile with passive lines (c_line_f, precharged to line_v, then floating)"}}},
+      {"c_line_f", config.c_line_f},
+      {"thresholds", {{"max_charge_error_pct_fs", th.max_charge_error_pct_fs}, {"min_within_1lsb_share", th.min_within_1lsb}}},
+      {"passed", passed},
+      {"gaincell_version", build_info().version + " (" + build_info().git_sha + ")"},
+      {"tiles", tiles}};
 }
 
 }  // namespace gaincell::eval

@@ -128,7 +128,7 @@ FitData load_results_data(const std::filesystem::path& path, const FitRequest& r
                                     std::to_string(n) + ")");
   }
   rep.source_sha256 = sha256_file(path);
-  for (const char* key : {"spec_name", "spec_sha256", "template_sha256", "ngspice_version", "gaincell_version"}) {
+  for (const char* key : {"spec_name", "spec_sha256", "template_sha256", "include_sha256", "ngspice_version", "gaincell_version"}) {
     if (r.attributes.count(key)) rep.provenance[key] = r.attributes.at(key);
   }
   if (report != nullptr) *report = rep;

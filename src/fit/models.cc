@@ -412,9 +412,26 @@ struct ExpCore {
 };
 
 // Linear part of the variable projection at a given tau: V = p0 + p1 e^{-(t - t0)/tau}.
-// Returns the residual norm and the two parameters.
-double exp_projection(const Clean& c, double t0, double tau, double& p0, double& p1) {
+// Returns the residual norm and the two parameters. With a fixed asymptote
+// (v_inf not NaN), p0 = v_inf and only p1 is solved for.
+double exp_projection(const Clean& c, double t0, double tau, double& p0, double& p1, double v_inf) {
   const auto n = static_cast<Eigen::Index>(c.size());
+  if (!std::isnan(v_inf)) {
+    double num = 0, den = 0, r2 = 0;
+    for (Eigen::Index p = 0; p < n; ++p) {
+      const double e = std::exp(-(c.x[0][static_cast<std::size_t>(p)] - t0) / tau);
+      num += e * (c.y[static_cast<std::size_t>(p)] - v_inf);
+      den += e * e;
+    }
+    p0 = v_inf;
+    p1 = num / den;
+    for (Eigen::Index p = 0; p < n; ++p) {
+      const double e = std::exp(-(c.x[0][static_cast<std::size_t>(p)] - t0) / tau);
+      const double d = c.y[static_cast<std::size_t>(p)] - (v_inf + p1 * e);
+      r2 += d * d;
+    }
+    return std::sqrt(r2);
+  }
   Eigen::MatrixXd a(n, 2);
   Eigen::VectorXd b(n);
   for (Eigen::Index p = 0; p < n; ++p) {
@@ -428,7 +445,7 @@ double exp_projection(const Clean& c, double t0, double tau, double& p0, double&
   return (b - a * sol).norm();
 }
 
-ExpCore exp_core(const Clean& c, const std::string& y_unit, int grid_points) {
+ExpCore exp_core(const Clean& c, const std::string& y_unit, int grid_points, double v_inf) {
   const std::vector<double>& t = c.x[0];
   const auto [ylo, yhi] = std::minmax_element(c.y.begin(), c.y.end());
   const double peak = std::max(std::abs(*ylo), std::abs(*yhi));
@@ -447,9 +464,11 @@ ExpCore exp_core(const Clean& c, const std::string& y_unit, int grid_points) {
   double dt_min = ts.back() - ts.front();
   for (std::size_t k = 1; k < ts.size(); ++k) dt_min = std::min(dt_min, ts[k] - ts[k - 1]);
   const double t0 = ts.front();
-  const double lo = std::log(dt_min / 10.0), hi = std::log(100.0 * (ts.back() - ts.front()));
+  // A fixed asymptote lets the slope set tau: search far beyond the span.
+  const double reach = std::isnan(v_inf) ? 100.0 : 1e9;
+  const double lo = std::log(dt_min / 10.0), hi = std::log(reach * (ts.back() - ts.front()));
   double p0 = 0.0, p1 = 0.0;
-  const auto cost = [&](double log_tau) { return exp_projection(c, t0, std::exp(log_tau), p0, p1); };
+  const auto cost = [&](double log_tau) { return exp_projection(c, t0, std::exp(log_tau), p0, p1, v_inf); };
   const int g = grid_points;
   int best = 0;
   double best_cost = std::numeric_limits<double>::infinity();
@@ -505,7 +524,11 @@ ExpDecayModel ExpDecayModel::fit(const FitData& data, const Options& options) {
                                     ". Violated constraint: fit.grid_points >= 8");
   }
   const Clean clean = clean_data(data, "exp_decay", 1, 1, 3);
-  const auto core = [&](const Clean& c) { return exp_core(c, data.output.unit, options.grid_points); };
+  if (!std::isnan(options.v_inf_v) && !std::isfinite(options.v_inf_v)) {
+    throw InputError("GC-1603", "Invalid configuration. fit.v_inf = " + std::to_string(options.v_inf_v) +
+                                    ". Violated constraint: a finite value");
+  }
+  const auto core = [&](const Clean& c) { return exp_core(c, data.output.unit, options.grid_points, options.v_inf_v); };
   const auto predict = [](const ExpCore& e, const std::vector<double>& x) { return exp_value(e, x[0]); };
   const ExpCore fitted = core(clean);
   ModelInfo info = make_info(data, clean);

@@ -292,8 +292,12 @@ std::string NetlistTemplate::render(const RenderRequest& request) const {
 namespace gaincell::netlist {
 
 std::vector<std::filesystem::path> dependency_files(const NetlistTemplate& tpl) {
+  return dependency_closure(tpl.includes());
+}
+
+std::vector<std::filesystem::path> dependency_closure(const std::vector<std::filesystem::path>& roots) {
   std::vector<std::filesystem::path> files;
-  std::vector<std::filesystem::path> todo(tpl.includes().rbegin(), tpl.includes().rend());
+  std::vector<std::filesystem::path> todo(roots.rbegin(), roots.rend());
   while (!todo.empty()) {
     const std::filesystem::path file = todo.back().lexically_normal();
     todo.pop_back();

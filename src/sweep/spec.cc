@@ -10,7 +10,7 @@
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
-#include "gaincell/core/json_location.h"
+#include "gaincell/core/json_reader.h"
 #include "gaincell/netlist/si_value.h"
 
 namespace gaincell::sweep {
@@ -33,119 +33,14 @@ bool is_vector_name(const std::string& s) {
   });
 }
 
-std::string type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    default: return "number";
-  }
-}
+std::string shown(const json& j) { return shown_json(j); }
 
-std::string shown(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return type_name(j) + " " + s;
-}
+constexpr JsonErrorIds kSpecIds{"GC-1201", "GC-1202", "GC-1203", "GC-1204", "GC-1205"};
 
-// Carries the file and text so every error can point at its place.
-class Reader {
+// The shared reader, plus the spec's own kind of value: a time reference.
+class Reader : public JsonReader {
  public:
-  Reader(const std::string& text, std::string file) : text_(text), file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const std::string& pointer, const std::string& id, const std::string& message,
-                         const std::string& hint = "", bool at_key = false) const {
-    auto [line, col] = locate_json_pointer(text_, pointer, at_key);
-    throw_input_error({file_, line, col, pointer.empty() ? "/" : pointer}, id, message, hint);
-  }
-
-  void check_keys(const json& obj, const std::string& pointer, std::initializer_list<const char*> allowed) const {
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-      const bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return it.key() == k; });
-      if (!known) {
-        std::string list;
-        for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-        fail(pointer + "/" + it.key(), "GC-1204", "unknown key '" + it.key() + "'; expected one of: " + list, "",
-             /*at_key=*/true);
-      }
-    }
-  }
-
-  const json& require(const json& obj, const std::string& pointer, const char* key) const {
-    if (!obj.is_object() || !obj.contains(key)) {
-      fail(pointer, "GC-1202", std::string("missing required key '") + key + "'");
-    }
-    return obj.at(key);
-  }
-
-  const json& object(const json& j, const std::string& pointer) const {
-    if (!j.is_object()) fail(pointer, "GC-1203", "expected an object, found " + shown(j));
-    return j;
-  }
-
-  const json& array(const json& j, const std::string& pointer) const {
-    if (!j.is_array()) fail(pointer, "GC-1203", "expected an array, found " + shown(j));
-    return j;
-  }
-
-  std::string string(const json& j, const std::string& pointer) const {
-    if (!j.is_string()) fail(pointer, "GC-1203", "expected a string, found " + shown(j));
-    return j.get<std::string>();
-  }
-
-  // A number in SI units: a JSON number, or a string with a SPICE suffix.
-  double number(const json& j, const std::string& pointer, const std::string& unit) const {
-    const std::string what = "expected a number" + (unit.empty() ? std::string() : " (" + unit + ")");
-    if (j.is_number()) {
-      const double v = j.get<double>();
-      if (!std::isfinite(v)) fail(pointer, "GC-1203", what + ", found a non-finite number");
-      return v;
-    }
-    if (j.is_string()) {
-      std::string why;
-      auto v = netlist::try_parse_si(j.get<std::string>(), &why);
-      if (!v) {
-        fail(pointer, "GC-1203", what + ", found string " + j.dump(),
-             "write plain SI numbers (0.9) or SPICE suffixes (\"15n\"); units are not part of values");
-      }
-      return *v;
-    }
-    fail(pointer, "GC-1203", what + ", found " + shown(j));
-  }
-
-  // A list of numbers: an array, {"linspace": {start, stop, count}} or
-  // {"logspace": {start, stop, count}} (start, stop > 0).
-  std::vector<double> number_list(const json& j, const std::string& pointer, const std::string& unit) const {
-    std::vector<double> out;
-    if (j.is_array()) {
-      for (std::size_t k = 0; k < j.size(); ++k) out.push_back(number(j[k], pointer + "/" + std::to_string(k), unit));
-      return out;
-    }
-    object(j, pointer);
-    check_keys(j, pointer, {"linspace", "logspace"});
-    if (j.size() != 1) fail(pointer, "GC-1202", "expected exactly one of \"linspace\" or \"logspace\"");
-    const bool log = j.contains("logspace");
-    const std::string lp = pointer + (log ? "/logspace" : "/linspace");
-    const json& l = object(j.begin().value(), lp);
-    check_keys(l, lp, {"start", "stop", "count"});
-    const double start = number(require(l, lp, "start"), lp + "/start", unit);
-    const double stop = number(require(l, lp, "stop"), lp + "/stop", unit);
-    const json& cj = require(l, lp, "count");
-    if (!cj.is_number_integer() || cj.get<long long>() < 1) {
-      fail(lp + "/count", "GC-1203", "expected an integer >= 1, found " + shown(cj));
-    }
-    if (log && !(start > 0 && stop > 0)) fail(lp, "GC-1205", "logspace needs start > 0 and stop > 0");
-    const auto count = static_cast<std::size_t>(cj.get<long long>());
-    for (std::size_t k = 0; k < count; ++k) {
-      // start + k*step loses the end point to rounding; interpolate, and hit stop exactly.
-      const double f = count == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(count - 1);
-      const double v = log ? start * std::pow(stop / start, f) : start + (stop - start) * f;
-      out.push_back(k + 1 == count ? stop : v);
-    }
-    return out;
-  }
+  Reader(const std::string& text, std::string file) : JsonReader(text, std::move(file), kSpecIds) {}
 
   TimeRef time(const json& j, const std::string& pointer, const netlist::NetlistTemplate& tpl) const {
     TimeRef t;
@@ -163,10 +58,6 @@ class Reader {
     t.value_s = number(j, pointer, "s");
     return t;
   }
-
- private:
-  const std::string& text_;
-  std::string file_;
 };
 
 }  // namespace
@@ -180,16 +71,7 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
   const std::string file = origin.string();
   Reader r(spec.text, file);
 
-  json root;
-  try {
-    root = json::parse(spec.text);
-  } catch (const json::parse_error& e) {
-    auto [line, col] = line_column(spec.text, e.byte > 0 ? e.byte - 1 : 0);
-    std::string what = e.what();
-    const auto colon = what.find("syntax error");
-    throw_input_error({file, line, col, ""}, "GC-1201",
-                      "invalid JSON: " + (colon != std::string::npos ? what.substr(colon) : what));
-  }
+  const json root = r.parse();
   r.object(root, "");
   r.check_keys(root, "", {"format", "name", "description", "template", "params", "axes", "analysis",
                           "options", "measures", "timeout_s"});

@@ -233,6 +233,10 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
                                     "(its points are kept), or delete " + journal_path.string() + " and " +
                                     options.output.string() + ".partial to start over");
   }
+  if (!options.resume && !options.overwrite && std::filesystem::exists(options.output, exists_ec)) {
+    throw InputError("GC-1810", "error GC-1810: " + options.output.string() +
+                                    " exists; refusing to overwrite it: give --overwrite to replace it, or another -o");
+  }
   if (options.resume && !have_journal && std::filesystem::exists(options.output, exists_ec)) {
     // A finished file of this very run: nothing to do (a requeued array task).
     const store::Results done = store::read_results(options.output);

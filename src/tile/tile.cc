@@ -4,15 +4,16 @@
 #include <hdf5.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
+#include "gaincell/core/strings.h"
 #include "gaincell/netlist/si_value.h"
+#include "gaincell/netlist/subckt.h"
 #include "gaincell/spice/worker_pool.h"
 #include "gaincell/store/h5.h"
 #include "gaincell/sweep/spec.h"
@@ -20,77 +21,177 @@
 namespace gaincell::tile {
 namespace {
 
+namespace fs = std::filesystem;
 using netlist::format_exact;
+using cell::SignScheme;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string node(const char* base, std::size_t a) { return std::string(base) + "_" + std::to_string(a); }
-std::string node(const char* base, std::size_t a, std::size_t b) {
-  return std::string(base) + "_" + std::to_string(a) + "_" + std::to_string(b);
-}
+std::string node(const std::string& base, std::size_t a) { return base + "_" + std::to_string(a); }
 
 // A PULSE of width `width` (50 % to 50 %) starting at `start`; no pulse for width 0.
+// A pulse shorter than two edges gets edges of width / 2: ngspice reads a PULSE
+// width (PW) of 0 as "the default", TSTOP, which would hold the pulse on to the
+// end of the run (a 10 ps read became a 22 ns one).
 std::string pulse(double low, double high, double start, double width, double edge) {
   if (width <= 0) return "DC " + format_exact(low);
-  const double flat = std::max(width - edge, 0.0);
+  const double rise = std::min(edge, 0.5 * width);
+  const double flat = width - rise;
   return "PULSE(" + format_exact(low) + " " + format_exact(high) + " " + format_exact(start) + " " +
-         format_exact(edge) + " " + format_exact(edge) + " " + format_exact(flat) + " 1)";
+         format_exact(rise) + " " + format_exact(rise) + " " + format_exact(flat) + " 1)";
+}
+
+// The converter's integrator output (the shipped converter's "int"): the swing is measured there.
+bool has_swing_node(const TileSpec& t) { return t.converter.name == "gc_c2p_integrator"; }
+
+// A line of the tile: its name, the stored values of its cells, and whether it is a
+// companion (reference or complement) line whose charge is subtracted from a main line.
+struct Line {
+  std::string name;    // node of the line ("line_3", "line_ref", "linem_3")
+  std::string tag;     // suffix of its sources and cells ("3", "ref", "m_3")
+  std::vector<double> values;
+};
+
+std::vector<Line> main_lines(const TileSpec& t) {
+  std::vector<Line> lines;
+  for (std::size_t j = 0; j < t.tokens; ++j) {
+    lines.push_back({node("line", j), std::to_string(j),
+                     std::vector<double>(t.k_v.begin() + static_cast<long>(j * t.dims),
+                                         t.k_v.begin() + static_cast<long>((j + 1) * t.dims))});
+  }
+  return lines;
+}
+
+// Reference column: one line whose cells store offset_v. Differential: per
+// token a line of the complements 2 offset_v - k.
+std::vector<Line> companion_lines(const TileSpec& t) {
+  std::vector<Line> lines;
+  if (t.sign == SignScheme::kReferenceColumn) {
+    lines.push_back({"line_ref", "ref", std::vector<double>(t.dims, t.offset_v)});
+  } else if (t.sign == SignScheme::kDifferential) {
+    for (std::size_t j = 0; j < t.tokens; ++j) {
+      Line l{node("linem", j), "m_" + std::to_string(j), {}};
+      for (std::size_t i = 0; i < t.dims; ++i) l.values.push_back(2.0 * t.offset_v - t.k_v[j * t.dims + i]);
+      lines.push_back(l);
+    }
+  }
+  return lines;
+}
+
+// The companion line whose charge line j's is reduced by ("" for signed cells).
+std::string companion_of(const TileSpec& t, std::size_t j) {
+  if (t.sign == SignScheme::kReferenceColumn) return "ref";
+  if (t.sign == SignScheme::kDifferential) return "m_" + std::to_string(j);
+  return "";
+}
+
+std::string instance(const cell::SubcktBinding& b, const std::string& name, const std::map<std::string, std::string>& nodes,
+                     const std::string& fixed_prefix) {
+  std::string out = name;
+  for (const auto& port : b.ports) {
+    const std::string role = b.role_of(port);
+    out += " " + (role.empty() ? fixed_prefix + port : nodes.at(role));
+  }
+  out += " " + b.name;
+  for (const auto& [k, v] : b.params) out += " " + k + "=" + v;
+  return out;
 }
 
 }  // namespace
 
-CellInterface load_cell(const std::filesystem::path& file) {
-  CellInterface cell;
-  cell.file = std::filesystem::absolute(file).lexically_normal();
-  std::istringstream in(read_text_file(file));
-  std::string raw;
-  int line_no = 0;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    std::istringstream words(raw);
-    std::string first;
-    words >> first;
-    if (lower(first) != ".subckt") continue;
-    words >> cell.subckt;
-    std::string word;
-    while (words >> word) {
-      const std::string w = lower(word);
-      if (w == "params:" || w.find('=') != std::string::npos) break;
-      cell.ports.push_back(w);
-    }
-    static const std::set<std::string> kRoles = {"wbl", "wwl", "wlr", "wlrb", "rd", "vdd"};
-    for (const auto& p : cell.ports) {
-      if (kRoles.count(p) == 0) {
-        throw_input_error({file.string(), line_no, 1, ""}, "GC-1501",
-                          "port '" + p + "' of subcircuit " + cell.subckt + " is not a tile role",
-                          "name the ports wbl, wwl, rd (required), wlr and/or wlrb, and vdd");
-      }
-    }
-    auto has = [&](const char* port) { return std::find(cell.ports.begin(), cell.ports.end(), port) != cell.ports.end(); };
-    for (const char* required : {"wbl", "wwl", "rd"}) {
-      if (!has(required)) {
-        throw_input_error({file.string(), line_no, 1, ""}, "GC-1501",
-                          "subcircuit " + cell.subckt + " has no '" + required + "' port");
-      }
-    }
-    if (!has("wlr") && !has("wlrb")) {
-      throw_input_error({file.string(), line_no, 1, ""}, "GC-1501",
-                        "subcircuit " + cell.subckt + " has neither a 'wlr' nor a 'wlrb' read word line port");
-    }
-    return cell;
+std::string TileSpec::converter_param(const std::string& name) const {
+  for (const auto& [k, v] : converter.params) {
+    if (k == name) return v;
   }
-  throw_input_error({file.string(), 0, 0, ""}, "GC-1501", "no .subckt line: not a cell file");
+  return "";
 }
 
-TileSpec random_tile(const std::filesystem::path& cell, std::size_t tokens, std::size_t dims, std::uint64_t seed) {
+void TileSpec::set_converter_param(const std::string& name, double value) {
+  for (auto& [k, v] : converter.params) {
+    if (k == name) {
+      v = format_exact(value);
+      return;
+    }
+  }
+  converter.params.emplace_back(name, format_exact(value));
+}
+
+TileSpec tile_from_card(const cell::CellCard& c) {
   TileSpec t;
-  t.cell = cell;
+  t.cell_name = c.name;
+  t.card = c.path;
+  t.cell = c.cell;
+  t.converter = c.converter;
+  t.includes = c.includes;
+  t.lib_file = c.lib_file;
+  t.lib_section = c.lib_section;
+  t.pulse_node = c.pulse_node;
+  t.pulse_threshold_v = c.pulse_threshold_v;
+  t.sign = c.sign;
+  t.offset_v = c.offset_v;
+  t.store_lo_v = c.store_lo_v;
+  t.store_hi_v = c.store_hi_v;
+  t.vdd_v = c.vdd_v;
+  t.v_ref_v = c.line_v;
+  t.v_wwl_v = c.wwl_high_v;
+  t.v_wwl_hold_v = c.wwl_hold_v;
+  t.wlr_idle_v = c.wlr_idle_v;
+  t.wlr_active_v = c.wlr_active_v;
+  t.wlrb_idle_v = c.wlrb_idle_v;
+  t.wlrb_active_v = c.wlrb_active_v;
+  t.t_max_s = c.t_max_s;
+  t.t_read_s = c.t_read_s;
+  t.t_edge_s = c.t_edge_s;
+  t.t_write_on_s = c.t_write_on_s;
+  t.t_write_off_s = c.t_write_off_s;
+  t.v_sat_v = c.ramp_top_v;
+  t.q_sat_nominal_c = c.q_sat_c;
+  // A precharged card's tile is its own circuit: lines float after the precharge.
+  if (c.scheme == cell::ReadScheme::kPrecharged) {
+    t.passive_line = true;
+    t.c_line_f = c.c_line_f;
+  }
+  t.t_step_s = c.t_step_s;
+  return t;
+}
+
+TileSpec tile_from_subckt(const fs::path& file) {
+  const auto subckts = netlist::read_subckts(file);
+  if (subckts.empty()) throw_input_error({file.string(), 0, 0, ""}, "GC-1501", "no .subckt line: not a cell file");
+  const auto& s = subckts.front();
+  static const char* const kRoles[] = {"wbl", "wwl", "wlr", "wlrb", "rd", "vdd"};
+  for (const auto& p : s.ports) {
+    if (std::find_if(std::begin(kRoles), std::end(kRoles), [&](const char* r) { return p == r; }) == std::end(kRoles)) {
+      throw_input_error({file.string(), s.line, 1, ""}, "GC-1501", "port '" + p + "' of subcircuit " + s.name + " is not a tile role",
+                        "name the ports wbl, wwl, rd (required), wlr and/or wlrb, and vdd, or write a cell card that maps "
+                        "your port names to roles (docs/cells.md)");
+    }
+  }
+  auto has = [&](const char* port) { return std::find(s.ports.begin(), s.ports.end(), port) != s.ports.end(); };
+  for (const char* required : {"wbl", "wwl", "rd"}) {
+    if (!has(required)) throw_input_error({file.string(), s.line, 1, ""}, "GC-1501", "subcircuit " + s.name + " has no '" + required + "' port");
+  }
+  if (!has("wlr") && !has("wlrb")) {
+    throw_input_error({file.string(), s.line, 1, ""}, "GC-1501",
+                      "subcircuit " + s.name + " has neither a 'wlr' nor a 'wlrb' read word line port");
+  }
+  // The default cell's levels and gaincell's converter (documented: docs/tiles.md).
+  TileSpec t = tile_from_card(cell::load_card(cell::default_card_path()));
+  t.cell_name = s.name;
+  t.card.clear();
+  t.cell = cell::SubcktBinding{};
+  t.cell.file = fs::absolute(file).lexically_normal();
+  t.cell.name = s.name;
+  t.cell.ports = s.ports;
+  t.cell.line = s.line;
+  for (const auto& p : s.ports) t.cell.role_port[p] = p;
+  return t;
+}
+
+void set_random_inputs(TileSpec& t, std::size_t tokens, std::size_t dims, std::uint64_t seed) {
   t.tokens = tokens;
   t.dims = dims;
   t.seed = seed;
+  t.q.clear();
+  t.k_v.clear();
   // Uniform integer levels from the same counter-based generator as Monte Carlo.
   auto level = [&](const std::string& what, std::size_t index, int levels) {
     const double z = sweep::monte_carlo_normal(seed, index, what);
@@ -98,8 +199,9 @@ TileSpec random_tile(const std::filesystem::path& cell, std::size_t tokens, std:
     return std::min(levels - 1, static_cast<int>(u * levels));
   };
   for (std::size_t i = 0; i < dims; ++i) t.q.push_back(level("q", i, 16) / 15.0);
-  for (std::size_t k = 0; k < tokens * dims; ++k) t.k_v.push_back(level("k", k, 8) * 0.9 / 7.0);
-  return t;
+  for (std::size_t k = 0; k < tokens * dims; ++k) {
+    t.k_v.push_back(t.store_lo_v + level("k", k, 8) * (t.store_hi_v - t.store_lo_v) / 7.0);
+  }
 }
 
 void validate(const TileSpec& t) {
@@ -114,72 +216,106 @@ void validate(const TileSpec& t) {
     if (!(q >= 0 && q <= 1)) fail("Q values must be in [0, 1] (fractions of t_max); found " + format_exact(q));
   }
   for (double k : t.k_v) {
-    if (!(k >= -0.1 && k <= t.vdd_v + 0.1)) fail("K values must be stored voltages near [0, vdd]; found " + format_exact(k));
+    if (!(k >= t.store_lo_v - 0.1 && k <= t.store_hi_v + 0.1)) {
+      fail("K values must be stored voltages near [" + format_exact(t.store_lo_v) + ", " + format_exact(t.store_hi_v) +
+           "] V; found " + format_exact(k));
+    }
   }
+  if (!(t.c_line_f > 0)) fail("the line capacitance must be > 0 F");
 }
 
 std::string render_tile(const TileSpec& t) {
   validate(t);
-  const CellInterface cell = load_cell(t.cell);
-  const std::filesystem::path c2p = t.c2p.empty() ? cell.file.parent_path() / "c2p_integrator.sub" : t.c2p;
+  const std::vector<Line> mains = main_lines(t), companions = companion_lines(t);
+  const double edge = t.t_edge_s, tc = t.t_compare_s();
+  const double release = t.t_read_s - 1e-9;
   std::ostringstream out;
-  out << "gaincell tile " << t.tokens << "x" << t.dims << " of " << cell.subckt << "\n";
+  out << "gaincell tile " << t.tokens << "x" << t.dims << " of " << t.cell_name << "\n";
   out << "* " << t.tokens << " stored tokens (read lines) x " << t.dims << " dimensions (PWM read word lines)\n";
-  out << "* cells: " << cell.file.string() << "; converter: " << c2p.string() << "\n";
-  out << ".include \"" << cell.file.string() << "\"\n";
-  out << ".include \"" << std::filesystem::absolute(c2p).lexically_normal().string() << "\"\n";
-  const double edge = t.t_edge_s;
+  out << "* cell: " << t.cell.name << " of " << t.cell.file.string();
+  if (!t.card.empty()) out << " (card " << t.card.string() << ")";
+  out << "\n* lines: " << (t.passive_line ? "passive (precharged to v_ref, then floating on c_line)" : "held at v_ref by the converter")
+      << "; sign: " << cell::to_string(t.sign);
+  if (t.sign == SignScheme::kReferenceColumn) out << " (line_ref stores " << format_exact(t.offset_v) << " V)";
+  if (t.sign == SignScheme::kDifferential) out << " (linem_j stores 2*" << format_exact(t.offset_v) << " - K)";
+  out << "\n";
+  if (!t.lib_file.empty()) out << ".lib \"" << t.lib_file.string() << "\" " << t.lib_section << "\n";
+  for (const auto& inc : t.includes) out << ".include \"" << inc.string() << "\"\n";
+  out << ".include \"" << t.cell.file.string() << "\"\n";
+  if (!t.passive_line) out << ".include \"" << t.converter.file.string() << "\"\n";
   out << "VDD vdd 0 " << format_exact(t.vdd_v) << "\n";
   out << "VREF vref 0 " << format_exact(t.v_ref_v) << "\n";
-  // All cells are written at once by one boosted write word line.
-  out << "VWWL wwl 0 " << pulse(t.v_wwl_hold_v, t.v_wwl_v, 1e-9, 4e-9, edge) << "\n";
-  // The integrators are reset (line = v_ref) until 1 ns before the read.
-  out << "VRST rst 0 PWL(0 " << format_exact(t.vdd_v) << " " << format_exact(t.t_read_s - 1e-9) << " "
-      << format_exact(t.vdd_v) << " " << format_exact(t.t_read_s - 1e-9 + edge) << " 0)\n";
-  // Shared ramp: high (comparators off) until the comparison, 0 -> v_sat over t_max, then high again.
-  const double tc = t.t_compare_s();
-  out << "VRAMP ramp 0 PWL(0 10 " << format_exact(tc) << " 10 " << format_exact(tc + edge) << " 0 "
-      << format_exact(tc + t.t_max_s) << " " << format_exact(t.v_sat_v) << " " << format_exact(tc + t.t_max_s + edge)
-      << " 10)\n";
+  // All cells are written at once by one write word line.
+  out << "VWWL wwl 0 PWL(0 " << format_exact(t.v_wwl_hold_v) << " " << format_exact(t.t_write_on_s) << " "
+      << format_exact(t.v_wwl_hold_v) << " " << format_exact(t.t_write_on_s + edge) << " " << format_exact(t.v_wwl_v) << " "
+      << format_exact(t.t_write_off_s) << " " << format_exact(t.v_wwl_v) << " " << format_exact(t.t_write_off_s + edge)
+      << " " << format_exact(t.v_wwl_hold_v) << ")\n";
+  // The integrators are reset (passive lines precharged) until 1 ns before the read.
+  out << "VRST rst 0 PWL(0 " << format_exact(t.vdd_v) << " " << format_exact(release) << " " << format_exact(t.vdd_v) << " "
+      << format_exact(release + edge) << " 0)\n";
+  if (!t.passive_line) {
+    // Shared ramp: high (comparators off) until the comparison, 0 -> v_sat over t_max, then high again.
+    out << "VRAMP ramp 0 PWL(0 10 " << format_exact(tc) << " 10 " << format_exact(tc + edge) << " 0 "
+        << format_exact(tc + t.t_max_s) << " " << format_exact(t.v_sat_v) << " " << format_exact(tc + t.t_max_s + edge)
+        << " 10)\n";
+  }
   for (std::size_t i = 0; i < t.dims; ++i) {
     const double width = t.q[i] * t.t_max_s;
-    out << "VWLR_" << i << " " << node("wlr", i) << " 0 " << pulse(0, t.vin_v, t.t_read_s, width, edge) << "\n";
-    out << "VWLRB_" << i << " " << node("wlrb", i) << " 0 "
-        << pulse(t.wlrb_idle(), t.wlrb_active(), t.t_read_s, width, edge) << "\n";
+    if (t.cell.has_role("wlr")) {
+      out << "VWLR_" << i << " " << node("wlr", i) << " 0 " << pulse(t.wlr_idle_v, t.wlr_active_v, t.t_read_s, width, edge) << "\n";
+    }
+    if (t.cell.has_role("wlrb")) {
+      out << "VWLRB_" << i << " " << node("wlrb", i) << " 0 " << pulse(t.wlrb_idle_v, t.wlrb_active_v, t.t_read_s, width, edge)
+          << "\n";
+    }
   }
-  for (std::size_t j = 0; j < t.tokens; ++j) {
-    out << "* token " << j << ": read line " << node("line", j) << "\n";
-    out << "VSENSE_" << j << " " << node("line", j) << " " << node("rdl", j) << " 0\n";
-    out << "CWIRE_" << j << " " << node("line", j) << " 0 " << format_exact(t.c_wire_f * static_cast<double>(t.dims)) << "\n";
+  for (const auto& [port, level] : t.cell.fixed_v) out << "VFIX_" << port << " fix_" << port << " 0 " << format_exact(level) << "\n";
+  if (!t.passive_line) {
+    for (const auto& [port, level] : t.converter.fixed_v) {
+      out << "VFIXC_" << port << " fixc_" << port << " 0 " << format_exact(level) << "\n";
+    }
+  }
+  auto emit_line = [&](const Line& l, bool companion, std::size_t j) {
+    out << "* line " << l.name << (companion ? " (companion: its charge is subtracted)" : "") << "\n";
+    out << "VSENSE_" << l.tag << " " << l.name << " rdl_" << l.tag << " 0\n";
+    out << "CWIRE_" << l.tag << " " << l.name << " 0 " << format_exact(t.c_wire_f * static_cast<double>(t.dims)) << "\n";
     if (t.passive_line) {
-      out << "CLINE_" << j << " " << node("line", j) << " 0 " << format_exact(t.c_line_f) << "\n";
-      out << "SPRE_" << j << " " << node("line", j) << " vref rst 0 swpre\n";
+      out << "CLINE_" << l.tag << " " << l.name << " 0 " << format_exact(t.c_line_f) << "\n";
+      out << "SPRE_" << l.tag << " " << l.name << " vref rst 0 swpre\n";
+    } else if (companion) {
+      // Held at v_ref; its current is mirrored into the main lines (below).
+      out << "VHOLD_" << l.tag << " " << l.name << " 0 " << format_exact(t.v_ref_v) << "\n";
     } else {
-      out << "XC2P_" << j << " " << node("line", j) << " ramp " << node("out", j) << " vref rst gc_c2p_integrator c_int="
-          << format_exact(t.c_int_f) << " vdd=" << format_exact(t.vdd_v) << "\n";
+      const std::map<std::string, std::string> nodes = {{"line", l.name}, {"ramp", "ramp"}, {"out", node("out", j)},
+                                                        {"vref", "vref"}, {"rst", "rst"},   {"vdd", "vdd"}};
+      out << instance(t.converter, "XC2P_" + std::to_string(j), nodes, "fixc_") << "\n";
+      const std::string other = companion_of(t, j);
+      // A current mirror: the companion line's current is pushed into this line,
+      // so the integrator integrates the difference.
+      if (!other.empty()) out << "FSUB_" << j << " 0 " << l.name << " vsense_" << other << " 1\n";
     }
     for (std::size_t i = 0; i < t.dims; ++i) {
-      out << "VWBL_" << j << "_" << i << " " << node("wbl", j, i) << " 0 " << format_exact(t.k_v[j * t.dims + i]) << "\n";
-      out << "X_" << j << "_" << i;
-      for (const auto& port : cell.ports) {
-        if (port == "wbl") out << " " << node("wbl", j, i);
-        if (port == "wwl") out << " wwl";
-        if (port == "wlr") out << " " << node("wlr", i);
-        if (port == "wlrb") out << " " << node("wlrb", i);
-        if (port == "rd") out << " " << node("rdl", j);
-        if (port == "vdd") out << " vdd";
-      }
-      out << " " << cell.subckt << "\n";
+      const std::string wbl = "wbl_" + l.tag + "_" + std::to_string(i);
+      out << "VWBL_" << l.tag << "_" << i << " " << wbl << " 0 " << format_exact(l.values[i]) << "\n";
+      const std::map<std::string, std::string> nodes = {{"wbl", wbl},      {"wwl", "wwl"},           {"wlr", node("wlr", i)},
+                                                        {"wlrb", node("wlrb", i)}, {"rd", "rdl_" + l.tag}, {"vdd", "vdd"}};
+      out << instance(t.cell, "X_" + l.tag + "_" + std::to_string(i), nodes, "fix_") << "\n";
     }
-  }
-  if (t.passive_line) out << ".model swpre sw vt=0.45 vh=0 ron=10 roff=1e15\n";
+  };
+  for (const auto& l : companions) emit_line(l, true, 0);
+  for (std::size_t j = 0; j < mains.size(); ++j) emit_line(mains[j], false, j);
+  if (t.passive_line) out << ".model swpre sw vt=" << format_exact(0.5 * t.vdd_v) << " vh=0 ron=10 roff=1e15\n";
   out << ".options gmin=1e-18\n";
   out << ".tran " << format_exact(t.t_step_s) << " " << format_exact(t.t_stop_s()) << "\n";
   out << ".save";
   for (const auto& v : sweep::required_vectors(tile_measures(t))) out << " " << v;
   out << "\n";
-  for (std::size_t j = 0; j < t.tokens; ++j) {
-    out << ".meas tran q_line_" << j << "_c integ i(vsense_" << j << ") from=" << format_exact(t.t_read_s - 0.5e-9)
+  for (const auto& l : companions) {
+    out << ".meas tran q_" << l.tag << "_c integ i(vsense_" << l.tag << ") from=" << format_exact(t.t_read_s - 0.5e-9)
+        << " to=" << format_exact(tc) << "\n";
+  }
+  for (const auto& l : mains) {
+    out << ".meas tran q_line_" << l.tag << "_c integ i(vsense_" << l.tag << ") from=" << format_exact(t.t_read_s - 0.5e-9)
         << " to=" << format_exact(tc) << "\n";
   }
   out << ".end\n";
@@ -189,31 +325,45 @@ std::string render_tile(const TileSpec& t) {
 std::vector<sweep::ResolvedMeasure> tile_measures(const TileSpec& t) {
   std::vector<sweep::ResolvedMeasure> ms;
   const double tc = t.t_compare_s();
-  for (std::size_t j = 0; j < t.tokens; ++j) {
+  auto charge = [&](const std::string& tag) {
     sweep::ResolvedMeasure q;
-    q.name = "q_line_" + std::to_string(j) + "_c";
+    q.name = "q_" + tag + "_c";
     q.kind = sweep::MeasureKind::kIntegral;
     q.unit = "C";
-    q.of = "i(vsense_" + std::to_string(j) + ")";
+    q.of = "i(vsense_" + tag + ")";
     q.t_from_s = t.t_read_s - 0.5e-9;
     q.t_to_s = tc;
     ms.push_back(q);
+  };
+  auto value = [&](const std::string& name, const std::string& of) {
     sweep::ResolvedMeasure v;
-    v.name = "v_int_" + std::to_string(j) + "_v";
+    v.name = name;
     v.kind = sweep::MeasureKind::kValueAt;
     v.unit = "V";
-    v.of = t.passive_line ? "v(" + node("line", j) + ")" : "v(xc2p_" + std::to_string(j) + ".int)";
+    v.of = of;
     v.t_at_s = tc;
     ms.push_back(v);
-    if (t.passive_line) continue;
+  };
+  for (const auto& l : companion_lines(t)) {
+    charge(l.tag);
+    if (t.passive_line) value("v_" + l.tag + "_v", "v(" + l.name + ")");
+  }
+  for (std::size_t j = 0; j < t.tokens; ++j) {
+    const std::string tag = std::to_string(j);
+    charge(tag);
+    if (t.passive_line) {
+      value("v_" + tag + "_v", "v(" + node("line", j) + ")");
+      continue;
+    }
+    if (has_swing_node(t)) value("v_int_" + tag + "_v", "v(xc2p_" + tag + ".int)");
     sweep::ResolvedMeasure pw;
-    pw.name = "pw_" + std::to_string(j) + "_s";
+    pw.name = "pw_" + tag + "_s";
     pw.kind = sweep::MeasureKind::kTimeAbove;
     pw.unit = "s";
-    // The comparator's decision node (swing - ramp) is smooth: its zero
-    // crossings interpolate accurately where the output edge would not.
-    pw.of = "v(xc2p_" + std::to_string(j) + ".diff)";
-    pw.threshold = 0.0;
+    // An internal decision node (swing - ramp) is smooth: its crossings interpolate
+    // accurately where the output edge would not.
+    pw.of = t.pulse_node.empty() ? "v(" + node("out", j) + ")" : "v(xc2p_" + tag + "." + t.pulse_node + ")";
+    pw.threshold = t.pulse_threshold_v;
     pw.t_from_s = tc - 1e-9;
     ms.push_back(pw);
   }
@@ -232,6 +382,8 @@ TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
   pool_options.worker = options.worker;
   spice::WorkerPool pool(pool_options);
   TileResult result;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t k = 0; k < job.measures.size(); ++k) index[job.measures[k].name] = k;
   pool.run(1, [&](std::size_t) { return job; },
            [&](spice::SimResult&& r) {
              result.outcome = r.outcome;
@@ -239,12 +391,22 @@ TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
              result.parse_time_s = r.parse_time_s;
              result.run_time_s = r.run_time_s;
              result.wall_time_s = r.wall_time_s;
-             const std::size_t per = t.passive_line ? 2 : 3;
+             const auto at = [&](const std::string& name) {
+               const auto it = index.find(name);
+               return it != index.end() && it->second < r.values.size() ? r.values[it->second] : std::nan("");
+             };
              for (std::size_t j = 0; j < t.tokens; ++j) {
-               const auto at = [&](std::size_t k) { return k < r.values.size() ? r.values[k] : std::nan(""); };
-               result.q_line_c.push_back(at(per * j));
-               result.v_int_v.push_back(at(per * j + 1) - t.v_ref_v);
-               result.pulse_width_s.push_back(t.passive_line ? std::nan("") : at(per * j + 2));
+               const std::string tag = std::to_string(j), other = companion_of(t, j);
+               const double q_other = other.empty() ? 0.0 : at("q_" + other + "_c");
+               result.q_line_c.push_back(at("q_" + tag + "_c") - q_other);
+               if (t.passive_line) {
+                 const double v_other = other.empty() ? t.v_ref_v : at("v_" + other + "_v");
+                 result.v_int_v.push_back(at("v_" + tag + "_v") - v_other);
+                 result.pulse_width_s.push_back(std::nan(""));
+               } else {
+                 result.v_int_v.push_back(has_swing_node(t) ? at("v_int_" + tag + "_v") - t.v_ref_v : std::nan(""));
+                 result.pulse_width_s.push_back(at("pw_" + tag + "_s"));
+               }
              }
            });
   result.ngspice_version = pool.ngspice_version();
@@ -267,7 +429,7 @@ void write_array(hid_t loc, const std::string& name, const std::vector<double>& 
 
 }  // namespace
 
-void write_tile_results(const std::filesystem::path& path, const TileSpec& t, const TileResult& r) {
+void write_tile_results(const fs::path& path, const TileSpec& t, const TileResult& r) {
   const std::string partial = path.string() + ".partial";
   {
     h5::Handle file = h5::create_file(partial);
@@ -276,46 +438,61 @@ void write_tile_results(const std::filesystem::path& path, const TileSpec& t, co
     write_array(root, "K", t.k_v, {t.tokens, t.dims}, "V", "stored voltage [token, dimension]");
     h5::Handle lines = h5::create_group(root, "lines");
     write_array(lines.id(), "q_line_c", r.q_line_c, {t.tokens}, "C",
-                "charge the cells drew from each read line during the read (positive: net sink)");
+                "net charge drawn from each read line during the read (minus the reference or complement line's; "
+                "positive: net sink)");
     write_array(lines.id(), "v_int_v", r.v_int_v, {t.tokens}, "V",
-                "integrator swing above v_ref at the comparison (= charge / c_int)");
+                t.passive_line ? "line swing at the comparison (minus the reference or complement line's, or v_ref)"
+                               : "integrator swing above v_ref at the comparison (= net charge / c_int)");
     write_array(lines.id(), "c2p_pulse_width_s", r.pulse_width_s, {t.tokens}, "s",
-                "charge-to-pulse output pulse width per line (HardSigmoid of the charge)");
-    const auto cell = load_cell(t.cell);
+                "charge-to-pulse output pulse width per line (HardSigmoid of the net charge)");
     h5::write_string_attribute(root, "gaincell_format", "gaincell-tile/1");
     h5::write_string_attribute(root, "gaincell_version", build_info().version);
     h5::write_string_attribute(root, "gaincell_git_sha", build_info().git_sha);
     h5::write_string_attribute(root, "ngspice_version", r.ngspice_version);
-    h5::write_string_attribute(root, "cell_file", cell.file.string());
-    h5::write_string_attribute(root, "cell_sha256", sha256_file(cell.file));
-    h5::write_string_attribute(root, "cell_subckt", cell.subckt);
+    h5::write_string_attribute(root, "cell_name", t.cell_name);
+    if (!t.card.empty()) {
+      h5::write_string_attribute(root, "card_file", t.card.string());
+      h5::write_string_attribute(root, "card_sha256", sha256_file(t.card));
+    }
+    h5::write_string_attribute(root, "cell_file", t.cell.file.string());
+    h5::write_string_attribute(root, "cell_sha256", sha256_file(t.cell.file));
+    h5::write_string_attribute(root, "cell_subckt", t.cell.name);
+    if (!t.passive_line) {
+      h5::write_string_attribute(root, "converter_file", t.converter.file.string());
+      h5::write_string_attribute(root, "converter_sha256", sha256_file(t.converter.file));
+      h5::write_string_attribute(root, "converter_subckt", t.converter.name);
+    }
     h5::write_string_attribute(root, "netlist_sha256", sha256_hex(render_tile(t)));
     h5::write_string_attribute(root, "status", std::string(spice::to_string(r.outcome)));
     h5::write_string_attribute(root, "message", r.message);
+    h5::write_string_attribute(root, "read_line", t.passive_line ? "passive" : "held");
+    h5::write_string_attribute(root, "sign_scheme", cell::to_string(t.sign));
     h5::write_int_attribute(root, "tokens", static_cast<long long>(t.tokens));
     h5::write_int_attribute(root, "dims", static_cast<long long>(t.dims));
     h5::write_int_attribute(root, "seed", static_cast<long long>(t.seed));
     h5::write_double_attribute(root, "t_max_s", t.t_max_s);
-    h5::write_double_attribute(root, "q_sat_c", t.q_sat_c());
-    h5::write_double_attribute(root, "c_int_f", t.c_int_f);
+    h5::write_double_attribute(root, "q_sat_nominal_c", t.q_sat_nominal_c);
+    h5::write_double_attribute(root, "v_sat_v", t.v_sat_v);
     h5::write_double_attribute(root, "v_ref_v", t.v_ref_v);
-    h5::write_double_attribute(root, "vin_v", t.vin_v);
+    h5::write_double_attribute(root, "offset_v", t.offset_v);
+    if (t.passive_line) h5::write_double_attribute(root, "c_line_f", t.c_line_f);
+    h5::write_double_attribute(root, "vdd_v", t.vdd_v);
     h5::write_double_attribute(root, "v_wwl_v", t.v_wwl_v);
     h5::write_double_attribute(root, "v_wwl_hold_v", t.v_wwl_hold_v);
-    h5::write_double_attribute(root, "wlrb_idle_v", t.wlrb_idle());
-    h5::write_double_attribute(root, "wlrb_active_v", t.wlrb_active());
+    h5::write_double_attribute(root, "wlr_idle_v", t.wlr_idle_v);
+    h5::write_double_attribute(root, "wlr_active_v", t.wlr_active_v);
+    h5::write_double_attribute(root, "wlrb_idle_v", t.wlrb_idle_v);
+    h5::write_double_attribute(root, "wlrb_active_v", t.wlrb_active_v);
     h5::write_double_attribute(root, "parse_time_s", r.parse_time_s);
     h5::write_double_attribute(root, "run_time_s", r.run_time_s);
     h5::write_double_attribute(root, "wall_time_s", r.wall_time_s);
     file.close();
   }
-  std::filesystem::rename(partial, path);
+  fs::rename(partial, path);
 }
 
-TileSpec read_tile_inputs(const std::filesystem::path& path, const std::filesystem::path& cell) {
+void read_tile_inputs(TileSpec& t, const fs::path& path) {
   h5::Handle file = h5::open_file(path.string(), false);
-  TileSpec t;
-  t.cell = cell;
   h5::Handle q = h5::open_dataset(file.id(), "Q");
   h5::Handle k = h5::open_dataset(file.id(), "K");
   const auto kshape = h5::dataset_shape(k.id());
@@ -327,7 +504,6 @@ TileSpec read_tile_inputs(const std::filesystem::path& path, const std::filesyst
   t.q = h5::read_doubles(q.id());
   t.k_v = h5::read_doubles(k.id());
   validate(t);
-  return t;
 }
 
 }  // namespace gaincell::tile

@@ -248,6 +248,55 @@ TEST_CASE("ODE mode with a line held still equals the fitted mode", "[unit][eval
   CHECK_THROWS_WITH(Evaluator(co).start_decode(1, 1, D), Catch::Contains("GC-1710"));
 }
 
+TEST_CASE("sign schemes: the fitted cell is the difference the array forms, in fitted and ODE modes alike",
+          "[unit][eval]") {
+  const EvalConfig signed_cfg = preset("fitted");
+  const ReadCurrentModel cell = load_read_current_model(signed_cfg.cell_model);
+  const double line = 0.45;
+  for (auto scheme : {cell::SignScheme::kReferenceColumn, cell::SignScheme::kDifferential}) {
+    INFO(cell::to_string(scheme));
+    EvalConfig c = signed_cfg;
+    c.sign_scheme = scheme;
+    const CellMapping m = make_cell_mapping(c);
+    for (double w : {0.0, 0.2, 0.45, 0.7, 0.9}) {
+      const double other = scheme == cell::SignScheme::kDifferential ? 0.9 - w : 0.45;
+      CHECK(f_poly(m, w) * m.q_unit_c / m.t_max_s ==
+            Approx(cell.evaluate(w, line) - cell.evaluate(other, line)).margin(0.01 * m.current_full_scale_a));
+    }
+    // Zero at the offset; a differential pair is odd around it.
+    CHECK(std::abs(f_poly(m, 0.45)) < 1e-3 * std::abs(f_poly(m, 0.9)));
+    if (scheme == cell::SignScheme::kDifferential) {
+      for (double x : {0.1, 0.3}) CHECK(f_poly(m, 0.45 + x) == Approx(-f_poly(m, 0.45 - x)).margin(1e-3 * std::abs(f_poly(m, 0.9))));
+    }
+    // ODE mode on a line that cannot move forms the same difference.
+    std::mt19937 rng(9);
+    const Tensor q = random_tensor({1, 12, 8}, rng, 0.0f, 1.0f);
+    const Tensor k = random_tensor({1, 12, 8}, rng, -0.45f, 0.45f);
+    EvalConfig co = c;
+    co.cell = CellKind::kOde;
+    co.c_line_f = 1.0;
+    const EvalResult rf = Evaluator(c).forward(q, k, k, true);
+    const EvalResult ro = Evaluator(co).forward(q, k, k, true);
+    double worst = 0;
+    for (std::size_t i = 0; i < rf.S.data.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(rf.S.data[i] - ro.S.data[i])));
+    CHECK(worst < 0.01 * c.s_sat);
+  }
+  // The scheme describes a physical cell.
+  EvalConfig bad = preset("reference");
+  bad.sign_scheme = cell::SignScheme::kDifferential;
+  CHECK_THROWS_WITH(validate(bad), "error GC-1703: evaluator configuration: sign_scheme \"differential\" describes a physical "
+                                   "cell: it needs cell fitted or ode");
+  // The line level is a key of its own (default: offset_v).
+  EvalConfig lv = preset("fitted");
+  CHECK(lv.line_level_v() == 0.45);
+  apply_setting(lv, "line_v=0.5");
+  CHECK(lv.line_level_v() == 0.5);
+  CHECK(to_json(lv)["line_v"] == 0.5);
+  apply_setting(lv, "sign_scheme=reference_column");
+  CHECK(lv.sign_scheme == cell::SignScheme::kReferenceColumn);
+  CHECK_THROWS_WITH(apply_setting(lv, "sign_scheme=twos"), Catch::Contains("GC-1703") && Catch::Contains("differential"));
+}
+
 TEST_CASE("HDF5 input and output", "[unit][eval]") {
   TempDir dir;
   std::mt19937 rng(2);

@@ -233,6 +233,24 @@ TEST_CASE("exp decay: recovers tau and V_inf from noiseless and noisy samples", 
   CHECK(n.info().quality.cv_rms_residual < 1e-3);
 }
 
+TEST_CASE("exp decay with a known asymptote resolves tau far beyond the data's span", "[unit][fit]") {
+  // V(t) = 0.8 exp(-t / 1e5 s) toward 0 V, 31 log-spaced times 1e-5 .. 100 s: the trace loses 0.08 %.
+  FitData d{{{"t_s", "s", {}}}, {"v_sn_v", "V", {}}};
+  for (int k = 0; k <= 30; ++k) {
+    const double t = std::pow(10.0, -5.0 + 7.0 * k / 30.0);
+    d.inputs[0].values.push_back(t);
+    d.output.values.push_back(0.8 * std::exp(-t / 1e5));
+  }
+  // With V_inf free, a slope this small cannot be told from a shifted asymptote.
+  CHECK_THROWS_AS(ExpDecayModel::fit(d, {}), gaincell::InputError);
+  ExpDecayModel::Options o;
+  o.v_inf_v = 0.0;
+  const auto m = ExpDecayModel::fit(d, o);
+  CHECK(m.tau_s() == Approx(1e5).epsilon(1e-6));
+  CHECK(m.v_inf_v() == 0.0);
+  CHECK(m.v0_v() == Approx(0.8).epsilon(1e-9));
+}
+
 TEST_CASE("exp decay: refuses data without a resolvable decay", "[unit][fit]") {
   FitData flat{{{"t_s", "s", {0, 1e-3, 2e-3, 3e-3}}}, {"v_sn_v", "V", {0.45, 0.45, 0.45, 0.45}}};
   CHECK_THROWS_WITH(ExpDecayModel::fit(flat, {}),

@@ -16,10 +16,12 @@ using namespace gaincell;
 
 namespace {
 
+// Each call writes a results file of its own (a rerun never overwrites one).
 store::Results sweep_spec(const testing::TempDir& dir, const std::string& name, const std::string& text = "") {
+  static int run = 0;
   const auto path = testing::source_dir() / "characterization" / (name + ".json");
   return testing::sweep_all_ok(text.empty() ? sweep::load_spec(path) : sweep::parse_spec(text, path),
-                               dir / (name + ".h5"));
+                               dir / (name + "_" + std::to_string(++run) + ".h5"));
 }
 
 std::size_t axis_index(const store::Results& r, const std::string& name) {

@@ -33,5 +33,9 @@ std::filesystem::path find_worker_executable();
 // source tree, else under the installed data dir. Returns `path` unchanged if
 // none exists, so the caller's error names what the user asked for.
 std::filesystem::path find_data_file(const std::filesystem::path& path);
+// A file of gaincell's own tree (`relative`, e.g. "netlists/cells/x.sub") in
+// the source tree, else in the installed data directory; "" if in neither.
+// Unlike find_data_file, never resolved against the working directory.
+std::filesystem::path find_shipped_file(const std::filesystem::path& relative);
 
 }  // namespace gaincell

@@ -59,4 +59,12 @@ struct ReadCurrentModel {
 };
 ReadCurrentModel load_read_current_model(const std::filesystem::path& file);
 
+// Checks that the configured model files (cell_model, c2p_model) were fitted
+// to data of this card's circuits: their provenance lists the files the
+// sweep's netlist read, which must include the card's cell subcircuit (resp.
+// converter), by SHA-256. Throws InputError GC-1716 on a mismatch, GC-1703
+// when a model is not configured; returns a note for each model whose
+// provenance cannot tell (fitted from a CSV or an older file).
+std::vector<std::string> check_models_for_card(const EvalConfig& config, const cell::CellCard& card);
+
 }  // namespace gaincell::eval

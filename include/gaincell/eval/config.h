@@ -14,11 +14,15 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "gaincell/cell/card.h"
 
 namespace gaincell::eval {
 
@@ -73,8 +77,21 @@ struct EvalConfig {
   std::filesystem::path c2p_model;   // HardSigmoid C2P model file (pulse width vs charge)
   int projection_degree = 7;         // fitted: polynomial in (w - offset) of this degree
   double c_line_f = 10e-12;          // ode: read line capacitance (10 pF: 1 pC moves it 0.1 V)
+  // The read line's level: held there (fitted) or precharged to it (ode).
+  // NaN: offset_v (the paper's integrator at VDD/2).
+  double line_v = std::numeric_limits<double>::quiet_NaN();
+  // How signed values are formed (physical modes): the cell itself (signed),
+  // minus a reference column storing offset_v, or a differential pair storing
+  // w and 2 offset_v - w (docs/cells.md, docs/evaluator.md).
+  cell::SignScheme sign_scheme = cell::SignScheme::kSigned;
   int threads = 0;                   // 0 = one per core
+  double line_level_v() const { return std::isnan(line_v) ? offset_v : line_v; }
 };
+
+// The card's keys over a configuration: offset_v, line_v, clamp_kv (the
+// store range), levels_kv (its DAC), levels_q (the PWM levels), sign_scheme,
+// and for a precharged line c_line_f. The model files stay as they are.
+void apply_card(EvalConfig& config, const cell::CellCard& card);
 
 // Names of the presets: reference, reference_2024, linear, fitted, ode.
 std::vector<std::string> preset_names();

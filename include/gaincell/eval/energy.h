@@ -4,9 +4,12 @@
 // Energy and latency per token per head of the two-stage attention in decode
 // mode (docs/evaluator.md, "energy"), from characterized energies:
 //  * a cell read, E(t_pulse) = e0 + p t_pulse averaged over the stored
-//    levels, from a pushpull_energy results file (read-window energies of the
-//    supply and both read word lines);
-//  * a cell write (DAC, write word line, supply over the write window), same file;
+//    levels, from an energy sweep (a card's derived energy.json or
+//    characterization/pushpull_energy.json): the read-window energies of the
+//    supply, both read word lines and any fixed-level port, plus the energy
+//    the cells draw from the line (the integrator or the next precharge
+//    supplies it; what a cell pushes into the line its supply already paid);
+//  * a cell write (DAC, write word line, supply, fixed ports over the write window), same file;
 //  * a C2P conversion (supply energy per conversion), from a c2p_transfer file;
 //  * the stage-2 ADC, per conversion (default: the C2P's, as a ramp converter);
 //  * a digital overhead per token per head (default: the paper's 4 nJ).
@@ -20,6 +23,8 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "gaincell/cell/card.h"
 
 namespace gaincell::eval {
 
@@ -36,6 +41,9 @@ struct EnergyOptions {
   double t_write_s = 4e-9;
   double adc_energy_j = -1;      // < 0: the C2P conversion energy
   double digital_energy_j = 4e-9;
+  // Unsigned cells cost extra cells: a differential pair doubles them, a
+  // reference column adds a line per query (stage 1) and per sub-array (stage 2).
+  cell::SignScheme sign_scheme = cell::SignScheme::kSigned;
 };
 
 struct EnergyEstimate {
@@ -46,6 +54,7 @@ struct EnergyEstimate {
   double e_cell_read_zero_j = 0;   // one cell, zero pulse
   double e_cell_write_j = 0;
   double e_c2p_j = 0;
+  std::vector<std::string> notes;  // what could not be characterized
   EnergyOptions options;
 };
 

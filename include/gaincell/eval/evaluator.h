@@ -39,6 +39,7 @@ struct EvalResult {
   Tensor output;  // Q's shape
   Tensor S;       // [B, (H,) T, T] when intermediates were asked
   Tensor phi;     // [B, (H,) T, T]
+  std::vector<std::string> warnings;  // e.g. the ODE's line left the current model's range
 };
 
 // Progress: (done, total) work items; may be called from worker threads

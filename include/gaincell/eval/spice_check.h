@@ -1,35 +1,55 @@
 // SPDX-License-Identifier: MIT
 // File: gaincell/eval/spice_check.h
 //
-// The evaluator checked against SPICE on one sub-tile (docs/evaluator.md,
-// "checked against SPICE"): random quantized Q (16 levels), K and V (8
-// levels) for n keys x m dimensions; one query.
-//  * SPICE, integrator readout: stage 1 (n lines of m cells, the C2P gives
-//    phi), then stage 2 (m lines of n cells storing V, read with phi) -> charges
-//    -> 5-bit ADC (32 levels on [-1, 1], full scale stage2_scale * q_unit).
-//  * SPICE, passive readout (lines float on c_line): the same two stages, phi
-//    from the C2P fit applied to the stage-1 charge: the reference for ODE mode.
-//  * The evaluator in fitted mode (vs integrator) and ODE mode (vs passive),
-//    decay off (the tile writes all cells at once).
+// The evaluator checked against SPICE on one sub-tile of a cell
+// (docs/evaluator.md, "checked against SPICE"): random quantized Q, K and V
+// for n keys x m dimensions, one query, the same circuit on both sides.
+//  * Fitted mode against the tile with held lines: the card's converter holds
+//    every line at line_v (its integrator) and gives phi; stage 2 reads V with
+//    phi; its charges go through the 5-bit ADC (32 levels on [-1, 1], full
+//    scale stage2_scale * q_unit) on both sides.
+//  * ODE mode against the tile with passive lines: each line floats on c_line
+//    after a precharge to line_v; phi from the C2P fit of the stage-1 charge.
+//  * Unsigned cells form signed values the same way on both sides (a
+//    reference line, or a differential pair of lines).
+// Decay is off (the tile writes all cells at once). A check passes when the
+// stage-1 charge error and the share of 5-bit outputs within 1 LSB meet the
+// thresholds in every mode run, and there was something to compare: the
+// converter fired on some stage-1 line.
+//
+//   SpiceCheckOptions o;
+//   o.tile = tile::tile_from_card(card);
+//   apply_card(o.config, card);   // and the card's fitted cell_model, c2p_model
+//   SpiceCheckResult r = run_spice_check(o);
+//   if (!r.passed) ...
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "gaincell/eval/config.h"
+#include "gaincell/tile/tile.h"
 
 namespace gaincell::eval {
+
+struct SpiceCheckThresholds {
+  double max_charge_error_pct_fs = 0.5;  // stage-1 charge error, % of the C2P full scale
+  double min_within_1lsb = 0.99;         // share of 5-bit outputs within 1 LSB of SPICE
+};
 
 struct SpiceCheckOptions {
   std::size_t keys = 8;   // n
   std::size_t dims = 8;   // m
   std::uint64_t seed = 1;
   bool ode = true;
-  EvalConfig config = preset("fitted");  // cell_model, c2p_model, levels, scales
-  std::filesystem::path cell;            // default netlists/cells/pushpull.sub
+  EvalConfig config = preset("fitted");  // cell_model, c2p_model, levels, scales, line_v, sign_scheme
+  std::optional<tile::TileSpec> tile;    // the cell, converter and drive levels (default: the default cell's card)
+  SpiceCheckThresholds thresholds;
   double timeout_s = 3600.0;
   std::filesystem::path worker;          // tests
 };
@@ -45,15 +65,20 @@ struct SpiceCheckResult {
   std::vector<double> out_spice, out_fitted, out_spice_passive, out_ode;  // 5-bit outputs
   double full_scale_c = 0, full_scale2_c = 0, lsb = 0;
   double charge_error_pct_fs_fitted = 0, charge_error_pct_fs_ode = 0;    // stage 1, max
-  double charge2_error_pct_fs_fitted = 0, charge2_error_pct_fs_ode = 0;  // stage 2, max
+  double charge2_error_pct_fs_fitted = 0;                                // stage 2, max
   double within_1lsb_fitted = 0, within_1lsb_ode = 0;                    // share of outputs
   double exact_fitted = 0, exact_ode = 0;                                // share equal
   double spice_wall_s = 0;
+  SpiceCheckThresholds thresholds;
+  bool passed = false;
+  std::vector<std::string> failures;  // one sentence per missed threshold (and "note: " lines on why)
 };
 
+// Throws InputError GC-1713 for sizes out of 1..64; Error when a tile fails to simulate.
 SpiceCheckResult run_spice_check(const SpiceCheckOptions& options);
 
-// The gaincell-spice-check/1 document for a set of checks.
-nlohmann::json spice_check_json(const std::vector<SpiceCheckResult>& results, const std::string& cell);
+// The gaincell-spice-check/1 document for a set of checks of one cell.
+nlohmann::json spice_check_json(const std::vector<SpiceCheckResult>& results, const tile::TileSpec& tile,
+                                const EvalConfig& config);
 
 }  // namespace gaincell::eval

@@ -197,6 +197,9 @@ class ExpDecayModel {
   struct Options {
     int grid_points = 64;  // log-spaced tau nodes of the coarse scan, >= 8
     FitOptions fit;
+    // The asymptote V_inf, if known (NaN: fitted). Fixed, the decay's slope
+    // alone sets tau, so time constants far beyond the data's span resolve.
+    double v_inf_v = std::numeric_limits<double>::quiet_NaN();
   };
 
   ExpDecayModel() = default;

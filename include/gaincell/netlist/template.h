@@ -108,6 +108,8 @@ class NetlistTemplate {
 // lines (resolved relative to the including file), each once, in first-use
 // order. Missing files are listed too (the simulation will report them).
 std::vector<std::filesystem::path> dependency_files(const NetlistTemplate& tpl);
+// The same closure from a list of files (the files themselves first).
+std::vector<std::filesystem::path> dependency_closure(const std::vector<std::filesystem::path>& roots);
 
 // Section names defined in a library file (its `.lib NAME` lines that are not
 // `.lib FILE SECTION` references). Throws IoError if unreadable.

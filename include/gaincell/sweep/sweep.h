@@ -40,6 +40,8 @@ struct SweepOptions {
   std::size_t shard_count = 0;
   // Continue an interrupted or killed run from its journal (OUT.journal).
   bool resume = false;
+  // Replace an existing results file (else refused: GC-1810).
+  bool overwrite = false;
 };
 
 // The global point indices of shard i of n (interleaved: k % n == i).

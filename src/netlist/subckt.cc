@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#include "gaincell/netlist/subckt.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "gaincell/core/hash.h"
+#include "gaincell/core/strings.h"
+
+namespace gaincell::netlist {
+
+namespace {
+
+// The node tokens of an element line: how many depends on the element's letter
+// (M d g s b; R C L D V I B F H W 2; E G S T 4; J 3; Q 3 or 4; X all but the
+// subcircuit name). Parameters (name=value) and braces are not nodes.
+std::vector<std::string> element_nodes(const std::string& card) {
+  std::istringstream words(card);
+  std::vector<std::string> tokens;
+  for (std::string w; words >> w;) {
+    if (w.find('=') != std::string::npos || w.front() == '{') break;
+    const std::string l = lower(w);
+    if (l == "params:") break;
+    tokens.push_back(l);
+  }
+  if (tokens.size() < 2) return {};
+  const char kind = tokens[0][0];
+  std::size_t count = 0;
+  switch (kind) {
+    case 'm': case 'e': case 'g': case 's': case 't': count = 4; break;
+    case 'r': case 'c': case 'l': case 'd': case 'v': case 'i': case 'b': case 'f': case 'h': case 'w': count = 2; break;
+    case 'j': case 'q': count = 3; break;
+    case 'x': count = tokens.size() - 2; break;  // the last token is the subcircuit
+    default: return {};
+  }
+  std::vector<std::string> nodes;
+  for (std::size_t k = 1; k <= count && k < tokens.size(); ++k) nodes.push_back(tokens[k]);
+  return nodes;
+}
+
+}  // namespace
+
+std::vector<SubcktHeader> read_subckts(const std::filesystem::path& file) {
+  // Join continuation lines first: a `+` line continues the card above it.
+  std::istringstream in(read_text_file(file));
+  std::vector<std::pair<int, std::string>> cards;
+  std::string raw;
+  int line_no = 0;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+    const auto first = raw.find_first_not_of(" \t");
+    if (first != std::string::npos && raw[first] == '+' && !cards.empty()) {
+      cards.back().second += " " + raw.substr(first + 1);
+      continue;
+    }
+    cards.emplace_back(line_no, raw);
+  }
+  std::vector<SubcktHeader> out;
+  std::set<std::string> nodes;  // of the subcircuit being read
+  int depth = 0;
+  for (const auto& [line, text] : cards) {
+    std::istringstream words(text);
+    std::string first;
+    words >> first;
+    first = lower(first);
+    if (first == ".ends") {
+      if (depth == 1 && !out.empty()) {
+        for (const auto& n : nodes) {
+          if (std::find(out.back().ports.begin(), out.back().ports.end(), n) == out.back().ports.end() && n != "0") {
+            out.back().internal_nodes.push_back(n);
+          }
+        }
+        nodes.clear();
+      }
+      if (depth > 0) --depth;
+      continue;
+    }
+    if (first != ".subckt") {
+      if (depth == 1 && !first.empty() && first[0] != '*' && first[0] != '.') {
+        for (const auto& n : element_nodes(text)) nodes.insert(n);
+      }
+      continue;
+    }
+    ++depth;
+    if (depth > 1) continue;  // a nested definition is local to its parent
+    SubcktHeader h;
+    h.line = line;
+    words >> h.name;
+    h.name = lower(h.name);
+    std::string word;
+    bool in_params = false;
+    while (words >> word) {
+      const std::string w = lower(word);
+      if (w == "params:") {
+        in_params = true;
+        continue;
+      }
+      const auto eq = w.find('=');
+      if (in_params || eq != std::string::npos) {
+        in_params = true;
+        if (eq != std::string::npos && eq > 0) h.params.push_back(w.substr(0, eq));
+        continue;
+      }
+      h.ports.push_back(w);
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+}  // namespace gaincell::netlist

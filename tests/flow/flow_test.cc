@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+// The flow's plan, without simulating: every stage is about the card's cell,
+// hand-written specs are accepted only for that cell, and a role the card
+// cannot give becomes a failing stage with its reason. (ctest flow_cells runs
+// whole flows.)
+#include "gaincell/flow/flow.h"
+
+#include <catch2/catch.hpp>
+
+#include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "test_support.h"
+
+using namespace gaincell;
+
+namespace {
+
+flow::FlowOptions options(const testing::TempDir& dir, const std::string& card) {
+  flow::FlowOptions o;
+  o.card = testing::source_dir() / ("netlists/cells/" + card + ".cell.json");
+  o.out = dir / "out";
+  o.gaincell = testing::bin_dir() / "gaincell";
+  return o;
+}
+
+const flow::Stage& stage(const flow::FlowPlan& p, const std::string& name) {
+  for (const auto& s : p.stages) {
+    if (s.name == name) return s;
+  }
+  FAIL("no stage " << name);
+  return p.stages.front();
+}
+
+bool has_arg(const flow::Stage& s, const std::string& a) { return std::find(s.args.begin(), s.args.end(), a) != s.args.end(); }
+
+}  // namespace
+
+TEST_CASE("a flow's stages are all about the card's cell", "[unit][flow]") {
+  testing::TempDir dir;
+  const flow::FlowPlan p = flow::plan_flow(options(dir, "gc3t"));
+  std::vector<std::string> names;
+  for (const auto& s : p.stages) names.push_back(s.name);
+  CHECK(names == std::vector<std::string>{"derive", "sweep_multiply", "sweep_read_current", "sweep_retention", "sweep_energy",
+                                          "sweep_c2p", "fit_multiply.paper_poly", "fit_read_current.lut",
+                                          "fit_retention.exp_decay", "fit_c2p.hardsigmoid", "export_multiply.paper_poly_reference",
+                                          "export_read_current.lut_xspice", "export_read_current.lut_verilog-a",
+                                          "export_read_current.lut_csv", "eval_reference", "eval_cell", "spice_check", "energy",
+                                          "report"});
+  // The sweeps run the specs derived into OUT, and read the card's subcircuit.
+  for (cell::Role r : cell::all_roles()) {
+    const auto& s = stage(p, "sweep_" + cell::role_name(r));
+    CHECK(s.args.at(2) == (p.out / "derived" / (cell::role_name(r) + ".json")).string());
+    const auto& want = r == cell::Role::kConverter ? p.card.converter.file : p.card.cell.file;
+    CHECK(std::find(s.inputs.begin(), s.inputs.end(), want) != s.inputs.end());
+  }
+  // The evaluator, check and energy use this card and this flow's fits, never the shipped ones.
+  for (const char* name : {"eval_cell", "spice_check"}) {
+    const auto& s = stage(p, name);
+    CHECK(has_arg(s, p.card.path.string()));
+    CHECK(has_arg(s, "cell_model=" + (p.out / "fits/read_current.lut.json").string()));
+    CHECK(has_arg(s, "c2p_model=" + (p.out / "fits/c2p.hardsigmoid.json").string()));
+  }
+  CHECK(has_arg(stage(p, "energy"), p.card.path.string()));
+  CHECK(has_arg(stage(p, "spice_check"), "--max-charge-error"));
+  // A held card is evaluated in fitted mode, a precharged one in ODE mode.
+  CHECK(has_arg(stage(p, "eval_cell"), "fitted"));
+  // The paper polynomial is fitted around the card's offset, against the measured storage node.
+  CHECK(has_arg(stage(p, "fit_multiply.paper_poly"), "t_pulse,v_sn_read_v"));
+  // The OSFET card fixes the decay's asymptote.
+  testing::TempDir dir2;
+  const flow::FlowPlan q = flow::plan_flow(options(dir2, "osfet2t"));
+  CHECK(has_arg(stage(q, "fit_retention.exp_decay"), "--v-inf"));
+}
+
+TEST_CASE("hand-written specs replace a role only for the same cell, with the names the fits read", "[unit][flow]") {
+  testing::TempDir dir;
+  auto o = options(dir, "pushpull");
+  o.specs = {testing::source_dir() / "characterization/pushpull_retention.json"};
+  const flow::FlowPlan p = flow::plan_flow(o);
+  CHECK(p.given.at(cell::Role::kRetention));
+  CHECK(p.spec_of.at(cell::Role::kRetention) == o.specs[0]);
+  CHECK(!p.given.at(cell::Role::kMultiply));
+
+  // Another cell's spec: refused, naming the spec, the role and the card's subcircuit.
+  auto other = options(dir, "gc3t");
+  other.specs = {testing::source_dir() / "characterization/pushpull_multiply.json"};
+  try {
+    flow::plan_flow(other);
+    FAIL("accepted another cell's spec");
+  } catch (const InputError& e) {
+    CHECK(e.id() == "GC-1903");
+    CHECK(std::string(e.what()).rfind("error GC-1903: " + other.specs[0].string() +
+                                          ": the multiply sweep of a flow about cell gc3t must simulate its subcircuit " +
+                                          (testing::source_dir() / "netlists/cells/gc3t.sub").lexically_normal().string(),
+                                      0) == 0);
+  }
+  // Two specs for one role.
+  o.specs = {testing::source_dir() / "characterization/pushpull_retention.json",
+             testing::source_dir() / "characterization/pushpull_retention.json"};
+  CHECK_THROWS_WITH(flow::plan_flow(o), Catch::Matchers::StartsWith("error GC-1905: "));
+  // A spec of the cell without the names the fits read.
+  std::string text = read_text_file(testing::source_dir() / "characterization/pushpull_read_current.json");
+  text.replace(text.find("\"param\": \"v_line\""), 17, "\"param\": \"vin\"");
+  text.replace(text.find("\"template\": \"../netlists/"), 25, "\"template\": \"" + (testing::source_dir() / "netlists/").string());
+  testing::write_file(dir / "rc.json", text);
+  o.specs = {dir / "rc.json"};
+  CHECK_THROWS_WITH(flow::plan_flow(o), Catch::Matchers::StartsWith("error GC-1904: " + (dir / "rc.json").string() +
+                                                                    ": as the flow's read_current sweep it lacks axis v_line"));
+  // Not a sweep of any role.
+  CHECK(flow::role_of_spec(testing::source_dir() / "characterization/c2p_signed_transfer.json") == cell::Role::kConverter);
+}
+
+TEST_CASE("a role the card cannot give is a failing stage with its reason", "[unit][flow]") {
+  testing::TempDir dir;
+  auto card = nlohmann::json::parse(read_text_file(testing::source_dir() / "netlists/cells/gc3t.cell.json"));
+  card["subckt"].erase("storage_node");
+  card["subckt"]["file"] = (testing::source_dir() / "netlists/cells/gc3t.sub").string();
+  card["models"]["lib"]["file"] = "netlists/models/generic45_corners.lib";
+  card["converter"]["file"] = "netlists/cells/c2p_integrator.sub";
+  const std::string text = card.dump(2);
+  testing::write_file(dir / "nosn.cell.json", text);
+  flow::FlowOptions o;
+  o.card = dir / "nosn.cell.json";
+  o.out = dir / "out";
+  const flow::FlowPlan p = flow::plan_flow(o);
+  const auto& s = stage(p, "sweep_retention");
+  CHECK(s.args.empty());
+  CHECK(s.error.find("error GC-2010") != std::string::npos);
+  CHECK(p.spec_of.count(cell::Role::kRetention) == 0);
+}
