@@ -49,9 +49,23 @@ std::string describe(const fit::Model& model) {
     out << title << ":\n";
     for (const auto& c : j[key]) out << "  " << c.at("name").get<std::string>() << " = " << c.at("value").dump() << "\n";
   };
-  list("coefficients", "coefficients");
+  if (const auto* lut = std::get_if<fit::LutModel>(&model)) {
+    // A table is its data: say its shape, not every value (the model file holds them).
+    out << "table: ";
+    for (std::size_t d = 0; d < lut->grids().size(); ++d) {
+      const auto& g = lut->grids()[d];
+      out << (d ? " x " : "") << g.size() << " " << info.inputs[d].name << " (" << human(g.front(), info.inputs[d].unit) << " .. "
+          << human(g.back(), info.inputs[d].unit) << ")";
+    }
+    out << " = " << lut->values().size() << " values, "
+        << (lut->interpolation() == fit::LutModel::Interpolation::kCubic ? "cubic" : "linear") << " between them\n";
+  } else {
+    list("coefficients", "coefficients");
+  }
   list("collapsed_at_vin", "determined combinations a_i = sum_j C_ij vin^j (per unit of the pulse-width input)");
-  if (j.contains("parameters") && !j["parameters"].empty()) out << "parameters: " << j["parameters"].dump() << "\n";
+  if (j.contains("parameters") && !j["parameters"].empty() && !std::holds_alternative<fit::LutModel>(model)) {
+    out << "parameters: " << j["parameters"].dump() << "\n";
+  }
   if (j.contains("rank")) {
     out << "rank: " << j["rank"].at("rank").dump() << " of " << j["rank"].at("unknowns").dump() << " unknowns\n";
   }
@@ -205,7 +219,9 @@ Action add_export(CLI::App& app, const GlobalOptions&) {
       ->capture_default_str();
   cmd->add_option("--s-sat", f->options.s_sat, "reference: S_sat of the reference simulator")->capture_default_str();
   cmd->add_option("-o,--output", f->dir, "Output directory")->required();
-  cmd->add_option("--grid", f->options.grid_points, "csv: grid points per input")->capture_default_str();
+  cmd->add_option("--grid", f->options.grid_points,
+                  "csv, xspice, verilog-a: grid points per input, evenly spaced (default: a lut's own grid, exact at its "
+                  "measured points; other models 16)");
   cmd->add_option("--stem", f->options.stem, "File name without extension (default: the model file's)");
   return [f]() {
     nlohmann::json j;

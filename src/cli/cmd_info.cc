@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/store/results_file.h"
+#include "gaincell/sweep/sweep.h"
 
 namespace gaincell::cli {
 
@@ -62,6 +63,13 @@ Action add_info(CLI::App& app, const GlobalOptions&) {
     std::map<std::string, std::size_t> counts;
     for (auto s : r.status) ++counts[std::string(spice::to_string(s))];
     for (const auto& [name, n] : counts) std::printf("  status %s: %zu\n", name.c_str(), n);
+    sweep::FailureDigest digest;
+    for (std::size_t k = 0; k < r.status.size(); ++k) {
+      if (r.status[k] != spice::SimOutcome::kOk && r.status[k] != spice::SimOutcome::kNotRun) {
+        digest.add(k, r.status[k], k < r.messages.size() ? r.messages[k] : "");
+      }
+    }
+    if (!digest.groups().empty()) std::printf("  failed points, by message:\n%s", digest.text(8, "    ").c_str());
     return 0;
   };
 }

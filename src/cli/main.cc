@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
+#include "gaincell/netlist/si_value.h"
 
 int main(int argc, char** argv) {
   using gaincell::ExitCode;
@@ -39,6 +40,27 @@ int main(int argc, char** argv) {
       {"report", gaincell::cli::add_report(app, global)},
       {"cell", gaincell::cli::add_cell(app, global)},
   };
+  // Every subcommand: -q may come after it too, and every number option takes
+  // SPICE suffixes as specs do (--c-line 500f).
+  std::vector<CLI::App*> todo = app.get_subcommands([](CLI::App*) { return true; });
+  while (!todo.empty()) {
+    CLI::App* sub = todo.back();
+    todo.pop_back();
+    sub->fallthrough();
+    for (CLI::App* inner : sub->get_subcommands([](CLI::App*) { return true; })) todo.push_back(inner);
+    for (CLI::Option* opt : sub->get_options()) {
+      if (opt->get_type_name() != "FLOAT") continue;
+      opt->transform(CLI::Validator(
+          [](std::string& text) {
+            std::string why;
+            const auto v = gaincell::netlist::try_parse_si(text, &why);
+            if (!v) return "expected a number (SPICE suffixes allowed: 500f, 1.5n, 10meg); " + why;
+            text = gaincell::netlist::format_exact(*v);
+            return std::string();
+          },
+          "", "SPICE suffixes"));
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

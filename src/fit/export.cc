@@ -45,14 +45,24 @@ std::string grid_rows(const Model& model, const std::vector<std::vector<double>>
   return out;
 }
 
-// Row-major grid over the inputs' valid ranges (the last input fastest).
+constexpr std::size_t kDefaultGrid = 16;
+
+// The grid of input d: a lut's own nodes when no size is asked for (its
+// measured points stay exact), else n points over the valid range.
+std::vector<double> input_axis(const Model& model, std::size_t d, std::size_t n) {
+  const auto* lut = std::get_if<LutModel>(&model);
+  if (n == 0 && lut != nullptr) return lut->grids().at(d);
+  return linspace_axis(info_of(model).inputs.at(d), n == 0 ? kDefaultGrid : n);
+}
+
+// Row-major grid over the inputs (the last input fastest).
 std::string csv_table(const Model& model, std::size_t n) {
   const ModelInfo& info = info_of(model);
   std::string out;
   for (const auto& in : info.inputs) out += in.name + "[" + in.unit + "],";
   out += info.output.name + "[" + info.output.unit + "]\n";
   std::vector<std::vector<double>> axes;
-  for (const auto& in : info.inputs) axes.push_back(linspace_axis(in, n));
+  for (std::size_t d = 0; d < info.inputs.size(); ++d) axes.push_back(input_axis(model, d, n));
   return out + grid_rows(model, axes, ",");
 }
 
@@ -98,10 +108,11 @@ nlohmann::json reference_json(const Model& model, const ExportOptions& o) {
       {"provenance", info.provenance}};
 }
 
-// Grid of one input for a table: n points over [min, max], plus 0 when the
-// range excludes it (ngspice's table models use the origin at the operating point).
-std::vector<double> table_axis(const Variable& v, std::size_t n) {
-  std::vector<double> g = linspace_axis(v, n);
+// Grid of one input for a table (input_axis), plus 0 when the range excludes
+// it (ngspice's table models use the origin at the operating point).
+std::vector<double> table_axis(const Model& model, std::size_t d, std::size_t n) {
+  const Variable& v = info_of(model).inputs.at(d);
+  std::vector<double> g = input_axis(model, d, n);
   if (v.min > 0) g.insert(g.begin(), 0.0);
   if (v.max < 0) g.push_back(0.0);
   return g;
@@ -124,7 +135,7 @@ std::vector<std::filesystem::path> xspice_export(const Model& model, const std::
   // ngspice lower-cases names in model cards: keep every name lower-case.
   const std::string stem = lower(stem_in);
   std::vector<std::vector<double>> axes;
-  for (const auto& in : info.inputs) axes.push_back(table_axis(in, std::max<std::size_t>(n, 4)));
+  for (std::size_t d = 0; d < dims; ++d) axes.push_back(table_axis(model, d, n == 0 ? 0 : std::max<std::size_t>(n, 4)));
   std::string tbl = "* gaincell XSPICE table" + std::to_string(dims) + "D of model '" + info.output.name + "' [" +
                     info.output.unit + "]\n* inputs:";
   for (const auto& in : info.inputs) tbl += " " + in.name + " [" + in.unit + "]";
@@ -178,7 +189,7 @@ std::vector<std::filesystem::path> verilog_a_export(const Model& model, const st
   const std::size_t dims = info.inputs.size();
   const std::string stem = lower(stem_in);
   std::vector<std::vector<double>> axes;
-  for (const auto& in : info.inputs) axes.push_back(table_axis(in, std::max<std::size_t>(n, 2)));
+  for (std::size_t d = 0; d < dims; ++d) axes.push_back(table_axis(model, d, n));
   std::string data = "# gaincell $table_model data of model '" + info.output.name + "' [" + info.output.unit +
                      "]\n# columns:";
   for (const auto& in : info.inputs) data += " " + in.name + "[" + in.unit + "]";
@@ -214,9 +225,9 @@ double equivalent_linear_slope(const std::array<double, 4>& a, double half_range
 
 std::vector<std::filesystem::path> export_model(const Model& model, const std::string& format,
                                                 const std::filesystem::path& dir, const ExportOptions& options) {
-  if (options.grid_points < 2) {
-    throw InputError("GC-1613", "Invalid configuration. grid_points = " + std::to_string(options.grid_points) +
-                                    ". Violated constraint: grid_points >= 2");
+  if (options.grid_points == 1) {
+    throw InputError("GC-1613", "Invalid configuration. grid_points = 1. Violated constraint: grid_points >= 2 "
+                                "(or 0: a lut's own grid, else 16)");
   }
   std::filesystem::create_directories(dir);
   const std::string stem = options.stem.empty() ? "model" : options.stem;

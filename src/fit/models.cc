@@ -225,6 +225,20 @@ std::string PaperPolyModel::coefficient_name(int k) {
 
 PaperPolyModel PaperPolyModel::fit(const FitData& data, const Options& options) {
   check_fit_options(options.fit);
+  // The inputs' order carries their meaning: a swapped pair still fits, badly, and says nothing.
+  if (data.inputs.size() >= 2) {
+    const auto& pw = data.inputs[0];
+    const auto& v = data.inputs[1];
+    auto named = [](const auto& x) { return x.name + " [" + x.unit + "]"; };
+    if (!(pw.unit == "s" || pw.unit == "1" || pw.unit.empty()) || v.unit != "V" ||
+        (data.inputs.size() == 3 && data.inputs[2].unit != "V")) {
+      std::string given;
+      for (const auto& x : data.inputs) given += (given.empty() ? "" : ", ") + named(x);
+      throw InputError("GC-1610", "fit paper_poly: the inputs are, in order, the pulse width (s, or 1 for a fraction of t_max), "
+                                  "the stored voltage (V) and optionally vin (V); given: " + given +
+                                      (v.unit == "s" && pw.unit == "V" ? " (swapped? -i " + v.name + "," + pw.name + ")" : ""));
+    }
+  }
   const Clean clean = clean_data(data, "paper_poly", 2, 3, kCoefficients);
   const auto core = [&](const Clean& c) {
     Eigen::MatrixXd a(static_cast<Eigen::Index>(c.size()), kCoefficients);

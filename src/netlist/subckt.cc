@@ -41,9 +41,13 @@ std::vector<std::string> element_nodes(const std::string& card) {
 
 }  // namespace
 
-std::vector<SubcktHeader> read_subckts(const std::filesystem::path& file) {
-  // Join continuation lines first: a `+` line continues the card above it.
-  std::istringstream in(read_text_file(file));
+std::vector<SubcktHeader> read_subckts(const std::filesystem::path& file) { return parse_subckts(read_text_file(file)); }
+
+namespace {
+
+// The cards of a netlist: continuation lines joined, with their first line number.
+std::vector<std::pair<int, std::string>> join_cards(const std::string& text) {
+  std::istringstream in(text);
   std::vector<std::pair<int, std::string>> cards;
   std::string raw;
   int line_no = 0;
@@ -57,6 +61,17 @@ std::vector<SubcktHeader> read_subckts(const std::filesystem::path& file) {
     }
     cards.emplace_back(line_no, raw);
   }
+  return cards;
+}
+
+bool is_branch_element(const std::string& name) {
+  return !name.empty() && (name[0] == 'v' || name[0] == 'e' || name[0] == 'h' || name[0] == 'l');
+}
+
+}  // namespace
+
+std::vector<SubcktHeader> parse_subckts(const std::string& netlist) {
+  const auto cards = join_cards(netlist);
   std::vector<SubcktHeader> out;
   std::set<std::string> nodes;  // of the subcircuit being read
   int depth = 0;
@@ -80,6 +95,7 @@ std::vector<SubcktHeader> read_subckts(const std::filesystem::path& file) {
     if (first != ".subckt") {
       if (depth == 1 && !first.empty() && first[0] != '*' && first[0] != '.') {
         for (const auto& n : element_nodes(text)) nodes.insert(n);
+        if (is_branch_element(first)) out.back().branch_elements.push_back(first);
       }
       continue;
     }
@@ -108,6 +124,44 @@ std::vector<SubcktHeader> read_subckts(const std::filesystem::path& file) {
     out.push_back(std::move(h));
   }
   return out;
+}
+
+std::vector<std::string> circuit_vector_names(const std::string& text, const std::vector<std::filesystem::path>& files) {
+  std::vector<SubcktHeader> defs = parse_subckts(text);
+  for (const auto& f : files) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(f, ec)) continue;
+    for (auto& d : read_subckts(f)) defs.push_back(std::move(d));
+  }
+  std::set<std::string> names;
+  int depth = 0;
+  for (const auto& [line, card] : join_cards(text)) {
+    std::istringstream words(card);
+    std::string first;
+    words >> first;
+    first = lower(first);
+    if (first == ".subckt") ++depth;
+    if (first == ".ends" && depth > 0) --depth;
+    if (depth > 0 || first.empty() || first[0] == '*' || first[0] == '.') continue;
+    for (const auto& n : element_nodes(card)) {
+      if (n != "0") names.insert("v(" + n + ")");
+    }
+    if (is_branch_element(first)) names.insert("i(" + first + ")");
+    if (first[0] == 'x') {
+      std::istringstream all(card);
+      std::vector<std::string> tokens;
+      for (std::string w; all >> w;) {
+        if (w.find('=') != std::string::npos || lower(w) == "params:") break;
+        tokens.push_back(lower(w));
+      }
+      if (tokens.size() < 2) continue;
+      const auto def = std::find_if(defs.begin(), defs.end(), [&](const SubcktHeader& h) { return h.name == tokens.back(); });
+      if (def == defs.end()) continue;
+      for (const auto& n : def->internal_nodes) names.insert("v(" + first + "." + n + ")");
+      for (const auto& e : def->branch_elements) names.insert("i(" + first + "." + e + ")");
+    }
+  }
+  return {names.begin(), names.end()};
 }
 
 }  // namespace gaincell::netlist

@@ -4,32 +4,17 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
+#include "gaincell/core/strings.h"
 #include "gaincell/netlist/si_value.h"
 
 namespace gaincell::netlist {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-bool is_identifier(std::string_view s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
-}
 
 // The first word of a line, lower-cased ("" for blank lines).
 std::string first_word(std::string_view line) {
@@ -58,10 +43,231 @@ bool is_dropped_card(const std::string& word) {
                      [&](const char* d) { return word == d; });
 }
 
+// The name=value assignments of a .param body ("a=1 b={a*2} c = 3n"): a value
+// runs to the next " name=" outside braces, quotes and parentheses.
+std::vector<std::pair<std::string, std::string>> split_assignments(std::string_view body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string_view rest = trim(body);
+  while (!rest.empty()) {
+    const auto eq = rest.find('=');
+    if (eq == std::string_view::npos) {
+      out.emplace_back(std::string(trim(rest)), "");  // a bare name: malformed, reported by the caller
+      break;
+    }
+    std::string name = lower(trim(rest.substr(0, eq)));
+    rest = trim(rest.substr(eq + 1));
+    std::size_t end = rest.size();
+    int depth = 0;
+    char quote = 0;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      const char c = rest[i];
+      if (quote != 0) {
+        if (c == quote) quote = 0;
+        continue;
+      }
+      if (c == '\'' || c == '"') quote = c;
+      if (c == '{' || c == '(') ++depth;
+      if (c == '}' || c == ')') --depth;
+      if (depth == 0 && std::isspace(static_cast<unsigned char>(c))) {
+        const auto next_eq = rest.find('=', i);
+        const auto next_word = rest.find_first_not_of(" \t", i);
+        if (next_eq != std::string_view::npos && next_word != std::string_view::npos && next_word < next_eq &&
+            is_identifier(trim(rest.substr(next_word, next_eq - next_word)))) {
+          end = i;
+          break;
+        }
+      }
+    }
+    out.emplace_back(std::move(name), std::string(trim(rest.substr(0, end))));
+    rest = end < rest.size() ? trim(rest.substr(end)) : std::string_view{};
+  }
+  return out;
+}
+
+// A parameter line's comment: "[UNIT] [UNIT]... [>= x] [<= y] description".
+struct ParamDoc {
+  std::vector<std::string> units;
+  ParamRange range;
+  std::string description;
+};
+
+ParamDoc read_doc(std::string_view comment, const SourceLocation& at) {
+  ParamDoc d;
+  std::string_view doc = trim(comment);
+  while (!doc.empty() && doc[0] == '[') {
+    const auto close = doc.find(']');
+    if (close == std::string_view::npos) break;
+    d.units.emplace_back(trim(doc.substr(1, close - 1)));
+    doc = trim(doc.substr(close + 1));
+  }
+  // Comparisons: >= x, > x, <= y, < y (SI numbers).
+  std::string range_text;
+  while (!doc.empty() && (doc[0] == '>' || doc[0] == '<')) {
+    const bool greater = doc[0] == '>';
+    const bool inclusive = doc.size() > 1 && doc[1] == '=';
+    std::string_view rest = trim(doc.substr(inclusive ? 2 : 1));
+    std::size_t len = 0;
+    while (len < rest.size() && !std::isspace(static_cast<unsigned char>(rest[len])) && rest[len] != ',') ++len;
+    std::string why;
+    const auto v = try_parse_si(rest.substr(0, len), &why);
+    if (!v) {
+      throw_input_error(at, "GC-1109", "the range in this parameter's comment is not a number after '" +
+                                           std::string(greater ? ">" : "<") + (inclusive ? "=" : "") + "': " + why,
+                        "write e.g. $ [s] >= 0 <= 15n description");
+    }
+    if (greater) {
+      d.range.min = *v;
+      d.range.min_inclusive = inclusive;
+    } else {
+      d.range.max = *v;
+      d.range.max_inclusive = inclusive;
+    }
+    range_text += (range_text.empty() ? "" : " ") + std::string(greater ? ">" : "<") + (inclusive ? "=" : "") + " " +
+                  std::string(rest.substr(0, len));
+    doc = trim(rest.substr(len));
+    if (!doc.empty() && doc[0] == ',') doc = trim(doc.substr(1));
+  }
+  d.range.text = range_text;
+  d.description = std::string(doc);
+  return d;
+}
+
+// Identifiers used inside {...} and '...' expressions of a line (not in its
+// comment), with the expression they appear in. A name followed by '(' is a
+// function call (ngspice's own or a .func) and is not returned.
+std::vector<std::pair<std::string, std::string>> expression_names(std::string_view line) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto [code, comment] = split_comment(line);
+  (void)comment;
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    const char open = code[i];
+    if (open != '{' && open != '\'') continue;
+    const char close = open == '{' ? '}' : '\'';
+    const auto end = code.find(close, i + 1);
+    if (end == std::string_view::npos) break;
+    const std::string_view expr = code.substr(i + 1, end - i - 1);
+    for (std::size_t k = 0; k < expr.size();) {
+      const unsigned char c = static_cast<unsigned char>(expr[k]);
+      if (std::isdigit(c) || c == '.') {  // a number, its exponent and SPICE suffix
+        while (k < expr.size() && (std::isalnum(static_cast<unsigned char>(expr[k])) || expr[k] == '.' ||
+                                   ((expr[k] == '+' || expr[k] == '-') && k > 0 && (expr[k - 1] == 'e' || expr[k - 1] == 'E')))) {
+          ++k;
+        }
+        continue;
+      }
+      if (std::isalpha(c) || c == '_') {
+        std::size_t j = k;
+        while (j < expr.size() && (std::isalnum(static_cast<unsigned char>(expr[j])) || expr[j] == '_')) ++j;
+        std::size_t after = j;
+        while (after < expr.size() && std::isspace(static_cast<unsigned char>(expr[after]))) ++after;
+        const std::string word = lower(expr.substr(k, j - k));
+        if (after >= expr.size() || expr[after] != '(') {
+          out.emplace_back(word, std::string(1, open) + std::string(expr) + std::string(1, close));
+        } else if (word == "v" || word == "i") {
+          // v(node), i(source): names of the circuit, not parameters.
+          const auto shut = expr.find(')', after);
+          j = shut == std::string_view::npos ? expr.size() : shut + 1;
+        }
+        k = j;
+        continue;
+      }
+      ++k;
+    }
+    i = end;
+  }
+  return out;
+}
+
+// Names that need no declaration in an expression.
+bool is_builtin_name(const std::string& name) {
+  static const char* const kBuiltins[] = {"pi", "e", "time", "temper", "hertz", "true", "false", "boltz", "echarge",
+                                          "kelvin", "planck"};
+  return std::any_of(std::begin(kBuiltins), std::end(kBuiltins), [&](const char* b) { return name == b; });
+}
+
+// The parameter names a file defines: `.param`, `.subckt ... params:` and the
+// arguments of `.func`, anywhere in it.
+void collect_defined_names(std::string_view text, std::set<std::string>& names) {
+  std::istringstream in{std::string(text)};
+  std::string raw;
+  while (std::getline(in, raw)) {
+    const std::string word = first_word(raw);
+    const auto [code, comment] = split_comment(raw);
+    (void)comment;
+    if (word == ".param") {
+      for (const auto& [n, v] : split_assignments(trim(code).substr(6))) names.insert(n);
+    } else if (word == ".subckt" || word == ".func") {
+      std::string s(code);
+      for (char& ch : s) {
+        if (ch == '(' || ch == ')' || ch == ',' || ch == '=' || ch == '{' || ch == '}') ch = ' ';
+      }
+      std::istringstream words(s);
+      for (std::string w; words >> w;) {
+        if (is_identifier(w)) names.insert(lower(w));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 NetlistTemplate NetlistTemplate::load(const std::filesystem::path& path) {
-  return parse(read_text_file(path), path);
+  NetlistTemplate tpl = parse(read_text_file(path), path);
+  tpl.check_files();
+  tpl.check_names();
+  return tpl;
+}
+
+void NetlistTemplate::check_names() const {
+  const std::string file = path_.string();
+  // Every {name} must be defined: by the template, a file it reads, or a subcircuit.
+  std::set<std::string> defined;
+  collect_defined_names(text_, defined);
+  for (const auto& f : dependency_files(*this)) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(f, ec)) collect_defined_names(read_text_file(f), defined);
+  }
+  std::istringstream again(text_);
+  std::string raw;
+  int line_no = 0;
+  while (std::getline(again, raw)) {
+    ++line_no;
+    if (line_no == 1) continue;
+    const std::string word = first_word(raw);
+    if (word == ".end") break;
+    if (!word.empty() && word[0] == '*') continue;
+    for (const auto& [name, expr] : expression_names(raw)) {
+      if (defined.count(name) != 0 || is_builtin_name(name)) continue;
+      std::vector<std::string> declared;
+      for (const auto& p : params_) declared.push_back(p.name);
+      for (const auto& d : derived_) declared.push_back(d.name);
+      std::string list;
+      for (const auto& d : declared) list += (list.empty() ? "" : ", ") + d;
+      const auto close = closest_names(name, declared, 1);
+      throw_input_error({file, line_no, 1, ""}, "GC-1107",
+                        "undefined parameter '" + name + "' in " + expr + "; the template declares: " + list,
+                        close.empty() ? "declare it with .param " + name + "=VALUE $ [UNIT] description"
+                                      : "did you mean '" + close.front() + "'? (else declare it with .param " + name + "=VALUE)");
+    }
+  }
+}
+
+void NetlistTemplate::check_files() const {
+  const std::string file = path_.string();
+  // Every file it reads must exist now: a missing one would fail every point.
+  for (std::size_t k = 0; k < includes_.size(); ++k) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(includes_[k], ec)) {
+      throw_input_error({file, include_lines_[k], 1, ""}, "GC-1108", "file " + includes_[k].string() + " does not exist",
+                        "paths in a template are relative to the template's directory");
+    }
+  }
+  const auto missing = missing_dependencies(*this);
+  if (!missing.empty()) {
+    throw_input_error({missing.front().from.string(), missing.front().line, 1, ""}, "GC-1108",
+                      "file " + missing.front().file.string() + " does not exist (read by " + file + ")",
+                      "a relative path in an included file is relative to that file");
+  }
 }
 
 NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::path& origin) {
@@ -74,7 +280,7 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
   std::istringstream in(tpl.text_);
   std::string raw;
   int line_no = 0;
-  bool in_control = false;
+  int subckt_depth = 0;
   while (std::getline(in, raw)) {
     ++line_no;
     if (!raw.empty() && raw.back() == '\r') raw.pop_back();
@@ -83,13 +289,14 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
       continue;
     }
     const std::string word = first_word(raw);
-    if (word == ".control") in_control = true;
-    if (in_control) {
+    if (word == ".control") {
       throw_input_error({file, line_no, 1, ""}, "GC-1103",
                         "templates must not contain .control blocks",
                         "gaincell drives ngspice itself; put analyses and measures in the sweep spec");
     }
     if (word == ".end") break;
+    if (word == ".subckt") ++subckt_depth;
+    if (word == ".ends" && subckt_depth > 0) --subckt_depth;
     Line line;
     if (is_dropped_card(word)) {
       line.kind = Line::Kind::kDropped;
@@ -112,94 +319,92 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
         target = std::string(rest.substr(0, space));
         tail = space == std::string_view::npos ? "" : std::string(rest.substr(space));
       }
+      // ".lib NAME" opens a section of a library; only ".lib FILE SECTION" reads a file.
+      const std::string section(trim(tail));
+      if (word == ".lib" && section.empty()) {
+        line.kind = Line::Kind::kText;
+        line.text = raw;
+        tpl.lines_.push_back(line);
+        continue;
+      }
       if (target.empty()) {
         throw_input_error({file, line_no, 1, ""}, "GC-1105", word + " without a file name");
       }
       std::filesystem::path p(target);
       if (p.is_relative()) p = (base / p).lexically_normal();
       tpl.includes_.push_back(p);
+      tpl.include_lines_.push_back(line_no);
       line.kind = Line::Kind::kInclude;
       line.text = word + " \"" + p.string() + "\"" + tail;
-      const std::string section(trim(tail));
-      if (word == ".lib" && !section.empty() && section.find_first_of(" \t") == std::string::npos) {
+      if (word == ".lib" && section.find_first_of(" \t") == std::string::npos) {
         line.lib = tpl.libs_.size();
         tpl.libs_.push_back({p, section, line_no});
       }
       tpl.lines_.push_back(line);
       continue;
     }
-    if (word == ".param") {
+    if (word == ".param" && subckt_depth == 0) {
       auto [body, comment] = split_comment(raw);
       body = trim(body);
       body.remove_prefix(std::string_view(".param").size());
-      body = trim(body);
-      const auto eq = body.find('=');
-      const std::string name = lower(trim(body.substr(0, eq == std::string_view::npos ? 0 : eq)));
-      const std::string_view value = eq == std::string_view::npos ? std::string_view{} : trim(body.substr(eq + 1));
-      const bool single = eq != std::string_view::npos && is_identifier(name) &&
-                          value.find_first_of(" \t=") == std::string_view::npos;
-      if (single && !value.empty() && value[0] != '{' && value[0] != '\'') {
+      const SourceLocation at{file, line_no, 1, ""};
+      const auto assignments = split_assignments(body);
+      const ParamDoc doc = read_doc(comment, at);
+      std::size_t overridable = 0;
+      for (const auto& [name, value] : assignments) {
+        if (!is_identifier(name) || value.empty()) {
+          throw_input_error(at, "GC-1101", "'" + name + (value.empty() ? "" : "=" + value) + "' is not a name=value assignment",
+                            "write .param name=value (several per line are fine)");
+        }
+        if (value[0] != '{' && value[0] != '\'' && try_parse_si(value)) ++overridable;
+      }
+      if (doc.units.size() > 1 && doc.units.size() != overridable) {
+        throw_input_error(at, "GC-1109", "the comment gives " + std::to_string(doc.units.size()) + " units for " +
+                                             std::to_string(overridable) + " parameters",
+                          "give one unit for every parameter of the line ($ [V]) or one per parameter, in order ($ [V] [s])");
+      }
+      line.kind = Line::Kind::kParam;
+      line.comment = std::string(trim(comment));
+      std::size_t k = 0;
+      for (const auto& [name, value] : assignments) {
+        Assignment a{name, value};
+        const bool is_expression = value[0] == '{' || value[0] == '\'';
         std::string why;
-        auto number = try_parse_si(value, &why);
-        if (!number) {
-          throw_input_error({file, line_no, 1, ""}, "GC-1101",
-                            "parameter '" + name + "': " + why,
+        const auto number = is_expression ? std::nullopt : try_parse_si(value, &why);
+        if (!is_expression && !number) {
+          throw_input_error(at, "GC-1101", "parameter '" + name + "': " + why,
                             "write derived values as .param " + name + "={expression}");
-        }
-        if (tpl.find_param(name) != nullptr) {
-          throw_input_error({file, line_no, 1, ""}, "GC-1106", "parameter '" + name + "' declared twice");
-        }
-        TemplateParam param;
-        param.name = name;
-        param.default_value = *number;
-        param.line = line_no;
-        std::string_view doc = trim(comment);
-        if (!doc.empty() && doc[0] == '[') {
-          const auto close = doc.find(']');
-          if (close != std::string_view::npos) {
-            param.unit = std::string(trim(doc.substr(1, close - 1)));
-            doc = trim(doc.substr(close + 1));
+        } else if (is_expression) {
+          tpl.derived_.push_back({name, value, line_no});
+        } else {
+          if (tpl.find_param(name) != nullptr) {
+            throw_input_error(at, "GC-1106", "parameter '" + name + "' declared twice");
           }
-        }
-        param.description = std::string(doc);
-        line.kind = Line::Kind::kParam;
-        line.param = tpl.params_.size();
-        line.comment = std::string(trim(comment));
-        tpl.params_.push_back(std::move(param));
-        tpl.lines_.push_back(line);
-        continue;
-      }
-      // Derived (or several assignments on one line): kept verbatim, names recorded.
-      std::string_view rest = body;
-      while (!rest.empty()) {
-        const auto e = rest.find('=');
-        if (e == std::string_view::npos) break;
-        std::string n = lower(trim(rest.substr(0, e)));
-        rest = rest.substr(e + 1);
-        // The expression runs to the next " name=" or the end.
-        std::size_t end = rest.size();
-        int depth = 0;
-        for (std::size_t i = 0; i < rest.size(); ++i) {
-          if (rest[i] == '{' || rest[i] == '(') ++depth;
-          if (rest[i] == '}' || rest[i] == ')') --depth;
-          if (depth == 0 && std::isspace(static_cast<unsigned char>(rest[i]))) {
-            const auto next_eq = rest.find('=', i);
-            const auto next_space = rest.find_first_not_of(" \t", i);
-            if (next_eq != std::string_view::npos && next_space != std::string_view::npos &&
-                is_identifier(trim(rest.substr(next_space, next_eq - next_space)))) {
-              end = i;
-              break;
-            }
+          TemplateParam param;
+          param.name = name;
+          param.default_value = *number;
+          param.line = line_no;
+          param.unit = doc.units.empty() ? "" : (doc.units.size() == 1 ? doc.units[0] : doc.units[k]);
+          param.description = doc.description;
+          param.range = doc.range;
+          if (!param.range.contains(param.default_value)) {
+            throw_input_error(at, "GC-1109", "parameter '" + name + "' defaults to " + format_exact(param.default_value) +
+                                                 ", outside its own declared range " + param.range.text);
           }
+          a.param = tpl.params_.size();
+          tpl.params_.push_back(std::move(param));
+          ++k;
         }
-        if (is_identifier(n)) tpl.derived_.push_back({n, std::string(trim(rest.substr(0, end))), line_no});
-        rest = end < rest.size() ? rest.substr(end) : std::string_view{};
+        line.assignments.push_back(std::move(a));
       }
+      tpl.lines_.push_back(line);
+      continue;
     }
     line.kind = Line::Kind::kText;
     line.text = raw;
     tpl.lines_.push_back(line);
   }
+
   return tpl;
 }
 
@@ -233,9 +438,19 @@ std::map<std::string, double> NetlistTemplate::resolve(
       throw_input_error({path_.string(), 0, 0, ""}, "GC-1004",
                         "parameter '" + key + "' is not a finite number");
     }
+    if (const std::string why = range_violation(key, value); !why.empty()) {
+      throw_input_error({path_.string(), find_param(key)->line, 1, ""}, "GC-1110", why);
+    }
     values[key] = value;
   }
   return values;
+}
+
+std::string NetlistTemplate::range_violation(const std::string& name, double value) const {
+  const TemplateParam* p = find_param(name);
+  if (p == nullptr || p->range.contains(value)) return "";
+  return "parameter '" + p->name + "' = " + format_exact(value) + (p->unit.empty() ? "" : " " + p->unit) +
+         " is outside its declared range " + p->range.text + " (" + path_.string() + ":" + std::to_string(p->line) + ")";
 }
 
 std::string NetlistTemplate::render(const RenderRequest& request) const {
@@ -263,8 +478,10 @@ std::string NetlistTemplate::render(const RenderRequest& request) const {
         break;
       }
       case Line::Kind::kParam: {
-        const auto& p = params_[line.param];
-        out += ".param " + p.name + "=" + format_exact(values.at(p.name));
+        out += ".param";
+        for (const auto& a : line.assignments) {
+          out += " " + a.name + "=" + (a.param < params_.size() ? format_exact(values.at(a.name)) : a.value);
+        }
         if (!line.comment.empty()) out += " $ " + line.comment;
         out += "\n";
         break;
@@ -325,6 +542,50 @@ std::vector<std::filesystem::path> dependency_closure(const std::vector<std::fil
     todo.insert(todo.end(), nested.rbegin(), nested.rend());
   }
   return files;
+}
+
+std::vector<MissingFile> missing_dependencies(const NetlistTemplate& tpl) {
+  namespace fs = std::filesystem;
+  std::vector<MissingFile> missing;
+  std::vector<fs::path> seen;
+  std::vector<fs::path> todo(tpl.includes().rbegin(), tpl.includes().rend());
+  const fs::path top = fs::absolute(tpl.path()).parent_path();
+  while (!todo.empty()) {
+    const fs::path file = todo.back().lexically_normal();
+    todo.pop_back();
+    if (std::find(seen.begin(), seen.end(), file) != seen.end()) continue;
+    seen.push_back(file);
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) continue;  // the template's own lines report it
+    std::istringstream in(read_text_file(file));
+    std::string raw;
+    int line_no = 0;
+    while (std::getline(in, raw)) {
+      ++line_no;
+      std::istringstream words(raw);
+      std::string first, target, section;
+      words >> first >> target >> section;
+      first = lower(first);
+      if (!(first == ".include" || first == ".inc" || (first == ".lib" && !section.empty()))) continue;
+      if (target.size() >= 2 && (target.front() == '"' || target.front() == '\'')) target = target.substr(1, target.size() - 2);
+      fs::path p(target);
+      if (p.is_absolute()) {
+        if (!fs::is_regular_file(p, ec)) missing.push_back({p, file, line_no});
+        todo.push_back(p);
+        continue;
+      }
+      const fs::path beside = (file.parent_path() / p).lexically_normal();
+      const fs::path from_top = (top / p).lexically_normal();
+      if (fs::is_regular_file(beside, ec)) {
+        todo.push_back(beside);
+      } else if (fs::is_regular_file(from_top, ec)) {
+        todo.push_back(from_top);
+      } else {
+        missing.push_back({beside, file, line_no});
+      }
+    }
+  }
+  return missing;
 }
 
 std::vector<std::string> library_sections(const std::filesystem::path& file) {

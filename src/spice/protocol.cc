@@ -137,6 +137,8 @@ nlohmann::json result_to_json(const SimResult& r) {
                         {"message", r.message},
                         {"values", values},
                         {"vectors", r.vectors},
+                        {"missing_vectors", r.missing_vectors},
+                        {"plot_vectors", r.plot_vectors},
                         {"log", r.log},
                         {"parse_time_s", r.parse_time_s},
                         {"run_time_s", r.run_time_s},
@@ -152,6 +154,8 @@ SimResult result_from_json(const nlohmann::json& j) {
     r.values.push_back(v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN());
   }
   r.vectors = j.at("vectors").get<std::map<std::string, std::vector<double>>>();
+  r.missing_vectors = j.value("missing_vectors", std::vector<std::string>{});
+  r.plot_vectors = j.value("plot_vectors", std::vector<std::string>{});
   r.log = j.at("log").get<std::vector<std::string>>();
   r.parse_time_s = j.at("parse_time_s").get<double>();
   r.run_time_s = j.at("run_time_s").get<double>();

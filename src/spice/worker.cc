@@ -122,41 +122,76 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
     return r;
   }
 
+  // Every vector the measures read, from the vectors ngspice has (v(a,b) is
+  // v(a) - v(b), i(x1.vs) is i(v.x1.vs): sweep::vector_terms).
   sweep::Waveforms waves;
   waves.time = std::move(*time);
   std::vector<std::string> wanted = sweep::required_vectors(job.measures);
   for (const auto& v : job.return_vectors) wanted.push_back(v);
+  std::vector<std::string> problems;
   for (const auto& name : wanted) {
     if (name == "time" || waves.vectors.count(name) != 0) continue;
-    auto data = ng.vector(name);
-    if (!data) {
-      std::string have;
-      for (const auto& n : ng.vector_names()) have += (have.empty() ? "" : ", ") + n;
-      fail(r, SimOutcome::kMeasureError, {}, "vector '" + name + "' is not in the plot; it has: " + have);
-      return r;
+    std::vector<double> sum(waves.time.size(), 0.0);
+    bool found = true;
+    try {
+      for (const auto& term : sweep::vector_terms(name)) {
+        auto data = ng.vector(term.name);
+        if (!data || data->size() != sum.size()) {
+          found = false;
+          break;
+        }
+        for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += term.sign * (*data)[k];
+      }
+    } catch (const sweep::MeasureError&) {
+      found = false;
     }
-    for (double v : *data) {
+    if (!found) {
+      r.missing_vectors.push_back(name);
+      continue;
+    }
+    for (double v : sum) {
       if (!std::isfinite(v)) {
         fail(r, SimOutcome::kNoConvergence, log, "vector '" + name + "' holds NaN or Inf");
         return r;
       }
     }
-    waves.vectors.emplace(name, std::move(*data));
+    waves.vectors.emplace(name, std::move(sum));
   }
+  if (!r.missing_vectors.empty()) r.plot_vectors = ng.vector_names();
 
+  // Each measure on its own: one that cannot be evaluated leaves NaN and a
+  // message; the others keep their values.
   std::vector<double> values;
   values.reserve(r.values.size());
   for (const auto& m : job.measures) {
+    const std::size_t before = values.size();
     try {
       sweep::evaluate_into(m, waves, values);
     } catch (const sweep::MeasureError& e) {
-      fail(r, SimOutcome::kMeasureError, {}, "measure '" + m.name + "': " + e.what());
-      return r;
+      values.resize(before);
+      values.insert(values.end(), m.width(), std::numeric_limits<double>::quiet_NaN());
+      problems.push_back("measure '" + m.name + "': " + e.what());
     }
   }
+  if (!r.missing_vectors.empty()) {
+    std::string have;
+    for (const auto& n : r.plot_vectors) have += (have.empty() ? "" : ", ") + n;
+    problems.insert(problems.begin(), "not in the plot: " + [&] {
+      std::string m;
+      for (const auto& n : r.missing_vectors) m += (m.empty() ? "" : ", ") + n;
+      return m;
+    }() + "; it has: " + have);
+  }
   r.values = std::move(values);
-  for (const auto& name : job.return_vectors) r.vectors[name] = waves.at(name);
+  for (const auto& name : job.return_vectors) {
+    if (waves.vectors.count(name) != 0) r.vectors[name] = waves.at(name);
+  }
   if (!job.return_vectors.empty()) r.vectors["time"] = waves.time;
+  if (!problems.empty()) {
+    r.outcome = SimOutcome::kMeasureError;
+    for (const auto& p : problems) r.message += (r.message.empty() ? "" : "\n") + p;
+    return r;
+  }
   r.outcome = SimOutcome::kOk;
   return r;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace gaincell::sweep {
 namespace {
@@ -17,6 +18,13 @@ constexpr KindName kKindNames[] = {
     {MeasureKind::kMin, "min"},           {MeasureKind::kMax, "max"},
     {MeasureKind::kTimeAbove, "time_above"}, {MeasureKind::kTrace, "trace"},
 };
+
+// A time or value in a message: 6 significant digits, any magnitude (5e-08, not 0.000000).
+std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
 
 void check_lengths(const std::vector<double>& t, const std::vector<double>& y) {
   if (t.size() != y.size()) {
@@ -38,9 +46,8 @@ std::pair<double, double> clip_window(const std::vector<double>& t, double from,
   const double lo = std::max(from, t.front());
   const double hi = std::min(to, t.back());
   if (!(hi >= lo)) {
-    throw MeasureError("window [" + std::to_string(from) + ", " + std::to_string(to) +
-                       "] s is outside the simulated span [" + std::to_string(t.front()) + ", " +
-                       std::to_string(t.back()) + "] s");
+    throw MeasureError("window [" + num(from) + ", " + num(to) + "] s is outside the simulated span [" + num(t.front()) +
+                       ", " + num(t.back()) + "] s");
   }
   return {lo, hi};
 }
@@ -158,7 +165,7 @@ double evaluate(const ResolvedMeasure& m, const Waveforms& w) {
     case MeasureKind::kValueAt: {
       const double at = std::isinf(m.t_at_s) ? t.back() : m.t_at_s;
       if (at < t.front() || at > t.back()) {
-        throw MeasureError("time " + std::to_string(at) + " s is outside the simulated span");
+        throw MeasureError("time " + num(at) + " s is outside the simulated span [" + num(t.front()) + ", " + num(t.back()) + "] s");
       }
       return m.scale * interpolate(t, w.at(m.of), at);
     }
@@ -199,7 +206,8 @@ void evaluate_into(const ResolvedMeasure& m, const Waveforms& w, std::vector<dou
   check_lengths(w.time, y);
   for (double at : m.times_s) {
     if (at < w.time.front() || at > w.time.back() * (1 + 1e-12)) {
-      throw MeasureError("trace time " + std::to_string(at) + " s is outside the simulated span");
+      throw MeasureError("trace time " + num(at) + " s is outside the simulated span [" + num(w.time.front()) + ", " +
+                         num(w.time.back()) + "] s");
     }
     out.push_back(m.scale * interpolate(w.time, y, at));
   }
@@ -222,6 +230,64 @@ std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& me
     add(m.of);
     add(m.voltage);
     add(m.current);
+  }
+  return names;
+}
+
+std::vector<VectorTerm> vector_terms(const std::string& vector) {
+  std::string v;
+  for (char c : vector) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!v.empty() && v[0] == '@') return {{v, 1.0}};
+  if (v.size() < 4 || v[1] != '(' || v.back() != ')') throw MeasureError("'" + vector + "' is not a vector name");
+  const std::string inner = v.substr(2, v.size() - 3);
+  auto ground = [](const std::string& n) { return n == "0" || n == "gnd"; };
+  if (v[0] == 'v') {
+    const auto comma = inner.find(',');
+    std::vector<VectorTerm> terms;
+    const std::string a = inner.substr(0, comma);
+    if (!ground(a)) terms.push_back({"v(" + a + ")", 1.0});
+    if (comma != std::string::npos) {
+      const std::string b = inner.substr(comma + 1);
+      if (!ground(b)) terms.push_back({"v(" + b + ")", -1.0});
+    }
+    return terms;
+  }
+  if (v[0] != 'i' || inner.empty() || inner.find(',') != std::string::npos) {
+    throw MeasureError("'" + vector + "' is not a vector name: expected v(node), v(a,b), i(source) or @device[param]");
+  }
+  // The element is the last part of a dotted instance path (x1.x2.vs).
+  const auto dot = inner.rfind('.');
+  const std::string element = dot == std::string::npos ? inner : inner.substr(dot + 1);
+  const char letter = element.empty() ? '?' : element[0];
+  // Inside a subcircuit, ngspice names the element <letter>.<path>.
+  const std::string path = dot == std::string::npos ? inner : std::string(1, letter) + "." + inner;
+  switch (letter) {
+    case 'v': case 'e': case 'h': case 'l':  // elements with a branch current
+      return {{"i(" + path + ")", 1.0}};
+    case 'i':
+      return {{"@" + path + "[c]", 1.0}};
+    case 'r': case 'c':
+      return {{"@" + path + "[i]", 1.0}};
+    default:
+      throw MeasureError("'" + vector + "': ngspice gives no single current for element '" + element +
+                         "'; measure the current of a 0 V source in series, or a device parameter (@m1[id])");
+  }
+}
+
+std::string ngspice_expression(const std::string& vector) {
+  const auto terms = vector_terms(vector);
+  if (terms.size() == 1 && terms[0].sign > 0) return terms[0].name;
+  std::string e;
+  for (const auto& t : terms) e += (t.sign < 0 ? "-" : (e.empty() ? "" : "+")) + t.name;
+  return "par('" + (e.empty() ? std::string("0") : e) + "')";
+}
+
+std::vector<std::string> save_names(const std::vector<ResolvedMeasure>& measures) {
+  std::vector<std::string> names;
+  for (const auto& v : required_vectors(measures)) {
+    for (const auto& t : vector_terms(v)) {
+      if (std::find(names.begin(), names.end(), t.name) == names.end()) names.push_back(t.name);
+    }
   }
   return names;
 }

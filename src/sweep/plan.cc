@@ -33,33 +33,63 @@ std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
   using netlist::format_exact;
   const std::string from = format_exact(m.t_from_s);
   const std::string to = format_exact(std::isinf(m.t_to_s) ? t_stop_s : m.t_to_s);
-  const std::string of = m.scale == 1.0 ? m.of : "par('" + format_exact(m.scale) + "*" + m.of + "')";
+  // Plain ngspice vectors only: an expression (par('...')) makes ngspice build
+  // a B source, which for a name the circuit lacks adds a floating node and
+  // breaks the operating point. A sum (v(a,b)) or a scale is one .meas line
+  // per term and a comment that says how gaincell combines them.
+  const std::vector<VectorTerm> terms = m.of.empty() ? std::vector<VectorTerm>{} : vector_terms(m.of);
+  std::string note;
+  if (terms.size() != 1 || terms[0].sign != 1.0 || m.scale != 1.0) {
+    note = "* gaincell measure " + m.name + " = " + (m.scale == 1.0 ? "" : format_exact(m.scale) + " * ") + "(";
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+      note += (terms[i].sign < 0 ? " - " : (i == 0 ? "" : " + ")) + m.name + "_" + std::to_string(i + 1);
+    }
+    note += ")\n";
+  }
+  auto line = [&](const std::string& what) {
+    std::string out;
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+      const std::string name = terms.size() == 1 && note.empty() ? m.name : m.name + "_" + std::to_string(i + 1);
+      std::string l = what;
+      for (std::size_t p = l.find("%N"); p != std::string::npos; p = l.find("%N")) l.replace(p, 2, name);
+      for (std::size_t p = l.find("%V"); p != std::string::npos; p = l.find("%V")) l.replace(p, 2, terms[i].name);
+      out += (out.empty() ? "" : "\n") + l;
+    }
+    return note + out;
+  };
   switch (m.kind) {
     case MeasureKind::kIntegral:
-      return ".meas tran " + m.name + " integ " + of + " from=" + from + " to=" + to;
+      return line(".meas tran %N integ %V from=" + from + " to=" + to);
     case MeasureKind::kValueAt:
-      return ".meas tran " + m.name + " find " + of + " at=" + format_exact(std::isinf(m.t_at_s) ? t_stop_s : m.t_at_s);
+      return line(".meas tran %N find %V at=" + format_exact(std::isinf(m.t_at_s) ? t_stop_s : m.t_at_s));
     case MeasureKind::kEnergy:
       return "* gaincell measure " + m.name + " = -" + (m.scale == 1.0 ? "" : format_exact(m.scale) + " * ") +
              "integral of " + m.voltage + " * " + m.current + " dt over [" + from + ", " + to + "] s";
     case MeasureKind::kAverage:
-      return ".meas tran " + m.name + " avg " + of + " from=" + from + " to=" + to;
+      return line(".meas tran %N avg %V from=" + from + " to=" + to);
     case MeasureKind::kMin:
-      return ".meas tran " + m.name + " min " + of + " from=" + from + " to=" + to;
+      return line(".meas tran %N min %V from=" + from + " to=" + to);
     case MeasureKind::kMax:
-      return ".meas tran " + m.name + " max " + of + " from=" + from + " to=" + to;
+      return line(".meas tran %N max %V from=" + from + " to=" + to);
     case MeasureKind::kTimeAbove: {
       // ngspice has no "time above"; its first-pulse width equals it for a single pulse.
       const std::string th = format_exact(m.threshold);
-      return "* gaincell measure " + m.name + ": time " + m.of + " > " + th + " in [" + from + ", " + to +
-             "] s\n.meas tran " + m.name + "_first_pulse trig " + m.of + " val=" + th + " rise=1 targ " + m.of +
+      std::string l = "* gaincell measure " + m.name + ": time " + m.of + " > " + th + " in [" + from + ", " + to + "] s";
+      if (terms.size() == 1 && terms[0].sign == 1.0) {
+        l += "\n.meas tran " + m.name + "_first_pulse trig " + terms[0].name + " val=" + th + " rise=1 targ " + terms[0].name +
              " val=" + th + " fall=1";
+      }
+      return l;
     }
     case MeasureKind::kTrace: {
       std::string lines;
       for (std::size_t i = 0; i < m.times_s.size(); ++i) {
         if (i > 0) lines += "\n";
-        lines += ".meas tran " + m.name + "_" + std::to_string(i) + " find " + of + " at=" + format_exact(m.times_s[i]);
+        ResolvedMeasure one = m;
+        one.name = m.name + "_" + std::to_string(i);
+        one.kind = MeasureKind::kValueAt;
+        one.t_at_s = m.times_s[i];
+        lines += meas_line(one, t_stop_s);
       }
       return lines;
     }
@@ -124,7 +154,8 @@ std::string SweepPlan::describe(std::size_t k) const {
     const Axis& a = spec_.axes[i];
     const std::string value = a.kind == Axis::Kind::kCorner ? a.labels[static_cast<std::size_t>(c[i])]
                                                             : netlist::format_exact(c[i]);
-    out += (out.empty() ? "" : " ") + a.name + "=" + value;
+    const bool has_unit = a.kind != Axis::Kind::kCorner && !a.unit.empty() && a.unit != "1";
+    out += (out.empty() ? "" : " ") + a.name + "=" + value + (has_unit ? " " + a.unit : "");
   }
   return out;
 }
@@ -178,7 +209,7 @@ std::string SweepPlan::render(std::size_t k) const {
   if (t.start_s > 0 || t.max_step_s > 0) req.analysis += " " + format_exact(t.start_s);
   if (t.max_step_s > 0) req.analysis += " " + format_exact(t.max_step_s);
   const auto ms = measures(k);
-  req.saves = required_vectors(ms);
+  req.saves = save_names(ms);
   std::string text = spec_.netlist.render(req);
   // .meas lines go before the final .end.
   std::string meas;

@@ -23,14 +23,23 @@ bool is_identifier(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
-// A vector name as ngspice takes it in .save: v(node), v(a,b), i(source), @dev[param].
+// A vector name: v(node), v(a,b), i(source), @device[param] (names of
+// identifier characters, dots for subcircuit paths).
 bool is_vector_name(const std::string& s) {
+  auto name_chars = [](auto first, auto last) {
+    return first != last && std::all_of(first, last, [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '.' || c == ',' || c == '#' || c == ':';
+    });
+  };
+  if (s.size() >= 4 && s[0] == '@') {
+    const auto open = s.find('[');
+    return open != std::string::npos && s.back() == ']' && name_chars(s.begin() + 1, s.begin() + static_cast<long>(open)) &&
+           name_chars(s.begin() + static_cast<long>(open) + 1, s.end() - 1);
+  }
   if (s.size() < 4) return false;
   const char k = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   if ((k != 'v' && k != 'i') || s[1] != '(' || s.back() != ')') return false;
-  return std::all_of(s.begin() + 2, s.end() - 1, [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '.' || c == ',' || c == '#' || c == ':';
-  });
+  return name_chars(s.begin() + 2, s.end() - 1);
 }
 
 std::string shown(const json& j) { return shown_json(j); }
@@ -123,6 +132,7 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
       const std::string ptr = "/params/" + it.key();
       const auto& p = template_param(it.key(), ptr);
       spec.params[p.name] = r.number(it.value(), ptr, p.unit);
+      if (const std::string why = tpl.range_violation(p.name, spec.params[p.name]); !why.empty()) r.fail(ptr, "GC-1110", why);
     }
   }
 
@@ -155,6 +165,11 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
         r.fail(ptr + "/param", "GC-1208", "parameter '" + axis.name + "' is both fixed in /params and swept");
       }
       axis.values = read_values(p.unit);
+      for (std::size_t k = 0; k < axis.values.size(); ++k) {
+        if (const std::string why = tpl.range_violation(p.name, axis.values[k]); !why.empty()) {
+          r.fail(a.contains("values") ? ptr + "/values/" + std::to_string(k) : ptr, "GC-1110", why);
+        }
+      }
     } else if (a.contains("option")) {
       r.check_keys(a, ptr, {"option", "values", "linspace", "logspace", "description"});
       axis.kind = Axis::Kind::kOption;
@@ -302,7 +317,13 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     auto vector = [&](const char* key) {
       const std::string v = r.string(r.require(m, ptr, key), ptr + "/" + key);
       if (!is_vector_name(v)) {
-        r.fail(ptr + "/" + key, "GC-1205", "expected a vector such as \"v(node)\" or \"i(vsource)\", found \"" + v + "\"");
+        r.fail(ptr + "/" + key, "GC-1205",
+               "expected a vector such as \"v(node)\", \"v(a,b)\", \"i(vsource)\" or \"@device[param]\", found \"" + v + "\"");
+      }
+      try {
+        vector_terms(v);
+      } catch (const MeasureError& e) {
+        r.fail(ptr + "/" + key, "GC-1205", e.what());
       }
       std::string low = v;
       std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -14,7 +15,10 @@
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
+#include "gaincell/core/json_location.h"
+#include "gaincell/core/strings.h"
 #include "gaincell/netlist/si_value.h"
+#include "gaincell/netlist/subckt.h"
 #include "gaincell/netlist/template.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/journal.h"
@@ -41,6 +45,76 @@ std::string host_name() {
 }
 
 std::string seconds_text(double s) { return netlist::format_human(s, "s", 3, true); }
+
+// A plot's vector name as a measure would write it: node -> v(node),
+// v.x1.vs#branch -> i(x1.vs), vs#branch -> i(vs).
+std::string user_vector_name(std::string n) {
+  for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto hash = n.find("#branch");
+  if (hash != std::string::npos) {
+    n = n.substr(0, hash);
+    if (n.size() > 2 && n[1] == '.') n = n.substr(2);
+    return "i(" + n + ")";
+  }
+  if (n.find('(') != std::string::npos || n.find('@') != std::string::npos || n == "time") return n;
+  return "v(" + n + ")";
+}
+
+// Stops the sweep when its first point failed for a reason every point shares.
+void check_preflight(const SweepSpec& spec, const SweepPlan& plan, const spice::SimResult& r) {
+  using spice::SimOutcome;
+  if (r.outcome == SimOutcome::kMeasureError && !r.missing_vectors.empty()) {
+    std::vector<std::string> have;
+    for (const auto& n : r.plot_vectors) {
+      const std::string u = user_vector_name(n);
+      if (u != "time") have.push_back(u);
+    }
+    const std::string missing = r.missing_vectors.front();
+    for (std::size_t i = 0; i < spec.measures.size(); ++i) {
+      const auto& m = spec.measures[i];
+      for (const auto& [key, vec] : {std::pair{"of", m.of}, std::pair{"voltage", m.voltage}, std::pair{"current", m.current}}) {
+        if (vec != missing) continue;
+        const std::string pointer = "/measures/" + std::to_string(i) + "/" + key;
+        const auto [line, col] = locate_json_pointer(spec.text, pointer);
+        // The part the circuit lacks (of v(a,b), a or b), as the user writes it.
+        std::string lacking = missing;
+        std::vector<std::string> plot_lower;
+        for (const auto& n : r.plot_vectors) plot_lower.push_back(lower(n));
+        for (const auto& t : vector_terms(missing)) {
+          const std::string inner = t.name.size() > 3 && t.name[1] == '(' ? t.name.substr(2, t.name.size() - 3) : t.name;
+          const bool present = std::find(plot_lower.begin(), plot_lower.end(), lower(inner)) != plot_lower.end() ||
+                               std::find(plot_lower.begin(), plot_lower.end(), lower(t.name)) != plot_lower.end() ||
+                               std::find(plot_lower.begin(), plot_lower.end(), lower(inner) + "#branch") != plot_lower.end();
+          if (!present) {
+            lacking = t.name[0] == 'v' ? t.name : missing;
+            break;
+          }
+        }
+        // Suggestions from the circuit itself (the plot holds only the saved vectors).
+        for (const auto& n : netlist::circuit_vector_names(spec.netlist.text(), netlist::dependency_files(spec.netlist))) {
+          if (std::find(have.begin(), have.end(), n) == have.end()) have.push_back(n);
+        }
+        const auto close = closest_names(lacking, have, 3);
+        throw_input_error({spec.path.string(), line, col, pointer}, "GC-1213",
+                          "measure '" + m.name + "' reads " + missing + ", but the circuit has no " + lacking + " (point " +
+                              std::to_string(r.id) + " was simulated first; nothing else ran)",
+                          close.empty() ? "the circuit has no vectors to offer" : "closest: " + join(close, ", "));
+      }
+    }
+  }
+  const bool fatal = r.outcome == SimOutcome::kParseError || r.outcome == SimOutcome::kControlledExit ||
+                     (r.outcome == SimOutcome::kMissingModel &&
+                      std::none_of(spec.axes.begin(), spec.axes.end(), [](const Axis& a) { return a.kind == Axis::Kind::kCorner; }));
+  if (!fatal) return;
+  throw InputError("GC-1214", "error GC-1214: " + spec.path.string() + ": point " + std::to_string(r.id) + " (" +
+                                  plan.describe(r.id) + ") failed as " + std::string(spice::to_string(r.outcome)) +
+                                  ", a reason no other point can escape; nothing else was run. ngspice said:\n  " +
+                                  [&] {
+                                    std::string m = r.message;
+                                    for (std::size_t p = m.find('\n'); p != std::string::npos; p = m.find('\n', p + 3)) m.insert(p + 1, "  ");
+                                    return m;
+                                  }());
+}
 
 }  // namespace
 
@@ -124,10 +198,32 @@ std::string SweepSummary::full() const {
           << "\n";
     }
   }
-  for (const auto& f : failures) {
-    std::string first_line = f.message.substr(0, f.message.find('\n'));
-    out << "  point " << f.point << ": " << spice::to_string(f.outcome) << ": " << first_line << "\n";
+  if (!failures.groups().empty()) out << "  failed points, by message:\n" << failures.text(8, "    ");
+  return out.str();
+}
+
+void FailureDigest::add(std::size_t point, spice::SimOutcome outcome, const std::string& message) {
+  const std::string first = message.substr(0, message.find('\n'));
+  for (auto& g : groups_) {
+    if (g.outcome == outcome && g.message == first) {
+      ++g.count;
+      g.first_point = std::min(g.first_point, point);
+      return;
+    }
   }
+  groups_.push_back({outcome, first, 1, point});
+}
+
+std::string FailureDigest::text(std::size_t max_groups, const std::string& indent) const {
+  std::vector<FailureGroup> sorted = groups_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
+  std::ostringstream out;
+  for (std::size_t i = 0; i < sorted.size() && i < max_groups; ++i) {
+    const auto& g = sorted[i];
+    out << indent << g.count << " x " << spice::to_string(g.outcome) << " from point " << g.first_point << ": "
+        << (g.message.empty() ? "(no message)" : g.message) << "\n";
+  }
+  if (sorted.size() > max_groups) out << indent << "... and " << sorted.size() - max_groups << " other messages\n";
   return out.str();
 }
 
@@ -237,6 +333,14 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
     throw InputError("GC-1810", "error GC-1810: " + options.output.string() +
                                     " exists; refusing to overwrite it: give --overwrite to replace it, or another -o");
   }
+  // Preflight (a fresh run): the first point runs alone, and a failure no
+  // point can escape stops the sweep with that point's reason.
+  std::optional<spice::SimResult> first;
+  if (!have_journal && !owned.empty()) {
+    pool.run(1, [&](std::size_t) { return plan.job(owned.front(), options.timeout_s); },
+             [&](spice::SimResult&& r) { first = std::move(r); });
+    if (first) check_preflight(spec, plan, *first);
+  }
   if (options.resume && !have_journal && std::filesystem::exists(options.output, exists_ec)) {
     // A finished file of this very run: nothing to do (a requeued array task).
     const store::Results done = store::read_results(options.output);
@@ -305,7 +409,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
       }
     } else {
       ++progress.failed;
-      if (summary.failures.size() < 5) summary.failures.push_back({id, outcome, message});
+      summary.failures.add(id, outcome, message);
     }
     writer.write_point(id, outcome, values, message, parse_s, run_s);
     ++progress.done;
@@ -316,6 +420,14 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
     account(r.point, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
   }
   summary.resumed = progress.done;
+  if (first) {
+    journal->write({first->id, first->outcome, first->values, first->parse_time_s, first->run_time_s, first->message});
+    have[first->id] = true;
+    account(first->id, first->outcome, first->values, first->message, first->parse_time_s, first->run_time_s);
+    progress.total = owned.size();
+    progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+    reporter.progress(progress);
+  }
   std::vector<std::size_t> remaining;
   for (std::size_t k : owned) {
     if (!have[k]) remaining.push_back(k);

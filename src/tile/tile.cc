@@ -308,7 +308,7 @@ std::string render_tile(const TileSpec& t) {
   out << ".options gmin=1e-18\n";
   out << ".tran " << format_exact(t.t_step_s) << " " << format_exact(t.t_stop_s()) << "\n";
   out << ".save";
-  for (const auto& v : sweep::required_vectors(tile_measures(t))) out << " " << v;
+  for (const auto& v : sweep::save_names(tile_measures(t))) out << " " << v;
   out << "\n";
   for (const auto& l : companions) {
     out << ".meas tran q_" << l.tag << "_c integ i(vsense_" << l.tag << ") from=" << format_exact(t.t_read_s - 0.5e-9)

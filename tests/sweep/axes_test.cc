@@ -46,7 +46,7 @@ TEST_CASE("corners, temperature and Monte Carlo axes render and run", "[ngspice]
   const std::string net = plan.render(8 + 4 + 1);  // ff, temp 127, sample 1
   CHECK(net.find(".lib \"" + kLib + "\" ff\n") != std::string::npos);
   CHECK(net.find(".options temp=127\n") != std::string::npos);
-  CHECK(plan.describe(13) == "corner=ff temp=127 mc_sample=1");
+  CHECK(plan.describe(13) == "corner=ff temp=127 degC mc_sample=1");
   const double r_scale = plan.parameters(13).at("r_scale");
   CHECK(r_scale == 1.0 + 0.1 * sweep::monte_carlo_normal(7, 1, "r_scale"));
   CHECK(net.find(".param r_scale=" + netlist::format_exact(r_scale)) != std::string::npos);

@@ -22,7 +22,10 @@
 namespace gaincell::fit {
 
 struct ExportOptions {
-  std::size_t grid_points = 16;  // per input, >= 2
+  // Grid points per input of the csv, xspice and verilog-a tables: 0 = a lut
+  // model's own grid (its measured points, kept exactly), else 16; >= 2 = that
+  // many, evenly spaced over each input's valid range.
+  std::size_t grid_points = 0;
   std::string stem;              // file name without extension; "" = "model"
   // reference: the normalization. Pulse widths are divided by t_max; charges
   // by q_unit = q_sat / s_sat, so that the converter saturates at S = s_sat.

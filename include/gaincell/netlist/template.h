@@ -20,6 +20,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,11 +29,23 @@
 
 namespace gaincell::netlist {
 
+// A declared range: `$ [s] >= 0`, `$ [V] >= 0 <= 0.9` after the unit.
+struct ParamRange {
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  bool min_inclusive = true, max_inclusive = true;
+  std::string text;         // as written, for messages ("" = no range)
+  bool contains(double v) const {
+    return (min_inclusive ? v >= min : v > min) && (max_inclusive ? v <= max : v < max);
+  }
+};
+
 struct TemplateParam {
   std::string name;         // lower-case, as ngspice sees it
   double default_value = 0; // SI base units
   std::string unit;         // from the "$ [UNIT]" comment; "" if none
   std::string description;  // rest of the comment
+  ParamRange range;         // from the comment; unbounded if none
   int line = 0;             // 1-based line in the template
 };
 
@@ -61,9 +74,17 @@ struct LibReference {
 
 class NetlistTemplate {
  public:
-  // Reads and parses a template. Throws IoError if unreadable, InputError
-  // (GC-11xx, with file:line) if malformed.
+  // Reads and parses a template, and checks that every file it reads exists
+  // (check_files) and every {name} is defined (check_names). Throws IoError if
+  // unreadable, InputError (GC-11xx, with file:line) if malformed.
   static NetlistTemplate load(const std::filesystem::path& path);
+  // Throws InputError GC-1108 naming the line of a .include/.lib whose file
+  // (or a file it includes) does not exist.
+  void check_files() const;
+  // Throws InputError GC-1107 naming the line of a {name} (or 'name'
+  // expression) that neither the template, a file it reads, nor a
+  // subcircuit's params defines.
+  void check_names() const;
   // Parses template text; `origin` names it in diagnostics and anchors relative includes.
   static NetlistTemplate parse(std::string text, const std::filesystem::path& origin);
 
@@ -81,15 +102,24 @@ class NetlistTemplate {
   std::map<std::string, double> resolve(const std::map<std::string, double>& overrides) const;
 
   // Produces the netlist text. Throws InputError GC-1102 for an unknown
-  // parameter and GC-1104 for a derived one, GC-1004 for a non-finite value.
+  // parameter and GC-1104 for a derived one, GC-1004 for a non-finite value,
+  // GC-1110 for a value outside the parameter's declared range.
   std::string render(const RenderRequest& request) const;
+  // "" if `value` lies in parameter `name`'s declared range, else why not
+  // (naming the template line that declares it).
+  std::string range_violation(const std::string& name, double value) const;
 
  private:
+  struct Assignment {
+    std::string name;
+    std::string value;                                // as written (derived: the expression)
+    std::size_t param = static_cast<std::size_t>(-1);  // index into params_ if overridable
+  };
   struct Line {
     enum class Kind { kText, kParam, kInclude, kDropped };
     Kind kind = Kind::kText;
     std::string text;      // original text (kText) or rewritten include line
-    std::size_t param = 0; // index into params_ (kParam)
+    std::vector<Assignment> assignments;  // kParam: every name=value of the .param line
     std::string comment;   // inline comment kept on a param line
     std::size_t lib = static_cast<std::size_t>(-1);  // index into libs_ for a `.lib FILE SECTION` line
   };
@@ -101,13 +131,26 @@ class NetlistTemplate {
   std::vector<TemplateParam> params_;
   std::vector<DerivedParam> derived_;
   std::vector<std::filesystem::path> includes_;
+  std::vector<int> include_lines_;  // the template line of each include
   std::vector<LibReference> libs_;
 };
 
 // Every file the template reads, directly or through nested .include/.lib
 // lines (resolved relative to the including file), each once, in first-use
-// order. Missing files are listed too (the simulation will report them).
+// order. (A template whose files are missing is refused when it is loaded:
+// GC-1108.)
 std::vector<std::filesystem::path> dependency_files(const NetlistTemplate& tpl);
+// A file a nested .include/.lib line names that does not exist.
+struct MissingFile {
+  std::filesystem::path file;  // as resolved
+  std::filesystem::path from;  // the file whose line names it
+  int line = 0;
+};
+// Nested files (read by the template's included files) that do not exist. A
+// relative path counts as found beside the including file or beside the
+// template (ngspice 39 resolves some relative .lib paths against the latter).
+std::vector<MissingFile> missing_dependencies(const NetlistTemplate& tpl);
+
 // The same closure from a list of files (the files themselves first).
 std::vector<std::filesystem::path> dependency_closure(const std::vector<std::filesystem::path>& roots);
 

@@ -34,6 +34,10 @@ struct SimResult {
   SimOutcome outcome = SimOutcome::kNotRun;
   std::string message;        // ngspice's own words for a failure ("" when ok)
   std::vector<double> values; // one per measure, NaN where not computed
+  // Vectors the measures read that the plot does not have (as the measures
+  // name them), and then the plot's vector names (for "did you mean").
+  std::vector<std::string> missing_vectors;
+  std::vector<std::string> plot_vectors;
   std::map<std::string, std::vector<double>> vectors;  // requested vectors, with "time"
   std::vector<std::string> log;  // ngspice output (only with keep_log)
   double parse_time_s = 0.0;  // ngSpice_Circ, inside the worker

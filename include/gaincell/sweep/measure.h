@@ -79,8 +79,26 @@ void evaluate_into(const ResolvedMeasure& measure, const Waveforms& waveforms, s
 // Total width of a list of measures (the length of a point's value vector).
 std::size_t total_width(const std::vector<ResolvedMeasure>& measures);
 
-// Names of the vectors the measures read (each once, in first-use order).
+// Names of the vectors the measures read (each once, in first-use order), as
+// the measures write them ("v(a,b)", "i(x1.vs)").
 std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& measures);
+
+// A measure's vector as ngspice has it: a signed sum of vectors ngspice can
+// save and return. v(a) -> v(a); v(a,b) -> v(a) - v(b) (a ground node, 0 or
+// gnd, adds nothing); i(v1) -> i(v1); a source inside a subcircuit, i(x1.vs)
+// -> i(v.x1.vs) (ngspice prefixes the element's letter); a current source
+// i(i1) -> @i1[c]; a resistor or capacitor i(r1) -> @r1[i]; @dev[param] as is.
+struct VectorTerm {
+  std::string name;
+  double sign = 1.0;
+};
+// Throws MeasureError for a name it cannot map (i() of a transistor, say).
+std::vector<VectorTerm> vector_terms(const std::string& vector);
+// The same as one ngspice expression, for .meas lines: "v(a)", or
+// "par('v(a)-v(b)')" for a sum.
+std::string ngspice_expression(const std::string& vector);
+// What a .save line lists for these measures (each ngspice vector once).
+std::vector<std::string> save_names(const std::vector<ResolvedMeasure>& measures);
 
 // Piecewise-linear helpers, exposed for tests.
 double interpolate(const std::vector<double>& t, const std::vector<double>& y, double at);

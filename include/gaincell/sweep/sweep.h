@@ -57,10 +57,23 @@ struct MeasureRange {
   double max = 0.0;
 };
 
-struct FailureExample {
-  std::size_t point = 0;
+// Failed points grouped by what went wrong: the outcome and the first line of
+// ngspice's message, with how many points share it and the first of them.
+struct FailureGroup {
   spice::SimOutcome outcome = spice::SimOutcome::kOk;
-  std::string message;
+  std::string message;       // first line
+  std::size_t count = 0;
+  std::size_t first_point = 0;
+};
+class FailureDigest {
+ public:
+  void add(std::size_t point, spice::SimOutcome outcome, const std::string& message);
+  const std::vector<FailureGroup>& groups() const { return groups_; }
+  // "  12 x no_convergence from point 3: Error: ..." lines, at most `max_groups`.
+  std::string text(std::size_t max_groups = 8, const std::string& indent = "  ") const;
+
+ private:
+  std::vector<FailureGroup> groups_;
 };
 
 struct SweepSummary {
@@ -69,7 +82,7 @@ struct SweepSummary {
   std::size_t points = 0;
   std::map<spice::SimOutcome, std::size_t> outcomes;
   std::vector<MeasureRange> ranges;
-  std::vector<FailureExample> failures;  // the first few, for the report
+  FailureDigest failures;     // the distinct messages of failed points
   double wall_time_s = 0.0;
   double parse_time_s = 0.0;  // sum over points, inside the workers
   double run_time_s = 0.0;    // sum over points, inside the workers
@@ -86,7 +99,7 @@ struct SweepSummary {
   std::size_t ok() const;
   std::size_t failed() const { return points - ok(); }
   std::string brief() const;  // one paragraph
-  std::string full() const;   // brief + ranges + failure examples
+  std::string full() const;   // brief + ranges + the distinct failure messages
 };
 
 // Throws InputError for bad options, IoError if the output cannot be written
