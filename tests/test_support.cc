@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "test_support.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -88,6 +91,38 @@ std::vector<int> processes_tagged(const std::string& tag) {
     }
   }
   return pids;
+}
+
+void require_same_data(const store::Results& a, const store::Results& b) {
+  REQUIRE(a.status == b.status);
+  REQUIRE(a.messages == b.messages);
+  for (const auto& [name, va] : a.values) {
+    const auto& vb = b.values.at(name);
+    REQUIRE(va.size() == vb.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < va.size(); ++i) {
+      const bool same = (std::isnan(va[i]) && std::isnan(vb[i])) || va[i] == vb[i];
+      differ += same ? 0 : 1;
+    }
+    INFO(name);
+    CHECK(differ == 0);
+  }
+}
+
+int spawn(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 store::Results sweep_all_ok(const sweep::SweepSpec& spec, const std::filesystem::path& output) {

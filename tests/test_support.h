@@ -47,6 +47,13 @@ std::vector<int> processes_named(const std::string& prefix, int parent = 0);
 // those (never at other sweeps running on the machine).
 std::vector<int> processes_tagged(const std::string& tag);
 
+// Same values (NaN where NaN), same status, same messages (REQUIRE/CHECK).
+void require_same_data(const store::Results& a, const store::Results& b);
+
+// Starts args[0] (a path) with args as a child, its output discarded and
+// `env` ("NAME=value") added to its environment; returns its pid.
+int spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
 // Runs `spec` with 2 workers into `output`, requires that no point failed,
 // and reads the results back.
 store::Results sweep_all_ok(const sweep::SweepSpec& spec, const std::filesystem::path& output);

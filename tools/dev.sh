@@ -5,7 +5,8 @@
 #   tools/dev.sh test       install packages, build, run the whole test suite
 #   tools/dev.sh asan-test  the same test suite built with ASan + UBSan (build-asan/)
 #   tools/dev.sh build      install packages and build only
-# Environment: BUILD_DIR (default build), JOBS (parallel build jobs, default nproc).
+# Environment: BUILD_DIR (default build), JOBS (parallel build jobs, default nproc),
+# CTEST_JOBS (tests at a time, default 2), CTEST_REGEX (only the tests whose name matches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +44,8 @@ case "$mode" in
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
     # Tests run two at a time (CTEST_JOBS), as beside other work: each touches only its own files and processes.
-    ctest --test-dir "$build_dir" --output-on-failure -j "${CTEST_JOBS:-2}"
+    select=()
+    if [ -n "${CTEST_REGEX:-}" ]; then select=(-R "$CTEST_REGEX"); fi
+    ctest --test-dir "$build_dir" --output-on-failure -j "${CTEST_JOBS:-2}" "${select[@]}"
     ;;
 esac

@@ -408,6 +408,19 @@ std::vector<fs::path> card_files(const CellCard& c) {
   return netlist::dependency_closure(roots);
 }
 
+std::vector<fs::path> card_directories(const CellCard& c) {
+  std::vector<fs::path> named{c.path, c.cell.file, c.converter.file};
+  if (!c.lib_file.empty()) named.push_back(c.lib_file);
+  named.insert(named.end(), c.includes.begin(), c.includes.end());
+  std::vector<fs::path> dirs;
+  for (const auto& f : named) {
+    if (f.empty()) continue;
+    const fs::path d = fs::absolute(f).parent_path().lexically_normal();
+    if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+  }
+  return dirs;
+}
+
 std::string to_string(ReadScheme scheme) { return scheme == ReadScheme::kHeld ? "held" : "precharged"; }
 
 std::string to_string(SignScheme sign) {

@@ -239,6 +239,9 @@ nlohmann::ordered_json derive_spec(const CellCard& c, Role role, const std::stri
   s["format"] = "gaincell-spec/1";
   s["name"] = c.name + "_" + role_name(role);
   s["template"] = template_ref;
+  ojson roots = ojson::array();
+  for (const auto& d : card_directories(c)) roots.push_back(d.string());
+  s["include_roots"] = roots;
   const double held_c = 1e-6;
   const double line_c = c.scheme == ReadScheme::kHeld ? held_c : c.c_line_f;
   const ojson start = "start", end = "end";
@@ -399,12 +402,7 @@ nlohmann::ordered_json derive_spec(const CellCard& c, Role role, const std::stri
 DerivedSet write_derived(const CellCard& c, const fs::path& dir) {
   fs::create_directories(dir);
   DerivedSet set;
-  auto write = [](const fs::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw IoError("cannot write " + p.string());
-  };
+  auto write = [](const fs::path& p, const std::string& text) { write_text_file(p, text); };
   set.cell_template = dir / (c.name + "_cell.cir");
   set.converter_template = dir / (c.name + "_converter.cir");
   write(set.cell_template, render_cell_template(c));

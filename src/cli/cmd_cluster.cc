@@ -11,6 +11,8 @@
 
 #include "commands.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
+#include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/spice/worker_pool.h"
 #include "gaincell/sweep/cluster.h"
@@ -49,10 +51,13 @@ Action add_plan(CLI::App& app, const GlobalOptions&) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("plan", "Point count, a run-time estimate from a short probe, and the shard layout");
   cmd->add_option("spec", f->spec, "Sweep spec (JSON)")->required();
-  cmd->add_option("--shards", f->shards, "Shards to lay out (0: suggest for about 1 h per shard)");
+  cmd->add_option("--shards", f->shards, "Shards to lay out (0: suggest for about 1 h per shard)")
+      ->check(within(0, static_cast<double>(limits::kMaxShards), "limits::kMaxShards, docs/cli.md#limits"));
   cmd->add_option("--probe", f->probe, "Points to simulate for the estimate (spread over the sweep; 0 = none)")
-      ->capture_default_str();
-  cmd->add_option("-j,--jobs", f->jobs, "Worker processes per shard for the estimate (0 = cores here)");
+      ->capture_default_str()
+      ->check(within(0, 1000));
+  cmd->add_option("-j,--jobs", f->jobs, "Worker processes per shard for the estimate (0 = cores here)")
+      ->check(within(0, limits::kMaxJobs, "limits::kMaxJobs, docs/cli.md#limits"));
   return [f]() {
     const sweep::SweepSpec spec = sweep::load_spec(f->spec);
     const sweep::SweepPlan plan(spec);
@@ -162,13 +167,17 @@ Action add_slurm(CLI::App& app, const GlobalOptions&) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("slurm", "Write (and submit) a Slurm job array of shards and a dependent merge job");
   cmd->add_option("spec", f->spec, "Sweep spec (JSON)")->required();
-  cmd->add_option("--shards", f->o.shards, "Array tasks, one shard each")->capture_default_str();
+  cmd->add_option("--shards", f->o.shards, "Array tasks, one shard each")
+      ->capture_default_str()
+      ->check(within(1, static_cast<double>(limits::kMaxShards), "limits::kMaxShards, docs/cli.md#limits"));
   cmd->add_option("-o,--dir", f->dir, "Directory for the scripts, shard files, logs and the merged file")->required();
   cmd->add_option("--partition", f->o.partition, "sbatch --partition");
   cmd->add_option("--time", f->o.time, "sbatch --time per shard (e.g. 02:00:00)");
   cmd->add_option("--mem", f->o.mem, "sbatch --mem per shard (e.g. 2G)");
   cmd->add_option("--account", f->o.account, "sbatch --account");
-  cmd->add_option("--cpus-per-task", f->o.cpus_per_task, "Cores per shard = gaincell workers")->capture_default_str();
+  cmd->add_option("--cpus-per-task", f->o.cpus_per_task, "Cores per shard = gaincell workers")
+      ->capture_default_str()
+      ->check(within(1, limits::kMaxJobs, "limits::kMaxJobs, docs/cli.md#limits"));
   cmd->add_option("--sbatch", f->o.extra, "Further #SBATCH option, repeatable (e.g. --sbatch=--qos=short)");
   cmd->add_option("--dependency", f->o.dependency,
                   "afterok: merge only if every shard succeeded; afterany: merge anyway (it reports missing points)")
@@ -197,7 +206,7 @@ Action add_slurm(CLI::App& app, const GlobalOptions&) {
     const std::string merge_id = out2.substr(0, out2.find_first_of(";\n"));
     manifest["array_job_id"] = array_id;
     manifest["merge_job_id"] = merge_id;
-    std::ofstream(dir / "slurm.json") << manifest.dump(1) << "\n";
+    write_text_file(dir / "slurm.json", manifest.dump(1) + "\n");
     std::printf("submitted: shard array %s, merge %s (%s)\nfollow with: gaincell status %s\n", array_id.c_str(),
                 merge_id.c_str(), f->o.dependency.c_str(), dir.c_str());
     return 0;

@@ -11,6 +11,7 @@
 #include "gaincell/tile/tile.h"
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/paper.h"
 #include "gaincell/eval/evaluator.h"
@@ -73,7 +74,8 @@ Action add_eval(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--mode", f->mode, "whole (all queries at once) | decode (token by token, as the hardware runs)")
       ->check(CLI::IsMember({"whole", "decode"}))
       ->capture_default_str();
-  cmd->add_option("--threads", f->threads, "Worker threads (default: the configuration's, 0 = one per core)");
+  cmd->add_option("--threads", f->threads, "Worker threads (default: the configuration's, 0 = one per core)")
+      ->check(within(0, limits::kMaxJobs, "limits::kMaxJobs, docs/cli.md#limits"));
   cmd->add_flag("--show-config", f->show_config, "Print the resolved configuration and the cell mapping, then exit");
   return [f, &global]() {
     eval::EvalConfig config = build_config(f->preset, load_card_option(f->card), f->config, f->sets, global.quiet);
@@ -140,8 +142,10 @@ Action add_spice_check(CLI::App& app, const GlobalOptions& global) {
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("spice-check", "Check the evaluator (fitted and ODE modes) against SPICE on a sub-tile");
-  cmd->add_option("--keys", f->keys, "Keys n (stage-1 lines), 1..64")->capture_default_str();
-  cmd->add_option("--dims", f->dims, "Dimensions m (stage-1 word lines, stage-2 lines), 1..64")->capture_default_str();
+  cmd->add_option("--keys", f->keys, "Keys n (stage-1 lines), 1..64")->capture_default_str()->check(within(1, 64));
+  cmd->add_option("--dims", f->dims, "Dimensions m (stage-1 word lines, stage-2 lines), 1..64")
+      ->capture_default_str()
+      ->check(within(1, 64));
   cmd->add_option("--seed", f->seeds, "Seeds of the random quantized Q, K, V (repeatable: one check each)");
   cmd->add_option("--card", f->card, "Cell card (default: the default cell's); give its fitted models with --config or --set");
   cmd->add_option("--cell", f->cell, "A bare cell subcircuit (ports named by role) with the default cell's levels and models");
@@ -194,9 +198,7 @@ Action add_spice_check(CLI::App& app, const GlobalOptions& global) {
       results.push_back(r);
     }
     if (!f->output.empty()) {
-      std::ofstream out(f->output);
-      out << eval::spice_check_json(results, *o.tile, o.config).dump(1) << "\n";
-      if (!out) throw IoError("cannot write " + f->output);
+      write_text_file(f->output, eval::spice_check_json(results, *o.tile, o.config).dump(1) + "\n");
     }
     const bool passed = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.passed; });
     std::printf("spice-check: %s (thresholds: stage-1 charge error <= %g %% of full scale, >= %g %% of 5-bit outputs within 1 LSB)\n",
@@ -211,17 +213,17 @@ Action add_energy(CLI::App& app, const GlobalOptions&) {
   CLI::App* cmd = app.add_subcommand("energy", "Energy and latency per token per head from characterized energies");
   cmd->add_option("--cell-data", o->cell_energy_data, "Results of a cell's energy sweep (a card's energy.json, or characterization/pushpull_energy.json)")->required();
   cmd->add_option("--c2p-data", o->c2p_energy_data, "Results of a converter's transfer sweep (a card's c2p.json, or characterization/c2p_transfer.json)")->required();
-  cmd->add_option("--window", o->window, "Keys per query W")->capture_default_str();
-  cmd->add_option("--dims", o->dims, "Head dimension D")->capture_default_str();
-  cmd->add_option("--tile", o->tile, "Keys per stage-2 sub-array")->capture_default_str();
-  cmd->add_option("--heads", o->heads, "Heads per token (for the per-token totals)")->capture_default_str();
-  cmd->add_option("--mean-q", o->mean_q, "Mean query pulse, fraction of t_max")->capture_default_str();
-  cmd->add_option("--mean-phi", o->mean_phi, "Mean stage-2 pulse, fraction of t_max")->capture_default_str();
-  cmd->add_option("--t-max", o->t_max_s, "Full-scale pulse width, s")->capture_default_str();
-  cmd->add_option("--t-write", o->t_write_s, "Write time of a token's K and V, s")->capture_default_str();
-  cmd->add_option("--adc-energy", o->adc_energy_j, "Stage-2 ADC energy per conversion, J (default: the C2P's)");
+  cmd->add_option("--window", o->window, "Keys per query W")->capture_default_str()->check(within(1, 1e7));
+  cmd->add_option("--dims", o->dims, "Head dimension D")->capture_default_str()->check(within(1, 65536));
+  cmd->add_option("--tile", o->tile, "Keys per stage-2 sub-array")->capture_default_str()->check(within(1, 65536));
+  cmd->add_option("--heads", o->heads, "Heads per token (for the per-token totals)")->capture_default_str()->check(within(1, 65536));
+  cmd->add_option("--mean-q", o->mean_q, "Mean query pulse, fraction of t_max")->capture_default_str()->check(within(0, 1));
+  cmd->add_option("--mean-phi", o->mean_phi, "Mean stage-2 pulse, fraction of t_max")->capture_default_str()->check(within(0, 1));
+  cmd->add_option("--t-max", o->t_max_s, "Full-scale pulse width, s")->capture_default_str()->check(within(1e-15, 1));
+  cmd->add_option("--t-write", o->t_write_s, "Write time of a token's K and V, s")->capture_default_str()->check(within(0, 1));
+  cmd->add_option("--adc-energy", o->adc_energy_j, "Stage-2 ADC energy per conversion, J (default: the C2P's)")->check(within(0, 1));
   cmd->add_option("--digital-energy", o->digital_energy_j, "Digital overhead per token per head, J (default: the paper's 4 nJ)")
-      ->capture_default_str();
+      ->capture_default_str()->check(within(0, 1));
   auto card = std::make_shared<std::string>();
   cmd->add_option("--card", *card, "Cell card: its sign scheme (cells per value) and t_max");
   cmd->add_option("-o,--output", *output, "Write the gaincell-energy/1 JSON here");
@@ -247,9 +249,7 @@ Action add_energy(CLI::App& app, const GlobalOptions&) {
     }
     for (const auto& note : e.notes) std::printf("note: %s\n", note.c_str());
     if (!output->empty()) {
-      std::ofstream out(*output);
-      out << j.dump(1) << "\n";
-      if (!out) throw IoError("cannot write " + *output);
+      write_text_file(*output, j.dump(1) + "\n");
     }
     return 0;
   };

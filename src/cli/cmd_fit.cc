@@ -113,11 +113,13 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
       ->required();
   cmd->add_option("--where", f->where, "Keep points where AXIS=VALUE (repeatable)");
   cmd->add_option("-o,--output", f->output, "Model file (JSON)")->required();
-  cmd->add_option("--degree", f->degree, "poly: total degree (0..5)")->capture_default_str();
+  cmd->add_option("--degree", f->degree, "poly: total degree (0..5)")->capture_default_str()->check(within(0, 5));
   cmd->add_option("--offset", f->offset_v, "paper-poly: stored-voltage offset, V")->capture_default_str();
   cmd->add_option("--vin", f->vin_v, "paper-poly: read word line voltage of the data, V")->capture_default_str();
   cmd->add_option("--v-inf", f->v_inf_v, "exp-decay: the asymptote, V, fixed (e.g. 0 for a leak to ground; default: fitted)");
-  cmd->add_option("--cv-folds", f->cv_folds, "k of the k-fold cross-validation (0: none)")->capture_default_str();
+  cmd->add_option("--cv-folds", f->cv_folds, "k of the k-fold cross-validation (0: none)")
+      ->capture_default_str()
+      ->check(within(0, 1000));
   cmd->add_flag("--error-out-of-range", f->error_out_of_range,
                 "Evaluating outside the fitted range is an error (default: clamp with a warning)");
   return [f, &global]() {
@@ -178,9 +180,7 @@ Action add_fit(CLI::App& app, const GlobalOptions& global) {
     info.provenance["points_filtered"] = report.points_filtered;
     for (const auto& [k, v] : report.provenance) info.provenance[k] = v;
     info.provenance["fitted_by"] = "gaincell " + build_info().version + " (" + build_info().git_sha + ")";
-    std::ofstream out(f->output);
-    out << fit::to_json(model).dump(1) << "\n";
-    if (!out) throw IoError("cannot write " + f->output);
+    write_text_file(f->output, fit::to_json(model).dump(1) + "\n");
     if (!global.quiet) std::printf("%s", describe(model).c_str());
     std::printf("model: %s\n", f->output.c_str());
     return 0;
@@ -194,13 +194,7 @@ Action add_model(CLI::App& app, const GlobalOptions&) {
   show->add_option("model", *path, "Model file (JSON)")->required();
   cmd->require_subcommand(1);
   return [path]() {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_text_file(*path));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError("GC-1608", *path + ": error GC-1608: not JSON: " + e.what());
-    }
-    std::printf("%s", describe(fit::model_from_json(j)).c_str());
+    std::printf("%s", describe(fit::load_model_file(*path)).c_str());
     return 0;
   };
 }
@@ -221,17 +215,13 @@ Action add_export(CLI::App& app, const GlobalOptions&) {
   cmd->add_option("-o,--output", f->dir, "Output directory")->required();
   cmd->add_option("--grid", f->options.grid_points,
                   "csv, xspice, verilog-a: grid points per input, evenly spaced (default: a lut's own grid, exact at its "
-                  "measured points; other models 16)");
+                  "measured points; other models 16)")
+      ->check(within(0, 100000));
   cmd->add_option("--stem", f->options.stem, "File name without extension (default: the model file's)");
   return [f]() {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_text_file(f->model));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError("GC-1608", f->model + ": error GC-1608: not JSON: " + e.what());
-    }
+    const fit::Model model = fit::load_model_file(f->model);
     if (f->options.stem.empty()) f->options.stem = std::filesystem::path(f->model).stem().string();
-    for (const auto& p : fit::export_model(fit::model_from_json(j), f->format, f->dir, f->options)) {
+    for (const auto& p : fit::export_model(model, f->format, f->dir, f->options)) {
       std::printf("wrote %s\n", p.string().c_str());
     }
     return 0;

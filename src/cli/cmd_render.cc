@@ -5,6 +5,8 @@
 
 #include "commands.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/sweep/plan.h"
 #include "gaincell/sweep/spec.h"
 
@@ -21,7 +23,8 @@ Action add_render(CLI::App& app, const GlobalOptions&) {
       "render", "Write the exact netlist of one sweep point (runs as is with ngspice -b)");
   cmd->add_option("spec", flags->spec, "Sweep spec (JSON)")->required();
   cmd->add_option("-p,--point", flags->point, "Point index (row-major over the axes, last axis fastest)")
-      ->required();
+      ->required()
+      ->check(within(0, static_cast<double>(limits::kMaxPoints)));
   cmd->add_option("-o,--output", flags->output, "Write to this file instead of standard output");
   return [flags]() {
     const sweep::SweepSpec spec = sweep::load_spec(flags->spec);
@@ -30,9 +33,7 @@ Action add_render(CLI::App& app, const GlobalOptions&) {
     if (flags->output.empty()) {
       std::fwrite(text.data(), 1, text.size(), stdout);
     } else {
-      std::ofstream out(flags->output, std::ios::binary);
-      out << text;
-      if (!out) throw IoError("cannot write " + flags->output);
+      write_text_file(flags->output, text);
     }
     return 0;
   };

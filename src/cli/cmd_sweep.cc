@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/sweep/spec.h"
 #include "gaincell/sweep/sweep.h"
 
@@ -48,12 +49,13 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global) {
       ->required();
   cmd->add_option("-j,--jobs", flags->options.jobs, "Worker processes (0 = one per core)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(within(0, limits::kMaxJobs, "at most limits::kMaxJobs workers, docs/cli.md#limits"));
   cmd->add_option("--timeout", flags->options.timeout_s, "Per-point timeout in seconds (0 = the spec's timeout_s)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(within(0, limits::kMaxTimeout_s, "limits::kMaxTimeout_s, docs/cli.md#limits"));
   cmd->add_option("--recycle", flags->options.recycle_after,
                   "Replace each worker after this many points, to bound ngspice's memory (0 = never)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(within(0, static_cast<double>(limits::kMaxRecycle), "limits::kMaxRecycle, docs/cli.md#limits"));
   cmd->add_option("--shard", flags->shard,
                   "Run only shard i of N (i/N, 0-based; points k with k % N == i), e.g. ${SLURM_ARRAY_TASK_ID}/8");
   cmd->add_flag("--overwrite", flags->options.overwrite, "Replace an existing results file (refused otherwise)");

@@ -9,6 +9,8 @@
 #include "gaincell/cell/card.h"
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
+#include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/tile/tile.h"
 
@@ -37,26 +39,29 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
                                      "(default: netlists/cells/pushpull.cell.json)");
   cmd->add_option("--cell", f->cell, "A cell subcircuit file instead: its card beside it (X.cell.json) if there is one, "
                                      "else ports named by role and the default cell's levels");
-  cmd->add_option("--tokens", f->tokens, "Stored tokens n = read lines (1..64)")->capture_default_str();
-  cmd->add_option("--dims", f->dims, "Dimensions m = PWM read word lines (1..64)")->capture_default_str();
+  cmd->add_option("--tokens", f->tokens, "Stored tokens n = read lines (1..64)")->capture_default_str()->check(within(1, 64));
+  cmd->add_option("--dims", f->dims, "Dimensions m = PWM read word lines (1..64)")->capture_default_str()->check(within(1, 64));
   cmd->add_option("--inputs", f->inputs, "HDF5 file with datasets Q [m] (0..1) and K [n, m] (V); else random");
   cmd->add_option("--seed", f->seed, "Seed of the random quantized Q and K (when no --inputs)")->capture_default_str();
   cmd->add_option("-o,--output", f->output, "Results file (HDF5)");
   cmd->add_option("--netlist", f->netlist, "Also write the tile's netlist here (runs with ngspice -b)");
-  cmd->add_option("--timeout", f->timeout_s, "Simulation budget in seconds")->capture_default_str();
+  cmd->add_option("--timeout", f->timeout_s, "Simulation budget in seconds")
+      ->capture_default_str()
+      ->check(within(1e-3, limits::kMaxTimeout_s, "limits::kMaxTimeout_s, docs/cli.md#limits"));
   cmd->add_flag("--render-only", f->render_only, "Write the netlist (--netlist) without simulating");
-  cmd->add_option("--v-ref", f->v_ref, "Override: read line level (integrator virtual ground, or precharge), V");
-  cmd->add_option("--wwl-high", f->v_wwl, "Override: write word line level while writing, V");
-  cmd->add_option("--wwl-hold", f->v_wwl_hold, "Override: write word line level otherwise, V");
-  cmd->add_option("--wlr-idle", f->wlr_idle, "Override: idle level of an active-high read word line, V");
-  cmd->add_option("--wlr-active", f->wlr_active, "Override: active level of an active-high read word line, V");
-  cmd->add_option("--wlrb-idle", f->wlrb_idle, "Override: idle level of an active-low read word line, V");
-  cmd->add_option("--wlrb-active", f->wlrb_active, "Override: active level of an active-low read word line, V");
+  cmd->add_option("--v-ref", f->v_ref, "Override: read line level (integrator virtual ground, or precharge), V")->check(within(-100, 100, "a level in V"));
+  cmd->add_option("--wwl-high", f->v_wwl, "Override: write word line level while writing, V")->check(within(-100, 100, "a level in V"));
+  cmd->add_option("--wwl-hold", f->v_wwl_hold, "Override: write word line level otherwise, V")->check(within(-100, 100, "a level in V"));
+  cmd->add_option("--wlr-idle", f->wlr_idle, "Override: idle level of an active-high read word line, V")->check(within(-100, 100, "a level in V"));
+  cmd->add_option("--wlr-active", f->wlr_active, "Override: active level of an active-high read word line, V")->check(within(-100, 100, "a level in V"));
+  cmd->add_option("--wlrb-idle", f->wlrb_idle, "Override: idle level of an active-low read word line, V")->check(within(-100, 100, "a level in V"));
+  cmd->add_option("--wlrb-active", f->wlrb_active, "Override: active level of an active-low read word line, V")->check(within(-100, 100, "a level in V"));
   cmd->add_flag("--passive-line", f->passive,
                 "Lines float on a capacitor (precharged to v_ref) instead of the converter; no C2P (the ODE mode's reference; "
                 "the default for a precharged card)");
   cmd->add_flag("--held-line", f->held, "Lines held at v_ref by the converter (the default for a held card; fitted mode's reference)");
-  cmd->add_option("--c-line", f->c_line_f, "Line capacitance with --passive-line, F (default: the card's, else 10p)");
+  cmd->add_option("--c-line", f->c_line_f, "Line capacitance with --passive-line, F (default: the card's, else 10p)")
+      ->check(within(1e-18, 1, "a capacitance in F"));
   return [f, &global]() {
     if (!f->card.empty() && !f->cell.empty()) {
       throw InputError("GC-1502", "error GC-1502: tile: give --card or --cell, not both");
@@ -98,9 +103,7 @@ Action add_tile(CLI::App& app, const GlobalOptions& global) {
       tile::read_tile_inputs(spec, f->inputs);
     }
     if (!f->netlist.empty()) {
-      std::ofstream out(f->netlist);
-      out << tile::render_tile(spec);
-      if (!out) throw IoError("cannot write " + f->netlist);
+      write_text_file(f->netlist, tile::render_tile(spec));
     }
     if (f->render_only) return 0;
     if (f->output.empty()) throw InputError("GC-1502", "error GC-1502: tile: --output is required unless --render-only");

@@ -36,6 +36,11 @@ Action add_flow(CLI::App& app, const GlobalOptions& global);
 Action add_report(CLI::App& app, const GlobalOptions& global);
 Action add_cell(CLI::App& app, const GlobalOptions& global);
 
+// A number option's allowed range, inclusive (SPICE suffixes accepted; NaN
+// and infinities refused). `limit` names a documented limit in the message
+// ("limits::kMaxJobs, docs/cli.md#limits").
+CLI::Validator within(double lo, double hi, const std::string& limit = "");
+
 // Progress bar on a terminal, periodic plain lines otherwise; on stderr.
 std::unique_ptr<Reporter> make_terminal_reporter(bool quiet);
 

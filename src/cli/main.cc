@@ -2,6 +2,7 @@
 // gaincell: characterize gain-cell attention circuits with in-process ngspice.
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     sub->fallthrough();
     for (CLI::App* inner : sub->get_subcommands([](CLI::App*) { return true; })) todo.push_back(inner);
     for (CLI::Option* opt : sub->get_options()) {
-      if (opt->get_type_name() != "FLOAT") continue;
+      if (opt->get_type_name().rfind("FLOAT", 0) != 0) continue;  // "FLOAT" or "FLOAT:[lo, hi]"
       opt->transform(CLI::Validator(
           [](std::string& text) {
             std::string why;
@@ -82,6 +83,10 @@ int main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kInput);
   } catch (const gaincell::IoError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    return static_cast<int>(ExitCode::kIo);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory: the input asks for more than this machine has (the documented limits, "
+                         "docs/cli.md#limits, keep sizes far below this; please report the command line)\n");
     return static_cast<int>(ExitCode::kIo);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "internal error: %s\n", e.what());

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstring>
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -89,7 +91,68 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+namespace {
+
+const char* kind_of(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return "a device";
+  if (S_ISFIFO(st.st_mode)) return "a FIFO";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+void check_regular_or_absent(const std::filesystem::path& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return;  // absent: fine
+  if (!S_ISREG(st.st_mode)) {
+    throw InputError("GC-1812", "error GC-1812: " + path.string() + " exists and is " + kind_of(st) +
+                                    ": gaincell writes its outputs as new regular files (then renames them into "
+                                    "place); give another output path");
+  }
+}
+
+void check_output_file(const std::filesystem::path& path) {
+  // Another run's working files are never an output: writing over
+  // OUT.partial or OUT.journal would silently destroy that run.
+  const std::string name = path.filename().string();
+  for (const char* suffix : {".partial", ".journal", ".lock"}) {
+    const std::string s(suffix);
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      throw InputError("GC-1812", "error GC-1812: " + path.string() + " ends in " + s +
+                                      ", the name of a run's working file (its results in progress, journal or lock); "
+                                      "give another output path");
+    }
+  }
+  check_regular_or_absent(path);
+  check_regular_or_absent(path.string() + ".partial");
+}
+
+void write_text_file(const std::filesystem::path& path, const std::string& text) {
+  check_output_file(path);
+  const std::filesystem::path partial = path.string() + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      const std::string why = std::strerror(errno);
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);
+      throw IoError("cannot write " + partial.string() + ": " + why);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, path, ec);
+  if (ec) throw IoError("cannot rename " + partial.string() + " to " + path.string() + ": " + ec.message());
+}
+
 std::string read_text_file(const std::filesystem::path& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    throw InputError("GC-1813", "error GC-1813: " + path.string() + " is " + kind_of(st) + ", not a file gaincell can read");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot read " + path.string() + ": " + std::strerror(errno));
   std::ostringstream buffer;

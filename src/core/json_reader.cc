@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/core/json_location.h"
 #include "gaincell/netlist/si_value.h"
 
@@ -30,20 +31,56 @@ std::string shown_json(const json& j) {
 JsonReader::JsonReader(const std::string& text, std::string file, JsonErrorIds ids)
     : text_(text), file_(std::move(file)), ids_(ids) {}
 
-json JsonReader::parse() const {
+json parse_json_text(const std::string& text, const std::string& file, const char* id) {
+  // Nesting depth first, outside strings: deeper documents are refused
+  // before any recursive code (parser, dump, pointer search) sees them.
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '[' || c == '{') {
+      if (++depth > limits::kMaxJsonDepth) {
+        auto [line, col] = line_column(text, i);
+        throw_input_error({file, line, col, ""}, id,
+                          "invalid JSON: nested deeper than " + std::to_string(limits::kMaxJsonDepth) +
+                              " levels (limits::kMaxJsonDepth, docs/cli.md#limits)");
+      }
+    }
+    if (c == ']' || c == '}') --depth;
+  }
   try {
-    return json::parse(text_);
+    return json::parse(text);
   } catch (const json::parse_error& e) {
-    auto [line, col] = line_column(text_, e.byte > 0 ? e.byte - 1 : 0);
+    auto [line, col] = line_column(text, e.byte > 0 ? e.byte - 1 : 0);
     const std::string what = e.what();
     const auto at = what.find("syntax error");
-    throw_input_error({file_, line, col, ""}, ids_.syntax,
-                      "invalid JSON: " + (at != std::string::npos ? what.substr(at) : what));
+    throw_input_error({file, line, col, ""}, id, "invalid JSON: " + (at != std::string::npos ? what.substr(at) : what));
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double: nlohmann gives no offset; find it.
+    const std::string what = e.what();
+    const auto q1 = what.find('\'');
+    const auto q2 = q1 == std::string::npos ? q1 : what.find('\'', q1 + 1);
+    const std::string number = q2 == std::string::npos ? "" : what.substr(q1 + 1, q2 - q1 - 1);
+    const auto offset = number.empty() ? std::string::npos : text.find(number);
+    auto [line, col] = offset == std::string::npos ? std::pair<int, int>{0, 0} : line_column(text, offset);
+    throw_input_error({file, line, col, ""}, id,
+                      "invalid JSON: the number " + (number.empty() ? std::string("here") : number) +
+                          " does not fit a double (about 1.8e308 at most)");
   } catch (const json::exception& e) {
-    // Number overflow and the like: nlohmann's out_of_range, without a byte offset.
-    throw_input_error({file_, 0, 0, ""}, ids_.syntax, std::string("invalid JSON: ") + e.what());
+    throw_input_error({file, 0, 0, ""}, id, std::string("invalid JSON: ") + e.what());
   }
 }
+
+json JsonReader::parse() const { return parse_json_text(text_, file_, ids_.syntax); }
 
 void JsonReader::fail(const std::string& pointer, const std::string& id, const std::string& message,
                       const std::string& hint, bool at_key) const {
@@ -135,6 +172,10 @@ std::vector<double> JsonReader::number_list(const json& j, const std::string& po
   }
   if (log && !(start > 0 && stop > 0)) fail(lp, ids_.value, "logspace needs start > 0 and stop > 0");
   const auto count = static_cast<std::size_t>(cj.get<long long>());
+  if (count > limits::kMaxListValues) {
+    fail(lp + "/count", ids_.value, "at most " + std::to_string(limits::kMaxListValues) +
+                                        " values (limits::kMaxListValues, docs/cli.md#limits)");
+  }
   for (std::size_t k = 0; k < count; ++k) {
     // start + k*step loses the end point to rounding; interpolate, and hit stop exactly.
     const double f = count == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(count - 1);

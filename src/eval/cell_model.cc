@@ -16,18 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fit::Model load_model(const fs::path& file) {
-  const std::string text = read_text_file(file);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError("GC-1706", "error GC-1706: " + file.string() + ": not a model file (not JSON: " + e.what() + ")");
-  }
-  try {
-    return fit::model_from_json(j);
-  } catch (const InputError& e) {
-    throw InputError(e.id(), file.string() + ": " + e.what());
-  }
+  return fit::load_model_file(file);
 }
 
 [[noreturn]] void wrong_model(const fs::path& file, const std::string& expected, const std::string& found) {

@@ -7,6 +7,8 @@
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/json_reader.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/json_location.h"
 
@@ -205,8 +207,8 @@ void apply_key(EvalConfig& c, const Origin& o, const std::string& key, const jso
       bad(o, ptr, "\"signed\", \"reference_column\" or \"differential\"", v);
     }
   } else if (key == "threads") {
-    if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1024) {
-      bad(o, ptr, "an integer in [0, 1024] (0 = one per core)", v);
+    if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > limits::kMaxJobs) {
+      bad(o, ptr, "an integer in [0, " + std::to_string(limits::kMaxJobs) + "] (0 = one per core; limits::kMaxJobs)", v);
     }
     c.threads = static_cast<int>(v.get<long long>());
   } else {
@@ -264,14 +266,7 @@ void apply_config_json(EvalConfig& config, const json& j, const fs::path& file, 
 
 void apply_config_file(EvalConfig& config, const fs::path& file) {
   const std::string text = read_text_file(file);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    auto [line, col] = line_column(text, e.byte > 0 ? e.byte - 1 : 0);
-    SourceLocation loc{file.string(), line, col, ""};
-    throw_input_error(loc, "GC-1704", std::string("not valid JSON: ") + e.what());
-  }
+  const json j = parse_json_text(text, file.string(), "GC-1704");
   apply_config_json(config, j, file, text);
 }
 
@@ -284,9 +279,12 @@ void apply_setting(EvalConfig& config, const std::string& setting) {
   const std::string text = setting.substr(eq + 1);
   json value;
   try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // a plain string: per_order, off, a path
+    value = parse_json_text(text, "--set " + key, "GC-1705");
+  } catch (const InputError&) {
+    // A plain string: per_order, off, a path (1e400 too, refused as a number
+    // later). Text that looks like an array or object must be valid JSON.
+    if (!text.empty() && (text[0] == '[' || text[0] == '{')) throw;
+    value = text;
   }
   const Origin o{fs::path(), nullptr, "--set " + setting};
   const auto dot = key.find('.');

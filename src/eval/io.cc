@@ -5,6 +5,8 @@
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/store/h5.h"
 
 namespace gaincell::eval {
@@ -52,7 +54,21 @@ Tensor read_tensor(const fs::path& file, const std::string& name) {
   }
   h5::Handle ds = h5::open_dataset(f.id(), name);
   Tensor t;
-  for (auto d : h5::dataset_shape(ds.id())) t.shape.push_back(static_cast<std::size_t>(d));
+  std::size_t elements = 1;
+  for (auto d : h5::dataset_shape(ds.id())) {
+    t.shape.push_back(static_cast<std::size_t>(d));
+    if (d != 0 && elements > limits::kMaxTensorElements / d) {
+      throw InputError("GC-1707", "error GC-1707: " + file.string() + ": dataset " + name + " holds more than " +
+                                      std::to_string(limits::kMaxTensorElements) +
+                                      " values (limits::kMaxTensorElements, docs/cli.md#limits)");
+    }
+    elements *= static_cast<std::size_t>(d);
+  }
+  h5::Handle type(h5::check(H5Dget_type(ds.id()), "H5Dget_type"), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.id());
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+    throw InputError("GC-1707", "error GC-1707: " + file.string() + ": dataset " + name + " is not numeric");
+  }
   t.data.resize(t.size());
   h5::check(H5Dread(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()),
             file.string() + ": cannot read dataset " + name + " as float32");
@@ -61,6 +77,7 @@ Tensor read_tensor(const fs::path& file, const std::string& name) {
 
 void write_tensors(const fs::path& file, const std::vector<std::pair<std::string, const Tensor*>>& tensors) {
   h5::silence_hdf5_errors();
+  check_output_file(file);
   const fs::path partial = file.string() + ".partial";
   {
     h5::Handle f = h5::create_file(partial.string());
@@ -89,6 +106,7 @@ nlohmann::json cell_json(const CellMapping& c) {
 
 void write_eval_results(const fs::path& file, const EvalResult& r, const Evaluator& ev, const nlohmann::json& meta) {
   h5::silence_hdf5_errors();
+  check_output_file(file);
   const fs::path partial = file.string() + ".partial";
   {
     h5::Handle f = h5::create_file(partial.string());

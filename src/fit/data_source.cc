@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/store/h5.h"
@@ -64,7 +65,9 @@ FitData load_results_data(const std::filesystem::path& path, const FitRequest& r
 
   // Which points pass the `where` filter.
   std::vector<bool> keep(n, true);
-  for (const auto& [name, value] : req.where) {
+  for (const auto& condition : req.where) {
+    const std::string& name = condition.first;
+    const double value = condition.second;  // (clang 14 cannot capture a structured binding)
     const int d = axis_of(name);
     if (d < 0) unknown(file, name, have);
     const auto& values = r.axes[static_cast<std::size_t>(d)].values;
@@ -167,11 +170,22 @@ FitData load_hdf5_data(const std::filesystem::path& path, const FitRequest& req,
       throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + req.output +
                                       "' has no dimension scale attached (name the axes with H5DS / h5py dims)");
     }
+    if (found.values.size() != shape[d]) {
+      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + req.output +
+                                      "' has " + std::to_string(shape[d]) + " entries but its scale '" + found.name +
+                                      "' has " + std::to_string(found.values.size()) + " values");
+    }
     scales[d] = {found.name, found.values};
     scale_units[d] = found.unit;
   }
   std::size_t n = 1;
-  for (auto s : shape) n *= s;
+  for (auto s : shape) {
+    if (s == 0 || s > limits::kMaxPoints / n) {
+      throw InputError("GC-1611", file + ": error GC-1611: '" + req.output + "' is empty or holds more than " +
+                                      std::to_string(limits::kMaxPoints) + " points");
+    }
+    n *= s;
+  }
   FitData data;
   data.output = {req.output.substr(req.output.find_last_of('/') + 1), unit_of(out.id()), h5::read_doubles(out.id())};
   for (const auto& name : req.inputs) {

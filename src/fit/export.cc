@@ -5,15 +5,14 @@
 #include <fstream>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
 
 namespace gaincell::fit {
 namespace {
 
 std::filesystem::path write(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw IoError("cannot write " + path.string());
+  write_text_file(path, text);
   return path;
 }
 

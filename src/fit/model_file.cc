@@ -6,6 +6,9 @@
 #include <type_traits>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/core/json_reader.h"
 
 namespace gaincell::fit {
 namespace {
@@ -43,7 +46,20 @@ const json& array(const json& j, const std::string& pointer) {
 
 int integer(const json& j, const std::string& pointer) {
   if (!j.is_number_integer()) bad(pointer, std::string("expected an integer, found ") + j.type_name());
-  return j.get<int>();
+  const long long v = j.get<long long>();
+  if (v < -1'000'000'000 || v > 1'000'000'000) bad(pointer, "integer out of range: " + std::to_string(v));
+  return static_cast<int>(v);
+}
+
+// Finite numbers, each > the previous one (a grid), or each > 0.
+void check_increasing(const std::vector<double>& v, const std::string& pointer) {
+  for (std::size_t k = 0; k < v.size(); ++k) {
+    if (!std::isfinite(v[k])) bad(pointer + "/" + std::to_string(k), "expected a finite number");
+    if (k > 0 && !(v[k] > v[k - 1])) {
+      bad(pointer + "/" + std::to_string(k), "a grid must increase strictly (" + std::to_string(v[k - 1]) + " then " +
+                                                 std::to_string(v[k]) + ")");
+    }
+  }
 }
 
 json variable_json(const Variable& v) {
@@ -242,6 +258,12 @@ Model model_from_json(const json& j) {
     if (centers.size() != info.inputs.size() || half.size() != info.inputs.size()) {
       bad("/parameters", "centers and half_ranges need one entry per input (" + std::to_string(info.inputs.size()) + ")");
     }
+    for (std::size_t d = 0; d < half.size(); ++d) {
+      if (!std::isfinite(centers[d])) bad("/parameters/centers/" + std::to_string(d), "expected a finite number");
+      if (!(std::isfinite(half[d]) && half[d] > 0)) {
+        bad("/parameters/half_ranges/" + std::to_string(d), "expected a finite number > 0 (inputs are scaled by it)");
+      }
+    }
     // Coefficient names depend on the input names: build them with a model shell.
     PolyModel shell(info, degree, centers, half, {}, {});
     std::vector<std::string> names;
@@ -255,11 +277,15 @@ Model model_from_json(const json& j) {
   if (kind == "exp_decay") {
     expect_inputs(1, 1);
     const std::vector<double> c = coefficients_from(j, {"tau_s", "v_inf_v", "v0_v"});
+    if (!(std::isfinite(c[0]) && c[0] > 0)) bad("/coefficients/tau_s", "expected a finite time constant > 0 s");
     return ExpDecayModel(std::move(info), c[0], c[1], c[2]);
   }
   if (kind == "hard_sigmoid") {
     expect_inputs(1, 1);
     const std::vector<double> c = coefficients_from(j, {"x0", "x_sat", "y_low", "y_sat"});
+    if (!(std::isfinite(c[0]) && std::isfinite(c[1]) && c[1] > c[0])) {
+      bad("/coefficients", "expected finite x0 < x_sat (the ramp between them)");
+    }
     return HardSigmoidModel(std::move(info), c[0], c[1], c[2], c[3]);
   }
   if (kind == "lut") {
@@ -275,6 +301,10 @@ Model model_from_json(const json& j) {
     for (std::size_t d = 0; d < g.size(); ++d) {
       grids.push_back(numbers(g[d], "/parameters/grids/" + std::to_string(d)));
       if (grids.back().size() < 2) bad("/parameters/grids/" + std::to_string(d), "a grid needs >= 2 values");
+      check_increasing(grids.back(), "/parameters/grids/" + std::to_string(d));
+      if (grids.back().size() > limits::kMaxListValues / product) {
+        bad("/parameters/grids", "more than " + std::to_string(limits::kMaxListValues) + " grid points (limits::kMaxListValues)");
+      }
       product *= grids.back().size();
     }
     std::vector<double> values = numbers(member(parameters, "/parameters", "values"), "/parameters/values");
@@ -286,6 +316,15 @@ Model model_from_json(const json& j) {
                     interp == "cubic" ? LutModel::Interpolation::kCubic : LutModel::Interpolation::kLinear);
   }
   bad("/kind", "unknown kind \"" + kind + "\"; expected paper_poly, poly, exp_decay, hard_sigmoid or lut");
+}
+
+Model load_model_file(const std::filesystem::path& path) {
+  const json j = parse_json_text(read_text_file(path), path.string(), "GC-1608");
+  try {
+    return model_from_json(j);
+  } catch (const InputError& e) {
+    throw InputError(e.id(), path.string() + ": " + e.what());
+  }
 }
 
 double evaluate(const Model& model, std::span<const double> inputs, const WarningSink& warn) {

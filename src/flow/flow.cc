@@ -122,13 +122,7 @@ std::string every_point_failed(const fs::path& results) {
 }
 
 void write_manifest(const fs::path& out, const nlohmann::json& manifest) {
-  const fs::path tmp = out / "flow.json.partial";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << manifest.dump(1) << "\n";
-    if (!f) throw IoError("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, out / "flow.json");
+  write_text_file(out / "flow.json", manifest.dump(1) + "\n");
 }
 
 }  // namespace

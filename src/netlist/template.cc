@@ -11,6 +11,7 @@
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/strings.h"
+#include "gaincell/netlist/deck_check.h"
 #include "gaincell/netlist/si_value.h"
 
 namespace gaincell::netlist {
@@ -211,9 +212,12 @@ void collect_defined_names(std::string_view text, std::set<std::string>& names) 
 
 }  // namespace
 
-NetlistTemplate NetlistTemplate::load(const std::filesystem::path& path) {
+NetlistTemplate NetlistTemplate::load(const std::filesystem::path& path,
+                                      const std::vector<std::filesystem::path>& extra_roots) {
   NetlistTemplate tpl = parse(read_text_file(path), path);
-  tpl.check_files();
+  std::vector<std::filesystem::path> given{std::filesystem::absolute(path).parent_path()};
+  given.insert(given.end(), extra_roots.begin(), extra_roots.end());
+  tpl.check_files(include_roots(given));
   tpl.check_names();
   return tpl;
 }
@@ -252,22 +256,10 @@ void NetlistTemplate::check_names() const {
   }
 }
 
-void NetlistTemplate::check_files() const {
-  const std::string file = path_.string();
-  // Every file it reads must exist now: a missing one would fail every point.
-  for (std::size_t k = 0; k < includes_.size(); ++k) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(includes_[k], ec)) {
-      throw_input_error({file, include_lines_[k], 1, ""}, "GC-1108", "file " + includes_[k].string() + " does not exist",
-                        "paths in a template are relative to the template's directory");
-    }
-  }
-  const auto missing = missing_dependencies(*this);
-  if (!missing.empty()) {
-    throw_input_error({missing.front().from.string(), missing.front().line, 1, ""}, "GC-1108",
-                      "file " + missing.front().file.string() + " does not exist (read by " + file + ")",
-                      "a relative path in an included file is relative to that file");
-  }
+void NetlistTemplate::check_files(const std::vector<std::filesystem::path>& roots) const {
+  // Every file it reads must exist now (a missing one would fail every point),
+  // lie under a root and hold no script.
+  check_deck(text_, path_, roots);
 }
 
 NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::path& origin) {
@@ -276,6 +268,7 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
   tpl.text_ = std::move(text);
   const std::string file = origin.string();
   const std::filesystem::path base = std::filesystem::absolute(origin).parent_path();
+  check_script_free(tpl.text_, file);
 
   std::istringstream in(tpl.text_);
   std::string raw;
@@ -289,11 +282,6 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
       continue;
     }
     const std::string word = first_word(raw);
-    if (word == ".control") {
-      throw_input_error({file, line_no, 1, ""}, "GC-1103",
-                        "templates must not contain .control blocks",
-                        "gaincell drives ngspice itself; put analyses and measures in the sweep spec");
-    }
     if (word == ".end") break;
     if (word == ".subckt") ++subckt_depth;
     if (word == ".ends" && subckt_depth > 0) --subckt_depth;
@@ -330,7 +318,7 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
       if (target.empty()) {
         throw_input_error({file, line_no, 1, ""}, "GC-1105", word + " without a file name");
       }
-      std::filesystem::path p(target);
+      std::filesystem::path p = expand_home(target);
       if (p.is_relative()) p = (base / p).lexically_normal();
       tpl.includes_.push_back(p);
       tpl.include_lines_.push_back(line_no);
@@ -509,83 +497,24 @@ std::string NetlistTemplate::render(const RenderRequest& request) const {
 namespace gaincell::netlist {
 
 std::vector<std::filesystem::path> dependency_files(const NetlistTemplate& tpl) {
-  return dependency_closure(tpl.includes());
+  std::vector<std::filesystem::path> files;
+  for (const auto& f : included_files(tpl.text(), tpl.path())) files.push_back(f.file);
+  return files;
 }
 
 std::vector<std::filesystem::path> dependency_closure(const std::vector<std::filesystem::path>& roots) {
   std::vector<std::filesystem::path> files;
-  std::vector<std::filesystem::path> todo(roots.rbegin(), roots.rend());
-  while (!todo.empty()) {
-    const std::filesystem::path file = todo.back().lexically_normal();
-    todo.pop_back();
-    if (std::find(files.begin(), files.end(), file) != files.end()) continue;
-    files.push_back(file);
+  auto add = [&](const std::filesystem::path& f) {
+    if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+  };
+  for (const auto& root : roots) {
+    const std::filesystem::path r = std::filesystem::absolute(root).lexically_normal();
+    add(r);
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) continue;
-    std::istringstream in(read_text_file(file));
-    std::string raw;
-    std::vector<std::filesystem::path> nested;
-    while (std::getline(in, raw)) {
-      std::istringstream words(raw);
-      std::string first, target, section;
-      words >> first >> target >> section;
-      first = lower(first);
-      // ".lib NAME" opens a section; only ".lib FILE SECTION" and ".include FILE" read files.
-      if (!(first == ".include" || first == ".inc" || (first == ".lib" && !section.empty()))) continue;
-      if (target.size() >= 2 && (target.front() == '"' || target.front() == '\'')) {
-        target = target.substr(1, target.size() - 2);
-      }
-      std::filesystem::path p(target);
-      if (p.is_relative()) p = file.parent_path() / p;
-      nested.push_back(p.lexically_normal());
-    }
-    todo.insert(todo.end(), nested.rbegin(), nested.rend());
+    if (!std::filesystem::is_regular_file(r, ec)) continue;
+    for (const auto& f : included_files(read_text_file(r), r)) add(f.file);
   }
   return files;
-}
-
-std::vector<MissingFile> missing_dependencies(const NetlistTemplate& tpl) {
-  namespace fs = std::filesystem;
-  std::vector<MissingFile> missing;
-  std::vector<fs::path> seen;
-  std::vector<fs::path> todo(tpl.includes().rbegin(), tpl.includes().rend());
-  const fs::path top = fs::absolute(tpl.path()).parent_path();
-  while (!todo.empty()) {
-    const fs::path file = todo.back().lexically_normal();
-    todo.pop_back();
-    if (std::find(seen.begin(), seen.end(), file) != seen.end()) continue;
-    seen.push_back(file);
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) continue;  // the template's own lines report it
-    std::istringstream in(read_text_file(file));
-    std::string raw;
-    int line_no = 0;
-    while (std::getline(in, raw)) {
-      ++line_no;
-      std::istringstream words(raw);
-      std::string first, target, section;
-      words >> first >> target >> section;
-      first = lower(first);
-      if (!(first == ".include" || first == ".inc" || (first == ".lib" && !section.empty()))) continue;
-      if (target.size() >= 2 && (target.front() == '"' || target.front() == '\'')) target = target.substr(1, target.size() - 2);
-      fs::path p(target);
-      if (p.is_absolute()) {
-        if (!fs::is_regular_file(p, ec)) missing.push_back({p, file, line_no});
-        todo.push_back(p);
-        continue;
-      }
-      const fs::path beside = (file.parent_path() / p).lexically_normal();
-      const fs::path from_top = (top / p).lexically_normal();
-      if (fs::is_regular_file(beside, ec)) {
-        todo.push_back(beside);
-      } else if (fs::is_regular_file(from_top, ec)) {
-        todo.push_back(from_top);
-      } else {
-        missing.push_back({beside, file, line_no});
-      }
-    }
-  }
-  return missing;
 }
 
 std::vector<std::string> library_sections(const std::filesystem::path& file) {

@@ -58,6 +58,16 @@ nlohmann::json number(double v) { return v; }
 
 }  // namespace
 
+std::string encode_frame(const nlohmann::json& message) {
+  const std::vector<std::uint8_t> body = nlohmann::json::to_cbor(message);
+  GC_CHECK(body.size() < kMaxFrameBytes) << "frame of " << body.size() << " bytes";
+  std::string frame(4 + body.size(), '\0');
+  const auto len = static_cast<std::uint32_t>(body.size());
+  for (int i = 0; i < 4; ++i) frame[static_cast<std::size_t>(i)] = static_cast<char>(static_cast<std::uint8_t>(len >> (8 * i)));
+  std::memcpy(frame.data() + 4, body.data(), body.size());
+  return frame;
+}
+
 bool write_frame(int fd, const nlohmann::json& message) {
   const std::vector<std::uint8_t> body = nlohmann::json::to_cbor(message);
   GC_CHECK(body.size() < kMaxFrameBytes) << "frame of " << body.size() << " bytes";

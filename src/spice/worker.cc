@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <optional>
 #include <limits>
 #include <memory>
 #include <sstream>
 
 #include "gaincell/core/error.h"
+#include "gaincell/spice/fault_injection.h"
 #include "gaincell/spice/ngspice_library.h"
 #include "gaincell/spice/protocol.h"
 
@@ -196,6 +199,32 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
   return r;
 }
 
+namespace {
+
+// GAINCELL_TEST_FAULTS (spice/fault_injection.h): fail this point on purpose.
+void inject_fault(InjectedFault fault, SimJob& job) {
+  switch (fault) {
+    case InjectedFault::kNone:
+      return;
+    case InjectedFault::kSegfault:
+      std::signal(SIGSEGV, SIG_DFL);  // past any handler libngspice installed
+      std::raise(SIGSEGV);
+      return;
+    case InjectedFault::kHang:
+      for (;;) ::pause();  // until the pool's timeout kills us
+    case InjectedFault::kExit:
+      ::_exit(7);
+    case InjectedFault::kNgspiceError: {
+      // A line ngspice cannot parse, after the title.
+      const auto eol = job.netlist.find('\n');
+      job.netlist.insert(eol == std::string::npos ? job.netlist.size() : eol + 1, "Xinjected_fault n1 n2 gaincell_injected_no_such_subckt\n");
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 int run_worker(int socket_fd, const std::string& library_path) {
   std::unique_ptr<NgspiceLibrary> ng;
   try {
@@ -208,10 +237,12 @@ int run_worker(int socket_fd, const std::string& library_path) {
                                     {"pid", static_cast<int>(::getpid())},
                                     {"ngspice_version", ng->version()}});
   std::size_t commands_since_clear = 0;
+  const std::optional<FaultPlan> faults = fault_plan_from_env();  // tests only
   while (true) {
     auto message = protocol::read_frame(socket_fd);
     if (!message || message->at("type") == "quit") return 0;
-    const SimJob job = protocol::job_from_json(*message);
+    SimJob job = protocol::job_from_json(*message);
+    if (faults) inject_fault(fault_for(*faults, job.id), job);
     SimResult result = simulate(*ng, job);
     if (!protocol::write_frame(socket_fd, protocol::result_to_json(result))) return 1;
     if (ng->is_poisoned()) return 3;  // the pool replaces us

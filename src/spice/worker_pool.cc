@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,6 +23,7 @@
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/spice/protocol.h"
 #include "gaincell/spice/worker.h"
 
@@ -47,6 +50,27 @@ std::string signal_description(int status) {
 
 }  // namespace
 
+namespace {
+
+void reclaim_stale_scratch(const std::filesystem::path& base) {
+  // gaincell-pool-<pid>-XXXXXX of a driver that no longer runs, and of our user.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("gaincell-pool-", 0) != 0) continue;
+    const std::string rest = name.substr(14);
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") < dash) continue;
+    const std::string pid = rest.substr(0, dash);
+    struct stat st{};
+    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid()) continue;
+    if (std::filesystem::exists("/proc/" + pid, ec)) continue;  // alive (or its pid reused: leave it)
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
+}  // namespace
+
 struct WorkerPool::Worker {
   pid_t pid = -1;
   int socket = -1;  // jobs out, results in
@@ -54,6 +78,9 @@ struct WorkerPool::Worker {
   std::filesystem::path dir;
   protocol::FrameBuffer frames;
   std::string log_tail;
+  // Bytes of jobs not yet taken by the socket. The driver never blocks
+  // writing: a worker blocked writing a large result must be read first.
+  std::string outbox;
   bool has_hello = false;
   // Jobs sent and not yet answered, in order; the front one is running, the
   // others wait in the socket so the worker never idles while we store and render.
@@ -66,9 +93,9 @@ struct WorkerPool::Worker {
 };
 
 WorkerPool::WorkerPool(PoolOptions options) : options_(std::move(options)) {
-  if (options_.jobs < 0) {
-    throw InputError("GC-1301", "Invalid configuration. jobs = " + std::to_string(options_.jobs) +
-                                    ". Violated constraint: jobs >= 0 (0 = one per core)");
+  if (options_.jobs < 0 || options_.jobs > limits::kMaxJobs) {
+    throw InputError("GC-1301", "error GC-1301: " + std::to_string(options_.jobs) + " workers: expected 0 (one per core) to " +
+                                    std::to_string(limits::kMaxJobs) + " (limits::kMaxJobs, docs/cli.md#limits)");
   }
   jobs_ = options_.jobs > 0 ? options_.jobs
                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -79,7 +106,9 @@ WorkerPool::WorkerPool(PoolOptions options) : options_(std::move(options)) {
     const char* tmp = std::getenv("TMPDIR");
     base = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   }
-  std::string pattern = (base / "gaincell-pool-XXXXXX").string();
+  reclaim_stale_scratch(base);
+  // The driver's pid in the name: a later pool can tell a killed driver's leftovers.
+  std::string pattern = (base / ("gaincell-pool-" + std::to_string(::getpid()) + "-XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     throw IoError("cannot create a scratch directory under " + base.string() + ": " + std::strerror(errno));
   }
@@ -137,6 +166,7 @@ void WorkerPool::spawn(Worker& w) {
   const std::string exe = worker_exe_.string();
   const std::string dir = w.dir.string();
   const std::string library = options_.ngspice_library;
+  const pid_t driver = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(sv[0]);
@@ -152,6 +182,9 @@ void WorkerPool::spawn(Worker& w) {
     // Own process group: a terminal's Ctrl-C reaches the driver, which stops
     // the workers itself and keeps what they finished.
     ::setpgid(0, 0);
+    // Die with the driver, even a SIGKILLed one: no orphan keeps a core busy.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != driver) ::_exit(1);  // the driver died before prctl
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     ::dup2(log_pipe[1], 1);
@@ -173,6 +206,7 @@ void WorkerPool::spawn(Worker& w) {
   w.socket = sv[0];
   w.log = log_pipe[0];
   ::fcntl(w.log, F_SETFL, ::fcntl(w.log, F_GETFL) | O_NONBLOCK);
+  ::fcntl(w.socket, F_SETFL, ::fcntl(w.socket, F_GETFL) | O_NONBLOCK);
   ++stats_.spawned;
 }
 
@@ -180,8 +214,8 @@ int WorkerPool::retire(Worker& w, bool kill_it) {
   if (!w.alive()) return 0;
   if (kill_it) {
     ::kill(w.pid, SIGKILL);
-  } else {
-    protocol::write_frame(w.socket, {{"type", "quit"}});
+  } else if (!w.outbox.empty() || !flush_outbox(w, protocol::encode_frame({{"type", "quit"}}))) {
+    ::kill(w.pid, SIGKILL);  // it cannot take the quit now: it has nothing left to do for us
   }
   close_fd(w.socket);
   close_fd(w.log);
@@ -229,13 +263,38 @@ void WorkerPool::retire_log_into(Worker& w, std::string* text) {
 }
 
 void WorkerPool::read_hello(Worker& w) {
-  // Blocks until the new worker says hello (library loaded) or dies.
-  auto hello = protocol::read_frame(w.socket);
-  if (!hello || hello->at("type") != "hello") {
-    startup_failure(w, hello && hello->contains("message") ? hello->at("message").get<std::string>() : "");
+  // Waits until the new worker says hello (library loaded) or dies.
+  char buf[4096];
+  while (true) {
+    if (auto msg = w.frames.next()) {
+      if (msg->value("type", "") != "hello") {
+        startup_failure(w, msg->contains("message") ? msg->at("message").get<std::string>() : "");
+      }
+      w.has_hello = true;
+      if (ngspice_version_.empty()) ngspice_version_ = msg->at("ngspice_version").get<std::string>();
+      return;
+    }
+    pollfd p{w.socket, POLLIN, 0};
+    if (::poll(&p, 1, 1000) < 0 && errno != EINTR) throw IoError(std::string("poll: ") + std::strerror(errno));
+    const ssize_t n = ::read(w.socket, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) startup_failure(w, "");
+    w.frames.append(buf, static_cast<std::size_t>(n));
   }
-  w.has_hello = true;
-  if (ngspice_version_.empty()) ngspice_version_ = hello->at("ngspice_version").get<std::string>();
+}
+
+bool WorkerPool::flush_outbox(Worker& w, const std::string& more) {
+  w.outbox += more;
+  while (!w.outbox.empty()) {
+    const ssize_t n = ::send(w.socket, w.outbox.data(), w.outbox.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;  // the rest when the socket has room
+      return false;                                              // the worker is gone (EPIPE)
+    }
+    w.outbox.erase(0, static_cast<std::size_t>(n));
+  }
+  return true;
 }
 
 std::string WorkerPool::ngspice_version() {
@@ -257,9 +316,12 @@ bool WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
 
   auto start_front = [](Worker& w) {
     if (w.queue.empty()) return;
+    // Past kMaxTimeout_s (or NaN) the deadline would overflow the clock:
+    // callers refuse such budgets, and this keeps the pool safe without them.
+    if (!(w.queue.front().timeout_s <= limits::kMaxTimeout_s)) w.queue.front().timeout_s = limits::kMaxTimeout_s;
     w.started = Clock::now();
     w.deadline = w.started + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(std::max(w.queue.front().timeout_s, 0.001)));
+                                 std::chrono::duration<double>(std::clamp(w.queue.front().timeout_s, 0.001, limits::kMaxTimeout_s)));
     w.log_tail.clear();
   };
   auto finish = [&](Worker& w, SimResult&& r) {
@@ -335,7 +397,7 @@ bool WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
         ++outstanding;
         ++w.sent;
         if (w.queue.size() == 1) start_front(w);
-        if (!protocol::write_frame(w.socket, protocol::job_to_json(w.queue.back()))) {
+        if (!flush_outbox(w, protocol::encode_frame(protocol::job_to_json(w.queue.back())))) {
           if (!w.has_hello) startup_failure(w, "");
           lose_worker(w, SimOutcome::kCrash, "");
           break;
@@ -351,7 +413,7 @@ bool WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       Worker& w = *workers_[i];
       if (!w.alive()) continue;
-      fds.push_back({w.socket, POLLIN, 0});
+      fds.push_back({w.socket, static_cast<short>(POLLIN | (w.outbox.empty() ? 0 : POLLOUT)), 0});
       owner.emplace_back(i, true);
       if (w.log >= 0) {
         fds.push_back({w.log, POLLIN, 0});
@@ -384,6 +446,12 @@ bool WorkerPool::run(std::size_t count, const std::function<SimJob(std::size_t)>
         }
         continue;
       }
+      if ((fds[k].revents & POLLOUT) != 0 && !flush_outbox(w, "")) {
+        if (!w.has_hello) startup_failure(w, "");
+        lose_worker(w, SimOutcome::kCrash, "");
+        continue;
+      }
+      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       const ssize_t n = ::read(w.socket, buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n <= 0) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <mutex>
 #include <utility>
 
@@ -32,7 +33,8 @@ std::string error_stack() {
 }  // namespace
 
 Handle::~Handle() {
-  if (id_ >= 0 && closer_ != nullptr && closer_(id_) < 0) {
+  // While an error unwinds (a write failed), closes fail too: the error says it.
+  if (id_ >= 0 && closer_ != nullptr && closer_(id_) < 0 && std::uncaught_exceptions() == 0) {
     std::fprintf(stderr, "gaincell: warning: HDF5 failed to close an object\n");
   }
 }
@@ -57,7 +59,13 @@ void Handle::close() {
 
 void silence_hdf5_errors() {
   static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  std::call_once(once, [] {
+    // No atexit handler: when a write failed (disk full), HDF5's own
+    // clean-up at exit flushes the file again and crashes (HDF5 1.10,
+    // H5F__close_cb). gaincell closes every file itself.
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  });
 }
 
 hid_t check(hid_t status, const std::string& what) {

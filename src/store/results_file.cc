@@ -12,6 +12,8 @@
 #include <optional>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
+#include "gaincell/core/hash.h"
 #include "gaincell/store/h5.h"
 
 namespace gaincell::store {
@@ -74,7 +76,8 @@ struct ResultsWriter::Impl {
   std::vector<std::string> axis_names;
   std::vector<bool> traces_;
 
-  std::vector<std::size_t> subset;  // shard: global indices held, ascending (empty: all)
+  std::vector<std::size_t> subset;  // shard: global indices held, ascending
+  bool shard = false;               // a shard file (subset holds its points; it may be empty)
   std::vector<std::size_t> widths;  // per measure
   std::vector<std::string> trace_labels;
 
@@ -110,7 +113,7 @@ struct ResultsWriter::Impl {
     std::vector<hsize_t> coords(n * rank);
     for (std::size_t p = 0; p < n; ++p) {
       std::size_t k = pending[p].index;
-      if (!subset.empty()) {
+      if (shard) {
         const auto it = std::lower_bound(subset.begin(), subset.end(), k);
         GC_CHECK(it != subset.end() && *it == k) << "point " << k << " is not in this shard";
         k = static_cast<std::size_t>(it - subset.begin());
@@ -214,11 +217,13 @@ const std::filesystem::path& ResultsWriter::partial_path() const { return impl_-
 const std::filesystem::path& ResultsWriter::final_path() const { return impl_->final_path; }
 
 ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const ResultsLayout& layout) {
+  check_output_file(path);
   auto impl = std::make_unique<Impl>();
   impl->final_path = path;
   impl->partial_path = path.string() + ".partial";
   impl->subset = layout.points;
-  if (impl->subset.empty()) {
+  impl->shard = layout.shard || !layout.points.empty();
+  if (!impl->shard) {
     for (const auto& a : layout.axes) impl->shape.push_back(a.values.size());
   } else {
     impl->shape.push_back(impl->subset.size());
@@ -257,8 +262,9 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
     scales.push_back(std::move(ds));
     axis_names.push_back(a.name);
   }
-  if (!impl->subset.empty()) {
-    // A shard: per-point datasets are 1-D over its points; no axis scales.
+  if (impl->shard) {
+    // A shard: per-point datasets are 1-D over its points (none, for a shard
+    // beyond the points), no axis scales.
     scales.clear();
     h5::Handle space = h5::simple_space({impl->subset.size()});
     h5::Handle ds(h5::check(H5Dcreate2(root, "point_index", H5T_STD_U64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT,
@@ -334,7 +340,7 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   h5::write_string_attribute(root, "measures", join(measure_names));
   h5::write_string_attribute(root, "complete", "no");
   for (const auto& [k, v] : layout.attributes) h5::write_string_attribute(root, k, v);
-  h5::check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush");
+  h5::check(H5Fflush(root, H5F_SCOPE_GLOBAL), "cannot write " + impl->partial_path.string() + " (is the disk full?)");
   return ResultsWriter(std::move(impl));
 }
 
@@ -368,7 +374,64 @@ void ResultsWriter::finish(const std::map<std::string, std::string>& attributes)
   }
 }
 
-Results read_results(const std::filesystem::path& path) {
+namespace {
+
+// Every per-point dataset must have one entry per point (one row of `width`
+// per point for a trace), and every axis at least one value: a crafted or
+// damaged file is refused here, before any reader indexes past its end.
+void check_shapes(const Results& r, const std::filesystem::path& path) {
+  auto bad = [&](const std::string& what) {
+    throw InputError("GC-2101", "error GC-2101: " + path.string() + ": " + what +
+                                    "; the file is damaged or was not written by gaincell");
+  };
+  std::size_t points = 1;
+  for (const auto& a : r.axes) {
+    if (a.values.empty()) bad("axis " + a.name + " has no values");
+    if (a.values.size() > limits::kMaxPoints / points) bad("the axes span more than " + std::to_string(limits::kMaxPoints) + " points");
+    points *= a.values.size();
+  }
+  if (r.axes.empty()) bad("no axes");
+  for (const auto& a : r.axes) {
+    for (const double v : a.values) {
+      if (!std::isfinite(v)) bad("axis " + a.name + " holds a value that is not a finite number");
+    }
+  }
+  const bool shard = r.attributes.count("shard_count") != 0;
+  for (std::size_t k = 1; k < r.point_index.size(); ++k) {
+    if (!(r.point_index[k] > r.point_index[k - 1])) bad("/point_index is not strictly increasing at entry " + std::to_string(k));
+  }
+  if (shard) points = r.point_index.size();
+  auto count = [&](const std::string& name, std::size_t n, std::size_t want) {
+    if (n != want) {
+      bad("/" + name + " has " + std::to_string(n) + " entries where " + std::to_string(want) + " were expected (" +
+          std::to_string(points) + (shard ? " points in /point_index" : " points of the axes") + ")");
+    }
+  };
+  count("status", r.status.size(), points);
+  count("message", r.messages.size(), points);
+  count("timing/parse_time_s", r.parse_time_s.size(), points);
+  count("timing/run_time_s", r.run_time_s.size(), points);
+  for (const auto& m : r.measures) count("measures/" + m.name, r.values.at(m.name).size(), points * m.width());
+  for (const auto st : r.status) {
+    if (spice::to_string(st).empty() || spice::to_string(st) == "unknown") bad("/status holds an unknown outcome code");
+  }
+  if (shard || !r.point_index.empty()) {
+    const std::size_t total = [&]() -> std::size_t {
+      std::size_t n = 1;
+      for (const auto& a : r.axes) n *= a.values.size();
+      return n;
+    }();
+    for (const auto k : r.point_index) {
+      if (k >= total) bad("/point_index holds " + std::to_string(k) + ", beyond the " + std::to_string(total) + " points");
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+Results read_results_unchecked(const std::filesystem::path& path) {
   Results r;
   h5::Handle file = h5::open_file(path.string(), false);
   const hid_t root = file.id();
@@ -450,6 +513,9 @@ Results read_results(const std::filesystem::path& path) {
                                h5::read_double_attribute(ds.id(), "sigma"), h5::read_doubles(ds.id())});
     }
   }
+  if (r.attributes.count("shard_count") != 0 && H5Lexists(root, "point_index", H5P_DEFAULT) <= 0) {
+    throw IoError("a shard file (shard_count " + r.attributes["shard_count"] + ") without /point_index");
+  }
   if (H5Lexists(root, "point_index", H5P_DEFAULT) > 0) {
     h5::Handle ds = h5::open_dataset(root, "point_index");
     const auto n = h5::dataset_shape(ds.id());
@@ -461,6 +527,35 @@ Results read_results(const std::filesystem::path& path) {
   }
   r.parse_time_s = h5::read_doubles(h5::open_dataset(root, "timing/parse_time_s").id());
   r.run_time_s = h5::read_doubles(h5::open_dataset(root, "timing/run_time_s").id());
+  return r;
+}
+
+}  // namespace
+
+Results read_results(const std::filesystem::path& path) {
+  {
+    // Not even HDF5, or not ours: say so plainly (IoError).
+    h5::Handle file = h5::open_file(path.string(), false);
+    if (!h5::has_attribute(file.id(), "gaincell_format")) {
+      throw IoError(path.string() + " is not a gaincell results file (no gaincell_format attribute)");
+    }
+    const std::string format = h5::read_string_attribute(file.id(), "gaincell_format");
+    if (format != kResultsFormat) {
+      throw IoError(path.string() + " has format " + format + "; this gaincell reads " + kResultsFormat);
+    }
+  }
+  Results r;
+  try {
+    r = read_results_unchecked(path);
+  } catch (const IoError& e) {
+    // A dataset or attribute missing or of the wrong type: a damaged file.
+    std::string what = e.what();
+    const auto cut = what.find('\n');
+    throw InputError("GC-2101", "error GC-2101: " + path.string() + ": " + what.substr(0, cut) +
+                                    " (a dataset or attribute is missing or of the wrong type); the file is damaged or "
+                                    "was not written by gaincell" + (cut == std::string::npos ? "" : what.substr(cut)));
+  }
+  check_shapes(r, path);
   return r;
 }
 

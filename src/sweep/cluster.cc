@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <set>
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
+#include "gaincell/core/limits.h"
+#include "gaincell/core/run_lock.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/journal.h"
 #include "gaincell/sweep/plan.h"
@@ -55,7 +58,15 @@ MergeSummary merge_shards(const std::vector<fs::path>& files, const fs::path& ou
       throw InputError("GC-1807", "error GC-1807: " + f.string() + " is incomplete; finish it with --resume");
     }
   }
-  // Same experiment and build.
+  // Same experiment and build; and each file's spec is the one its hash names.
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const std::string spec_json = attr(shards[i], "spec_json");
+    if (!spec_json.empty() && sha256_hex(spec_json) != attr(shards[i], "spec_sha256")) {
+      throw InputError("GC-1806", "error GC-1806: " + files[i].string() +
+                                      ": its spec_json does not have the SHA-256 its spec_sha256 attribute records: "
+                                      "the file was altered");
+    }
+  }
   const store::Results& first = shards.front();
   for (std::size_t i = 1; i < shards.size(); ++i) {
     for (const char* key : {"spec_sha256", "template_sha256", "include_sha256", "gaincell_version", "gaincell_git_sha",
@@ -67,11 +78,24 @@ MergeSummary merge_shards(const std::vector<fs::path>& files, const fs::path& ou
       }
     }
   }
-  const std::size_t total = std::stoul(attr(first, "point_count"));
-  const std::size_t count = std::stoul(attr(first, "shard_count"));
+  // A count attribute of a shard file: digits only, within the limits.
+  auto count_attr = [&](std::size_t i, const char* key, std::size_t limit) -> std::size_t {
+    const std::string text = attr(shards[i], key);
+    std::size_t value = 0;
+    bool ok = !text.empty() && text.size() <= 12 && text.find_first_not_of("0123456789") == std::string::npos;
+    if (ok) value = std::stoul(text);
+    if (!ok || value > limit) {
+      throw InputError("GC-1806", "error GC-1806: " + files[i].string() + ": attribute " + key + " = \"" + text +
+                                      "\" is not an integer in [0, " + std::to_string(limit) + "]");
+    }
+    return value;
+  };
+  const std::size_t total = count_attr(0, "point_count", limits::kMaxPoints);
+  const std::size_t count = count_attr(0, "shard_count", limits::kMaxShards);
+  if (count == 0) throw InputError("GC-1806", "error GC-1806: " + files[0].string() + ": shard_count is 0");
   std::vector<int> shard_file(count, -1);
   for (std::size_t i = 0; i < shards.size(); ++i) {
-    const std::size_t idx = std::stoul(attr(shards[i], "shard_index"));
+    const std::size_t idx = count_attr(i, "shard_index", limits::kMaxShards);
     if (idx >= count) throw InputError("GC-1806", "error GC-1806: " + files[i].string() + ": shard index out of range");
     if (shard_file[idx] >= 0) {
       throw InputError("GC-1806", "error GC-1806: shard " + std::to_string(idx) + " is given twice: " +
@@ -124,6 +148,7 @@ MergeSummary merge_shards(const std::vector<fs::path>& files, const fs::path& ou
   for (const auto& f : files) sources += f.string() + " " + sha256_file(f) + "\n";
   layout.attributes["merged_from"] = sources;
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path());
+  const RunLock lock(output);
   store::ResultsWriter writer = store::ResultsWriter::create(output, layout);
   MergeSummary summary;
   summary.points = total;
@@ -164,10 +189,20 @@ std::vector<ShardState> shard_status(const fs::path& dir, nlohmann::json* manife
   if (!fs::exists(mpath, ec)) {
     throw InputError("GC-1808", "error GC-1808: " + dir.string() + " has no slurm.json: not a `gaincell slurm` directory");
   }
-  const nlohmann::json manifest = nlohmann::json::parse(read_text_file(mpath));
+  const nlohmann::json manifest = nlohmann::json::parse(read_text_file(mpath), nullptr, false);
+  auto count_of = [&](const char* key, std::size_t limit) -> std::size_t {
+    const auto it = manifest.is_object() ? manifest.find(key) : manifest.end();
+    if (it == manifest.end() || !it->is_number_unsigned() || it->get<std::size_t>() > limit ||
+        (std::string(key) == "shards" && it->get<std::size_t>() == 0)) {
+      throw InputError("GC-1808", "error GC-1808: " + mpath.string() + ": \"" + key + "\" must be an integer in [" +
+                                      (std::string(key) == "shards" ? "1" : "0") + ", " + std::to_string(limit) +
+                                      "]; the file is damaged or not written by gaincell slurm");
+    }
+    return it->get<std::size_t>();
+  };
+  const std::size_t total = count_of("points_total", limits::kMaxPoints);
+  const std::size_t count = count_of("shards", limits::kMaxShards);
   if (manifest_out != nullptr) *manifest_out = manifest;
-  const std::size_t total = manifest.at("points_total").get<std::size_t>();
-  const std::size_t count = manifest.at("shards").get<std::size_t>();
   std::vector<ShardState> out;
   for (std::size_t i = 0; i < count; ++i) {
     ShardState s;
@@ -207,7 +242,31 @@ std::vector<ShardState> shard_status(const fs::path& dir, nlohmann::json* manife
 }
 
 nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file, const SlurmOptions& o) {
-  if (o.shards < 1) throw InputError("GC-1809", "error GC-1809: slurm: --shards must be >= 1");
+  if (o.shards < 1 || o.shards > limits::kMaxShards) {
+    throw InputError("GC-1809", "error GC-1809: slurm: --shards must be 1 to " + std::to_string(limits::kMaxShards) +
+                                    " (limits::kMaxShards, docs/cli.md#limits)");
+  }
+  if (o.cpus_per_task < 1 || o.cpus_per_task > limits::kMaxJobs) {
+    throw InputError("GC-1809", "error GC-1809: slurm: --cpus-per-task must be 1 to " + std::to_string(limits::kMaxJobs));
+  }
+  // Each value becomes one #SBATCH line: a newline would start a script line.
+  auto one_line = [](const std::string& option, const std::string& value) {
+    for (const unsigned char c : value) {
+      if (c < 0x20 || c == 0x7f) {
+        throw InputError("GC-1809", "error GC-1809: slurm: " + option + " holds a control character (newline, tab, ...): "
+                                        "each value becomes one #SBATCH line");
+      }
+    }
+  };
+  one_line("--partition", o.partition);
+  one_line("--time", o.time);
+  one_line("--mem", o.mem);
+  one_line("--account", o.account);
+  for (const auto& e : o.extra) one_line("--sbatch", e);
+  one_line("--output-name", o.output_name);
+  if (o.output_name.empty() || o.output_name.find('/') != std::string::npos || o.output_name == "." || o.output_name == "..") {
+    throw InputError("GC-1809", "error GC-1809: slurm: --output-name must be a file name in DIR, not a path");
+  }
   if (o.dependency != "afterok" && o.dependency != "afterany") {
     throw InputError("GC-1809", "error GC-1809: slurm: --dependency must be afterok or afterany");
   }
@@ -226,7 +285,7 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
     for (const auto& e : o.extra) out << "#SBATCH " << e << "\n";
   };
   {
-    std::ofstream out(dir / "shards.sbatch");
+    std::ostringstream out;
     common(out, "gaincell-" + spec.name);
     out << "#SBATCH --array=0-" << o.shards - 1 << "\n";
     out << "#SBATCH --cpus-per-task=" << o.cpus_per_task << "\n";
@@ -242,10 +301,10 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
     out << "rc=$?\n";
     out << "if [ \"$rc\" -eq 4 ]; then rc=0; fi\n";
     out << "exit \"$rc\"\n";
-    if (!out) throw IoError("cannot write " + (dir / "shards.sbatch").string());
+    write_text_file(dir / "shards.sbatch", out.str());
   }
   {
-    std::ofstream out(dir / "merge.sbatch");
+    std::ostringstream out;
     common(out, "gaincell-merge-" + spec.name);
     out << "#SBATCH --cpus-per-task=1\n";
     out << "#SBATCH --output=" << (dir / "logs" / "merge.out").string() << "\n";
@@ -254,7 +313,7 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
     out << "files=()\n";
     out << "for i in $(seq 0 " << o.shards - 1 << "); do files+=(" << quote(dir) << "/shard-\"$i\".h5); done\n";
     out << "exec " << quote(exe) << " merge \"${files[@]}\" -o " << quote(dir / o.output_name) << "\n";
-    if (!out) throw IoError("cannot write " + (dir / "merge.sbatch").string());
+    write_text_file(dir / "merge.sbatch", out.str());
   }
   fs::permissions(dir / "shards.sbatch", fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
   fs::permissions(dir / "merge.sbatch", fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
@@ -269,7 +328,7 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
                           {"dependency", o.dependency},
                           {"gaincell", exe.string()},
                           {"gaincell_version", build_info().version + " (" + build_info().git_sha + ")"}};
-  std::ofstream(dir / "slurm.json") << manifest.dump(1) << "\n";
+  write_text_file(dir / "slurm.json", manifest.dump(1) + "\n");
   return manifest;
 }
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/netlist/si_value.h"
 
 namespace gaincell::sweep {
@@ -82,6 +83,13 @@ std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
       return l;
     }
     case MeasureKind::kTrace: {
+      // A .meas line per sample is a breakpoint each: fine for a retention
+      // trace's tens of samples, absurd for a 100k-sample waveform.
+      constexpr std::size_t kMaxMeasLines = 1000;
+      if (m.times_s.size() > kMaxMeasLines) {
+        return "* gaincell measure " + m.name + ": " + std::to_string(m.times_s.size()) + " samples of " + m.of +
+               " (no .meas lines beyond " + std::to_string(kMaxMeasLines) + " samples)";
+      }
       std::string lines;
       for (std::size_t i = 0; i < m.times_s.size(); ++i) {
         if (i > 0) lines += "\n";
@@ -102,8 +110,9 @@ std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
 SweepPlan::SweepPlan(const SweepSpec& spec) : spec_(spec) {
   for (const auto& a : spec_.axes) {
     GC_CHECK(!a.values.empty()) << "axis " << a.name << " has no values";
-    if (size_ > std::numeric_limits<std::size_t>::max() / a.values.size()) {
-      throw InputError("GC-1209", spec_.path.string() + ": error GC-1209: the sweep has too many points");
+    if (a.values.size() > limits::kMaxPoints / size_) {
+      throw InputError("GC-1209", spec_.path.string() + ": error GC-1209: the sweep has more than " +
+                                      std::to_string(limits::kMaxPoints) + " points (limits::kMaxPoints, docs/cli.md#limits)");
     }
     size_ *= a.values.size();
   }

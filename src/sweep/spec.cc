@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/limits.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/json_reader.h"
 #include "gaincell/netlist/si_value.h"
@@ -83,7 +84,7 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
   const json root = r.parse();
   r.object(root, "");
   r.check_keys(root, "", {"format", "name", "description", "template", "params", "axes", "analysis",
-                          "options", "measures", "timeout_s"});
+                          "options", "measures", "timeout_s", "include_roots"});
 
   const std::string format = r.string(r.require(root, "", "format"), "/format");
   if (format != kSpecFormat) {
@@ -106,7 +107,19 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
            "paths are relative to the spec file's directory");
   }
   spec.template_path = tpl_path;
-  spec.netlist = netlist::NetlistTemplate::load(tpl_path);
+  // Directories the template's files may come from besides its own (and the
+  // shipped netlists, GAINCELL_INCLUDE_PATH): relative to the spec.
+  if (root.contains("include_roots")) {
+    const json& list = r.array(root["include_roots"], "/include_roots");
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const std::string ptr = "/include_roots/" + std::to_string(k);
+      std::filesystem::path dir(r.string(list[k], ptr));
+      if (dir.is_relative()) dir = (origin.parent_path() / dir).lexically_normal();
+      if (!std::filesystem::is_directory(dir, ec)) r.fail(ptr, "GC-1207", "include root " + dir.string() + " is not a directory");
+      spec.include_roots.push_back(dir);
+    }
+  }
+  spec.netlist = netlist::NetlistTemplate::load(tpl_path, spec.include_roots);
   const auto& tpl = spec.netlist;
 
   auto template_param = [&](const std::string& name, const std::string& pointer) -> const netlist::TemplateParam& {
@@ -225,6 +238,10 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
       if (!n.is_number_integer() || n.get<long long>() < 1) {
         r.fail(mp + "/samples", "GC-1203", "expected an integer >= 1, found " + shown(n));
       }
+      if (n.get<long long>() > static_cast<long long>(limits::kMaxListValues)) {
+        r.fail(mp + "/samples", "GC-1209", "at most " + std::to_string(limits::kMaxListValues) +
+                                               " samples (limits::kMaxListValues, docs/cli.md#limits)");
+      }
       const json& seed = r.require(mc, mp, "seed");
       if (!seed.is_number_integer() || seed.get<long long>() < 0) {
         r.fail(mp + "/seed", "GC-1203", "expected an integer >= 0, found " + shown(seed));
@@ -259,6 +276,17 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     }
   }
   if (spec.axes.empty()) r.fail("/axes", "GC-1205", "a sweep needs at least one axis");
+  {
+    std::size_t points = 1;
+    for (const auto& a : spec.axes) {
+      if (a.values.size() > limits::kMaxPoints / points) {
+        r.fail("/axes", "GC-1209", "the axes span more than " + std::to_string(limits::kMaxPoints) +
+                                       " points (limits::kMaxPoints, docs/cli.md#limits)",
+               "split the sweep into several specs, or coarsen an axis");
+      }
+      points *= a.values.size();
+    }
+  }
 
   const json& analysis = r.object(r.require(root, "", "analysis"), "/analysis");
   r.check_keys(analysis, "/analysis", {"tran"});
@@ -273,6 +301,16 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     r.fail("/analysis/tran/stop", "GC-1205", "the stop time must be later than the start time");
   }
   if (spec.tran.max_step_s < 0) r.fail("/analysis/tran/max_step", "GC-1205", "max_step must be >= 0 s");
+  // ngspice takes at least (stop - start) / step time points (and / max_step):
+  // a step far too small fills the worker's memory without end.
+  for (const auto& [key, dt] : {std::pair<const char*, double>{"step", spec.tran.step_s}, {"max_step", spec.tran.max_step_s}}) {
+    if (dt > 0 && (spec.tran.stop_s - spec.tran.start_s) / dt > limits::kMaxTranSteps) {
+      r.fail(std::string("/analysis/tran/") + key, "GC-1205",
+             "(stop - start) / " + std::string(key) + " is more than " + std::to_string(limits::kMaxTranSteps) +
+                 " time points (limits::kMaxTranSteps, docs/cli.md#limits)",
+             "a transient of this length needs a coarser step");
+    }
+  }
 
   if (root.contains("options")) {
     const json& options = r.object(root["options"], "/options");
@@ -345,6 +383,11 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
     if (ms.kind == MeasureKind::kTrace) {
       ms.times_s = r.number_list(r.require(m, ptr, "times"), ptr + "/times", "s");
       if (ms.times_s.empty()) r.fail(ptr + "/times", "GC-1205", "a trace needs at least one time");
+      if (ms.times_s.size() > limits::kMaxTraceSamples) {
+        r.fail(ptr + "/times", "GC-1205", std::to_string(ms.times_s.size()) + " samples: a trace holds at most " +
+                                              std::to_string(limits::kMaxTraceSamples) +
+                                              " per point (limits::kMaxTraceSamples, docs/cli.md#limits)");
+      }
       for (std::size_t k = 1; k < ms.times_s.size(); ++k) {
         if (!(ms.times_s[k] > ms.times_s[k - 1])) {
           r.fail(ptr + "/times", "GC-1205", "trace times must increase");
@@ -365,6 +408,21 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
       if (m.contains("from")) ms.from = r.time(m["from"], ptr + "/from", tpl);
       if (m.contains("to")) ms.to = r.time(m["to"], ptr + "/to", tpl);
       if (m.contains("at")) r.fail(ptr + "/at", "GC-1204", "\"at\" belongs to value_at measures");
+    }
+    // A fixed time outside the transient fails every point: say so now.
+    for (const auto& [key, t] : {std::pair<const char*, const TimeRef*>{"at", &ms.at}, {"from", &ms.from}, {"to", &ms.to}}) {
+      if (m.contains(key) && t->kind == TimeRef::Kind::kNumber &&
+          !(t->value_s >= spec.tran.start_s && t->value_s <= spec.tran.stop_s)) {
+        r.fail(ptr + "/" + key, "GC-1205", netlist::format_exact(t->value_s) + " s is outside the transient (" +
+                                                netlist::format_exact(spec.tran.start_s) + " s to " +
+                                                netlist::format_exact(spec.tran.stop_s) + " s)");
+      }
+    }
+    if (ms.kind == MeasureKind::kTrace &&
+        (ms.times_s.front() < spec.tran.start_s || ms.times_s.back() > spec.tran.stop_s)) {
+      r.fail(ptr + "/times", "GC-1205", "trace times must lie within the transient (" +
+                                            netlist::format_exact(spec.tran.start_s) + " s to " +
+                                            netlist::format_exact(spec.tran.stop_s) + " s)");
     }
     spec.measures.push_back(std::move(ms));
   }
@@ -391,7 +449,10 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
 
   if (root.contains("timeout_s")) {
     spec.timeout_s = r.number(root["timeout_s"], "/timeout_s", "s");
-    if (!(spec.timeout_s > 0)) r.fail("/timeout_s", "GC-1205", "the timeout must be > 0 s");
+    if (!(spec.timeout_s > 0 && spec.timeout_s <= limits::kMaxTimeout_s)) {
+      r.fail("/timeout_s", "GC-1205", "the timeout must be > 0 s and at most " + netlist::format_exact(limits::kMaxTimeout_s) +
+                                          " s (limits::kMaxTimeout_s, docs/cli.md#limits)");
+    }
   }
   return spec;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -15,6 +16,9 @@
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
+#include "gaincell/core/limits.h"
+#include "gaincell/core/process.h"
+#include "gaincell/core/run_lock.h"
 #include "gaincell/core/json_location.h"
 #include "gaincell/core/strings.h"
 #include "gaincell/netlist/si_value.h"
@@ -35,12 +39,6 @@ std::string utc_now() {
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
 }
 
@@ -136,6 +134,8 @@ std::pair<std::size_t, std::size_t> parse_shard(const std::string& text) {
                                     "\": expected i/N with 0 <= i < N (e.g. 3/8, or ${SLURM_ARRAY_TASK_ID}/8)");
   };
   if (slash == std::string::npos || slash == 0 || slash + 1 >= text.size()) return fail();
+  // Digits only: stoul would take "-2" as 2^64 - 2.
+  if (text.find_first_not_of("0123456789/") != std::string::npos) return fail();
   try {
     std::size_t used = 0;
     const unsigned long i = std::stoul(text.substr(0, slash), &used);
@@ -143,6 +143,10 @@ std::pair<std::size_t, std::size_t> parse_shard(const std::string& text) {
     const std::string rest = text.substr(slash + 1);
     const unsigned long n = std::stoul(rest, &used);
     if (used != rest.size() || n == 0 || i >= n) return fail();
+    if (n > limits::kMaxShards) {
+      throw InputError("GC-1801", "error GC-1801: --shard \"" + text + "\": at most " +
+                                      std::to_string(limits::kMaxShards) + " shards (limits::kMaxShards, docs/cli.md#limits)");
+    }
     return {i, n};
   } catch (const std::logic_error&) {
     return fail();
@@ -204,14 +208,27 @@ std::string SweepSummary::full() const {
 
 void FailureDigest::add(std::size_t point, spice::SimOutcome outcome, const std::string& message) {
   const std::string first = message.substr(0, message.find('\n'));
+  // Messages that differ only in numbers (a pid, a point, a time) are one kind.
+  std::string pattern;
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(first[i]))) {
+      while (i + 1 < first.size() && std::isdigit(static_cast<unsigned char>(first[i + 1]))) ++i;
+      pattern += '#';
+    } else {
+      pattern += first[i];
+    }
+  }
   for (auto& g : groups_) {
-    if (g.outcome == outcome && g.message == first) {
+    if (g.outcome == outcome && g.pattern == pattern) {
       ++g.count;
-      g.first_point = std::min(g.first_point, point);
+      if (point < g.first_point) {
+        g.first_point = point;
+        g.message = first;
+      }
       return;
     }
   }
-  groups_.push_back({outcome, first, 1, point});
+  groups_.push_back({outcome, first, pattern, 1, point});
 }
 
 std::string FailureDigest::text(std::size_t max_groups, const std::string& indent) const {
@@ -231,10 +248,23 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   if (options.output.empty()) {
     throw InputError("GC-1302", "Invalid configuration. output = \"\". Violated constraint: an output file is required");
   }
-  if (options.timeout_s < 0) {
-    throw InputError("GC-1303", "Invalid configuration. timeout_s = " + std::to_string(options.timeout_s) +
-                                    ". Violated constraint: timeout_s >= 0");
+  if (!(options.timeout_s >= 0 && options.timeout_s <= limits::kMaxTimeout_s)) {
+    char given[32];
+    std::snprintf(given, sizeof given, "%g", options.timeout_s);
+    throw InputError("GC-1303", "error GC-1303: timeout " + std::string(given) +
+                                    " s: expected 0 (the spec's) to " + netlist::format_exact(limits::kMaxTimeout_s) +
+                                    " s (limits::kMaxTimeout_s, docs/cli.md#limits)");
   }
+  if (options.jobs < 0 || options.jobs > limits::kMaxJobs) {
+    throw InputError("GC-1301", "error GC-1301: " + std::to_string(options.jobs) + " workers: expected 0 (one per core) to " +
+                                    std::to_string(limits::kMaxJobs) + " (limits::kMaxJobs, docs/cli.md#limits)");
+  }
+  check_output_file(options.output);
+  check_regular_or_absent(options.output.string() + ".journal");
+  if (!options.output.parent_path().empty()) std::filesystem::create_directories(options.output.parent_path());
+  // One run per output: a second one (say a --resume while this one still
+  // writes) is refused here, before it opens the .partial or the journal.
+  const RunLock lock(options.output);
   const auto start = Clock::now();
   SweepPlan plan(spec);
   spice::PoolOptions pool_options;
@@ -297,15 +327,13 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   const std::vector<std::size_t> owned = shard_points(plan.size(), options.shard_index, options.shard_count);
   if (options.shard_count > 0) {
     layout.points = owned;
+    layout.shard = true;
     attrs["shard_index"] = std::to_string(options.shard_index);
     attrs["shard_count"] = std::to_string(options.shard_count);
     attrs["shard_points"] = std::to_string(owned.size());
     attrs["shard_rule"] = "interleaved: point k belongs to shard k % shard_count";
   }
   summary.points = owned.size();
-
-  std::filesystem::path parent = options.output.parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
 
   // The journal: what makes a killed run resumable.
   const std::filesystem::path journal_path = options.output.string() + ".journal";
@@ -382,7 +410,18 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
     if (options.resume) reporter.info("resume: no journal at " + journal_path.string() + "; starting from the beginning");
     journal.emplace(JournalWriter::create(journal_path, header));
   }
-  store::ResultsWriter writer = store::ResultsWriter::create(options.output, layout);
+  // A write that fails (disk full) loses nothing the journal holds: say so.
+  const auto keep_going = [&](const IoError& e) {
+    return IoError(std::string(e.what()) + "\n  every finished point is in " + journal_path.string() +
+                   ": free some space (or raise the file size limit) and rerun with --resume");
+  };
+  std::optional<store::ResultsWriter> writer_slot;
+  try {
+    writer_slot.emplace(store::ResultsWriter::create(options.output, layout));
+  } catch (const IoError& e) {
+    throw keep_going(e);
+  }
+  store::ResultsWriter& writer = *writer_slot;
 
   std::vector<double> lo(spec.measures.size(), std::numeric_limits<double>::infinity());
   std::vector<double> hi(spec.measures.size(), -std::numeric_limits<double>::infinity());
@@ -444,7 +483,9 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
                                      : std::string()) +
                 ", " + std::to_string(pool.jobs()) + " worker(s), output " + writer.partial_path().string());
 
-  const bool finished = pool.run(
+  bool finished = false;
+  try {
+  finished = pool.run(
       remaining.size(), [&](std::size_t k) { return plan.job(remaining[k], options.timeout_s); },
       [&](spice::SimResult&& r) {
         // The journal first: once it holds the record, a kill cannot lose the point.
@@ -461,6 +502,9 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
           last_flush = Clock::now();
         }
       });
+  } catch (const IoError& e) {
+    throw keep_going(e);
+  }
   reporter.progress_done(progress);
   summary.done = progress.done;
   if (!finished) {

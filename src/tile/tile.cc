@@ -10,6 +10,7 @@
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
+#include "gaincell/netlist/deck_check.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/strings.h"
 #include "gaincell/netlist/si_value.h"
@@ -374,6 +375,14 @@ TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
   spice::SimJob job;
   job.id = 0;
   job.netlist = render_tile(t);
+  // The deck reads the files the tile names and what they include: only from
+  // those files' directories (and the shipped netlists), and no scripts.
+  std::vector<fs::path> dirs;
+  for (const fs::path& f : {t.card, t.cell.file, t.converter.file, t.lib_file}) {
+    if (!f.empty()) dirs.push_back(fs::absolute(f).parent_path());
+  }
+  for (const auto& f : t.includes) dirs.push_back(fs::absolute(f).parent_path());
+  netlist::check_deck(job.netlist, fs::absolute("tile-deck.cir"), netlist::include_roots(dirs));
   job.t_stop_s = t.t_stop_s();
   job.measures = tile_measures(t);
   job.timeout_s = options.timeout_s;
@@ -430,6 +439,7 @@ void write_array(hid_t loc, const std::string& name, const std::vector<double>& 
 }  // namespace
 
 void write_tile_results(const fs::path& path, const TileSpec& t, const TileResult& r) {
+  check_output_file(path);
   const std::string partial = path.string() + ".partial";
   {
     h5::Handle file = h5::create_file(partial);

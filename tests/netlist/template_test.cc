@@ -79,8 +79,10 @@ TEST_CASE("unknown and derived parameters are refused with the declared list", "
 
 TEST_CASE("templates with .control blocks or bad parameter values are refused", "[unit][netlist]") {
   CHECK_THROWS_WITH(NetlistTemplate::parse("t\nR1 a 0 1\n.control\nshell rm -rf /\n.endc\n.end\n", "x.cir"),
-                    "x.cir:3:1: error GC-1103: templates must not contain .control blocks\n"
-                    "  hint: gaincell drives ngspice itself; put analyses and measures in the sweep spec");
+                    "x.cir:3:1: error GC-1103: a .control block holds ngspice commands (ngspice reads any line "
+                    "starting '.control' as one); netlists read by gaincell must be data only\n"
+                    "  hint: gaincell drives ngspice itself: put analyses and measures in the sweep spec, and remove "
+                    "this line");
   CHECK_THROWS_AS(NetlistTemplate::parse("t\n.param v=0.9V\n.end\n", "x.cir"), InputError);
   try {
     NetlistTemplate::parse("t\n.param v=0.9V\n.end\n", "x.cir");

@@ -198,11 +198,13 @@ TEST_CASE("workers are recycled after the configured number of points", "[ngspic
   CHECK(pool.stats().recycled >= 3);
 }
 
-TEST_CASE("the pool refuses negative worker counts", "[unit][engine]") {
+TEST_CASE("the pool refuses negative worker counts and more than the documented limit", "[unit][engine]") {
   spice::PoolOptions options;
   options.jobs = -1;
   CHECK_THROWS_WITH(spice::WorkerPool(options),
-                    "Invalid configuration. jobs = -1. Violated constraint: jobs >= 0 (0 = one per core)");
+                    "error GC-1301: -1 workers: expected 0 (one per core) to 256 (limits::kMaxJobs, docs/cli.md#limits)");
+  options.jobs = 100000;  // once: "pipe: Too many open files" after forking hundreds
+  CHECK_THROWS_WITH(spice::WorkerPool(options), Catch::Contains("100000 workers") && Catch::Contains("kMaxJobs"));
 }
 
 TEST_CASE("a worker that cannot load libngspice is an error, not a crashed point", "[ngspice][engine]") {
@@ -215,4 +217,31 @@ TEST_CASE("a worker that cannot load libngspice is an error, not a crashed point
                     Catch::Matchers::Contains("could not start") &&
                         Catch::Matchers::Contains("cannot load libngspice from /nonexistent/libngspice.so.0"));
   CHECK(results == 0);
+}
+
+TEST_CASE("a result larger than the socket buffers never deadlocks the driver and its workers", "[ngspice][engine]") {
+  // A 100k-sample trace is ~1 MB of result: the worker blocks writing it until
+  // the driver reads, while the driver has more jobs to send that worker. The
+  // driver must never block writing (it did: both sat in send() forever).
+  std::vector<SimJob> jobs;
+  for (std::uint64_t k = 0; k < 6; ++k) {
+    SimJob j = rc_job(k);
+    sweep::ResolvedMeasure t;
+    t.name = "v_trace_v";
+    t.kind = sweep::MeasureKind::kTrace;
+    t.unit = "V";
+    t.of = "v(out)";
+    for (int i = 0; i < 100000; ++i) t.times_s.push_back(10e-9 * i / 99999.0);
+    j.measures.push_back(t);
+    jobs.push_back(j);
+  }
+  spice::PoolOptions options;
+  options.jobs = 2;
+  spice::WorkerPool pool(options);
+  const auto results = run_all(pool, jobs);
+  for (const auto& [k, r] : results) {
+    REQUIRE(r.outcome == SimOutcome::kOk);
+    CHECK(r.values.size() == 100001);
+    CHECK(r.values.back() == Approx(1 - std::exp(-9.0)).epsilon(1e-3));
+  }
 }

@@ -32,39 +32,6 @@ namespace {
 std::string gaincell_exe() { return (bin_dir() / "gaincell").string(); }
 
 
-// Same values (NaN where NaN), same status, same messages.
-void require_same_data(const store::Results& a, const store::Results& b) {
-  REQUIRE(a.status == b.status);
-  REQUIRE(a.messages == b.messages);
-  for (const auto& [name, va] : a.values) {
-    const auto& vb = b.values.at(name);
-    REQUIRE(va.size() == vb.size());
-    std::size_t differ = 0;
-    for (std::size_t i = 0; i < va.size(); ++i) {
-      const bool same = (std::isnan(va[i]) && std::isnan(vb[i])) || va[i] == vb[i];
-      differ += same ? 0 : 1;
-    }
-    INFO(name);
-    CHECK(differ == 0);
-  }
-}
-
-// Starts `gaincell sweep ...` as a child; returns its pid.
-pid_t spawn(const std::vector<std::string>& args) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 }  // namespace
 
 TEST_CASE("shard i/N parsing and the interleaved layout", "[unit][cluster]") {

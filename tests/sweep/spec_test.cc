@@ -97,7 +97,17 @@ TEST_CASE("spec errors name the file, line, column, JSON pointer and what was ex
         "expected '}'");
   CHECK(error_of(dir, spec_text(R"([])")) == "spec.json:5:11: error GC-1205: /axes: a sweep needs at least one axis");
   CHECK(error_of(dir, spec_text(R"([{"param": "v_in", "values": [1]}])", "  \"timeout_s\": -1,\n")) ==
-        "spec.json:6:16: error GC-1205: /timeout_s: the timeout must be > 0 s");
+        "spec.json:6:16: error GC-1205: /timeout_s: the timeout must be > 0 s and at most 1e+06 s "
+        "(limits::kMaxTimeout_s, docs/cli.md#limits)");
+  // 1e300 s once overflowed the clock and timed out every point.
+  CHECK_THAT(error_of(dir, spec_text(R"([{"param": "v_in", "values": [1]}])", "  \"timeout_s\": 1e300,\n")),
+             Catch::Contains("error GC-1205: /timeout_s"));
+  // A sweep too large to hold is refused before its axes are allocated.
+  CHECK_THAT(error_of(dir, spec_text(R"([{"param": "v_in", "linspace": {"start": 0, "stop": 1, "count": 1000000000}}])")),
+             Catch::Contains("/axes/0/linspace/count") && Catch::Contains("kMaxListValues"));
+  CHECK_THAT(error_of(dir, spec_text(R"([{"param": "v_in", "linspace": {"start": 0, "stop": 1, "count": 10000}},
+                                         {"param": "r_load", "linspace": {"start": 1, "stop": 2, "count": 10000}}])")),
+             Catch::Contains("error GC-1209: /axes: the axes span more than 10000000 points"));
   std::string no_template = spec_text();
   no_template.replace(no_template.find("rc.cir"), 6, "missing.cir");
   CHECK(error_of(dir, no_template).find("spec.json:4:15: error GC-1207: /template: template file ") == 0);

@@ -106,8 +106,15 @@ TEST_CASE("sweep options are validated", "[unit][sweep]") {
   NullReporter quiet;
   CHECK_THROWS_WITH(sweep::run_sweep(spec, options, quiet),
                     "Invalid configuration. output = \"\". Violated constraint: an output file is required");
-  options.output = "/tmp/x.h5";
-  options.timeout_s = -1;
-  CHECK_THROWS_WITH(sweep::run_sweep(spec, options, quiet),
-                    "Invalid configuration. timeout_s = -1.000000. Violated constraint: timeout_s >= 0");
+  testing::TempDir dir;
+  options.output = dir / "x.h5";
+  for (const double bad : {-1.0, 1e10, std::nan("")}) {
+    options.timeout_s = bad;
+    CHECK_THROWS_WITH(sweep::run_sweep(spec, options, quiet),
+                      Catch::StartsWith("error GC-1303: timeout ") && Catch::Contains("kMaxTimeout_s"));
+  }
+  options.timeout_s = 0;
+  options.jobs = 257;
+  CHECK_THROWS_WITH(sweep::run_sweep(spec, options, quiet), Catch::Contains("GC-1301"));
+  CHECK_FALSE(std::filesystem::exists(dir / "x.h5.partial"));
 }

@@ -146,6 +146,10 @@ std::filesystem::path default_card_path();
 // Every file the card makes a circuit read: the card, the cell and converter
 // subcircuits, the model files and whatever they include, each once.
 std::vector<std::filesystem::path> card_files(const CellCard& card);
+// The directories of the files the card names (itself, its models, corner
+// library, cell and converter), each once: the include roots of every deck
+// built from it (docs/templates.md, "Files a deck may read").
+std::vector<std::filesystem::path> card_directories(const CellCard& card);
 
 std::string to_string(ReadScheme scheme);
 std::string to_string(SignScheme sign);

@@ -22,7 +22,21 @@ std::string sha256_hex(std::string_view data);
 // SHA-256 of a file's bytes. Throws IoError if the file cannot be read.
 std::string sha256_file(const std::filesystem::path& path);
 
-// Reads a whole file. Throws IoError naming the path on failure.
+// Reads a whole file. Throws IoError naming the path on failure, InputError
+// GC-1813 for something that is not a regular file (a device, a FIFO, a
+// directory: /dev/zero would be read forever).
 std::string read_text_file(const std::filesystem::path& path);
+
+// An output path gaincell may (re)create: absent, or a regular file (and so
+// is PATH.partial), and not named like a run's working file (*.partial,
+// *.journal, *.lock). Throws InputError GC-1812 otherwise: writing
+// OUT.partial and renaming it over /dev/null would replace the device.
+void check_output_file(const std::filesystem::path& path);
+// Throws InputError GC-1812 if `path` exists and is not a regular file.
+void check_regular_or_absent(const std::filesystem::path& path);
+
+// Writes `text` to path.partial and renames it into place (check_output_file
+// first). Throws IoError on failure; the old file is untouched then.
+void write_text_file(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace gaincell

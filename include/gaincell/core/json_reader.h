@@ -28,6 +28,12 @@ struct JsonErrorIds {
   const char* value;        // a value outside its allowed set or range
 };
 
+// Parses a whole JSON document named `file` in errors. Throws InputError `id`
+// at the line:column of a syntax error, of a number too large for a double
+// (1e400), or of nesting deeper than limits::kMaxJsonDepth (checked before
+// parsing, so no deep document reaches a recursive reader).
+nlohmann::json parse_json_text(const std::string& text, const std::string& file, const char* id);
+
 // "string \"0.9V\"", "object {...}": a value as errors show it.
 std::string shown_json(const nlohmann::json& j);
 

@@ -18,4 +18,7 @@ namespace gaincell {
 // status, or 128 + the signal that killed it. Throws IoError if it cannot start.
 int run_process(const std::vector<std::string>& argv, const std::filesystem::path& log = {});
 
+// This machine's name (gethostname), or "unknown".
+std::string host_name();
+
 }  // namespace gaincell

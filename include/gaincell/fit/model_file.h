@@ -16,6 +16,8 @@
 //   double y = evaluate(back, std::vector<double>{0.3, 0.6});
 #pragma once
 
+#include <filesystem>
+
 #include <span>
 #include <string>
 #include <variant>
@@ -42,6 +44,9 @@ nlohmann::json to_json(const Model& model);
 // Pointer of the first problem: wrong or missing "format", unknown "kind",
 // missing or mistyped keys, wrong coefficient count or names.
 Model model_from_json(const nlohmann::json& j);
+// Reads a model file: errors (GC-1608, also for text that is not JSON, with
+// its line and column) name the file.
+Model load_model_file(const std::filesystem::path& path);
 
 // Evaluates any model; see the kinds' evaluate (GC-1609, GC-1610).
 double evaluate(const Model& model, std::span<const double> inputs, const WarningSink& warn = {});

@@ -74,13 +74,17 @@ struct LibReference {
 
 class NetlistTemplate {
  public:
-  // Reads and parses a template, and checks that every file it reads exists
-  // (check_files) and every {name} is defined (check_names). Throws IoError if
-  // unreadable, InputError (GC-11xx, with file:line) if malformed.
-  static NetlistTemplate load(const std::filesystem::path& path);
-  // Throws InputError GC-1108 naming the line of a .include/.lib whose file
-  // (or a file it includes) does not exist.
-  void check_files() const;
+  // Reads and parses a template, and checks every file it reads
+  // (check_files) and that every {name} is defined (check_names). The
+  // template's own directory is an include root; `extra_roots` adds more
+  // (a spec's include_roots). Throws IoError if unreadable, InputError
+  // (GC-11xx, with file:line) if malformed.
+  static NetlistTemplate load(const std::filesystem::path& path,
+                              const std::vector<std::filesystem::path>& extra_roots = {});
+  // netlist::check_deck on the template: throws InputError GC-1108 (a file it
+  // reads, or one those read, does not exist), GC-1111 (outside `roots`),
+  // GC-1103 (a script entry point in any of them), naming the reading line.
+  void check_files(const std::vector<std::filesystem::path>& roots) const;
   // Throws InputError GC-1107 naming the line of a {name} (or 'name'
   // expression) that neither the template, a file it reads, nor a
   // subcircuit's params defines.
@@ -140,17 +144,6 @@ class NetlistTemplate {
 // order. (A template whose files are missing is refused when it is loaded:
 // GC-1108.)
 std::vector<std::filesystem::path> dependency_files(const NetlistTemplate& tpl);
-// A file a nested .include/.lib line names that does not exist.
-struct MissingFile {
-  std::filesystem::path file;  // as resolved
-  std::filesystem::path from;  // the file whose line names it
-  int line = 0;
-};
-// Nested files (read by the template's included files) that do not exist. A
-// relative path counts as found beside the including file or beside the
-// template (ngspice 39 resolves some relative .lib paths against the latter).
-std::vector<MissingFile> missing_dependencies(const NetlistTemplate& tpl);
-
 // The same closure from a list of files (the files themselves first).
 std::vector<std::filesystem::path> dependency_closure(const std::vector<std::filesystem::path>& roots);
 

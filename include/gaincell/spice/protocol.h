@@ -24,6 +24,9 @@ namespace gaincell::spice::protocol {
 constexpr std::uint32_t kMaxFrameBytes = 256u << 20;  // a frame is never larger
 
 // Blocking write of one frame; returns false if the peer is gone (EPIPE etc.).
+// The bytes of a frame (length prefix + CBOR), for a non-blocking sender.
+std::string encode_frame(const nlohmann::json& message);
+
 bool write_frame(int fd, const nlohmann::json& message);
 // Blocking read of one frame; std::nullopt on EOF. Throws IoError on a corrupt frame.
 std::optional<nlohmann::json> read_frame(int fd);

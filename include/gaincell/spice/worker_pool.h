@@ -77,6 +77,9 @@ class WorkerPool {
   void spawn(Worker& w);
   int retire(Worker& w, bool kill_it);  // returns the wait status
   void read_hello(Worker& w);
+  // Appends `more` to the worker's outbox and sends what the socket takes now,
+  // never blocking. False if the worker is gone.
+  bool flush_outbox(Worker& w, const std::string& more);
   [[noreturn]] void startup_failure(Worker& w, std::string why);
   void retire_log_into(Worker& w, std::string* text);
 

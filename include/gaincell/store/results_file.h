@@ -67,6 +67,9 @@ struct ResultsLayout {
   // per-point datasets are 1-D in this order, with /point_index. Empty: every
   // point, datasets shaped by the axes.
   std::vector<std::size_t> points;
+  // A shard file even if `points` is empty (a shard beyond the last point):
+  // its per-point datasets then have no entries.
+  bool shard = false;
   std::map<std::string, std::string> attributes;  // provenance, written on the root group
   std::vector<MonteCarloDraws> monte_carlo;
 };

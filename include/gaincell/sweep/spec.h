@@ -96,6 +96,7 @@ struct SweepSpec {
   std::string name;
   std::string description;
   std::filesystem::path template_path;
+  std::vector<std::filesystem::path> include_roots;  // extra directories its files may come from (absolute)
   netlist::NetlistTemplate netlist;
   std::map<std::string, double> params;  // fixed overrides, SI units
   std::vector<Axis> axes;                // row-major: the last axis varies fastest

@@ -61,7 +61,8 @@ struct MeasureRange {
 // ngspice's message, with how many points share it and the first of them.
 struct FailureGroup {
   spice::SimOutcome outcome = spice::SimOutcome::kOk;
-  std::string message;       // first line
+  std::string message;       // first line, of the group's first point
+  std::string pattern;       // the first line with every number as '#': what groups share
   std::size_t count = 0;
   std::size_t first_point = 0;
 };
