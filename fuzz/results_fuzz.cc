@@ -69,7 +69,7 @@ const Bases& bases() {
 
 const char* const kDatasets[] = {"status", "message", "measures/q_c", "measures/v_sn_v", "timing/parse_time_s",
                                  "timing/run_time_s", "axes/v_store", "axes/t_pulse", "point_index",
-                                 "trace_times/v_sn_v"};
+                                 "v_sn_v_time"};
 const char* const kAttributes[] = {"axes", "measures", "shard_count", "shard_index", "point_count", "complete",
                                    "gaincell_format"};
 

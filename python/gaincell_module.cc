@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The evaluator for Python (numpy arrays in, numpy arrays out).
+// gaincell._core, the extension behind the Python package gaincell
+// (python/gaincell/__init__.py, docs/python.md): the evaluator on numpy
+// arrays, model files and results files.
 //
 //   import gaincell
 //   ev = gaincell.Evaluator("reference", settings={"window": 256})
@@ -16,6 +18,9 @@
 #include "gaincell/core/error.h"
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/io.h"
+#include "gaincell/fit/model_file.h"
+#include "gaincell/spice/outcome.h"
+#include "gaincell/store/results_file.h"
 
 namespace py = pybind11;
 using gaincell::eval::Tensor;
@@ -80,13 +85,123 @@ class PyDecode {
   std::size_t n_;
 };
 
+py::array_t<double> doubles(const std::vector<double>& v) {
+  py::array_t<double> a(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
+py::dict variable_dict(const gaincell::fit::Variable& v) {
+  py::dict d;
+  d["name"] = v.name;
+  d["unit"] = v.unit;
+  d["min"] = v.min;
+  d["max"] = v.max;
+  return d;
+}
+
+// A model file (gaincell-model/1) as loaded by the library; the package's
+// Model class broadcasts inputs and calls evaluate on rows.
+class PyModel {
+ public:
+  explicit PyModel(const std::string& path) : path_(path), model_(gaincell::fit::load_model_file(path)) {}
+  std::string kind() const { return gaincell::fit::kind_name(model_); }
+  py::list inputs() const {
+    py::list l;
+    for (const auto& v : gaincell::fit::info_of(model_).inputs) l.append(variable_dict(v));
+    return l;
+  }
+  py::dict output() const { return variable_dict(gaincell::fit::info_of(model_).output); }
+  py::object document() const { return json_to_py(gaincell::fit::to_json(model_)); }
+  const std::string& path() const { return path_; }
+  // rows: [N, inputs] float64; returns ([N] values, number of inputs clamped).
+  py::tuple evaluate(const py::array_t<double, py::array::c_style | py::array::forcecast>& rows) const {
+    const std::size_t d = gaincell::fit::info_of(model_).inputs.size();
+    if (rows.ndim() != 2 || static_cast<std::size_t>(rows.shape(1)) != d) {
+      throw py::value_error("model " + path_ + ": inputs must be an [N, " + std::to_string(d) + "] array");
+    }
+    const auto n = static_cast<std::size_t>(rows.shape(0));
+    py::array_t<double> out(static_cast<py::ssize_t>(n));
+    std::size_t clamped = 0;
+    const double* x = rows.data();
+    double* y = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      const gaincell::fit::WarningSink count = [&clamped](const std::string&) { ++clamped; };
+      for (std::size_t i = 0; i < n; ++i) y[i] = gaincell::fit::evaluate(model_, std::span<const double>(x + i * d, d), count);
+    }
+    return py::make_tuple(out, clamped);
+  }
+
+ private:
+  std::string path_;
+  gaincell::fit::Model model_;
+};
+
+// A results file read by the library, as plain Python objects: the package's
+// Results class shapes the flat arrays by the axes.
+py::dict read_results(const std::string& path) {
+  gaincell::store::Results r = gaincell::store::read_results(path);
+  py::dict d;
+  py::list axes;
+  for (const auto& a : r.axes) {
+    py::dict ax;
+    ax["name"] = a.name;
+    ax["unit"] = a.unit;
+    ax["description"] = a.description;
+    ax["values"] = doubles(a.values);
+    ax["labels"] = a.labels;
+    axes.append(ax);
+  }
+  d["axes"] = axes;
+  py::list measures;
+  for (const auto& m : r.measures) {
+    py::dict md;
+    md["name"] = m.name;
+    md["unit"] = m.unit;
+    md["description"] = m.description;
+    md["trace_times_s"] = doubles(m.trace_times_s);
+    md["values"] = doubles(r.values.at(m.name));
+    measures.append(md);
+  }
+  d["measures"] = measures;
+  py::array_t<std::uint8_t> status(static_cast<py::ssize_t>(r.status.size()));
+  for (std::size_t i = 0; i < r.status.size(); ++i) status.mutable_data()[i] = static_cast<std::uint8_t>(r.status[i]);
+  d["status"] = status;
+  d["messages"] = r.messages;
+  d["parse_time_s"] = doubles(r.parse_time_s);
+  d["run_time_s"] = doubles(r.run_time_s);
+  d["attributes"] = r.attributes;
+  py::array_t<std::int64_t> index(static_cast<py::ssize_t>(r.point_index.size()));
+  for (std::size_t i = 0; i < r.point_index.size(); ++i) index.mutable_data()[i] = static_cast<std::int64_t>(r.point_index[i]);
+  d["point_index"] = index;
+  return d;
+}
+
+py::dict status_names() {
+  py::dict d;
+  for (auto o : gaincell::spice::all_outcomes()) d[py::int_(static_cast<int>(o))] = std::string(gaincell::spice::to_string(o));
+  return d;
+}
+
 }  // namespace
 
-PYBIND11_MODULE(gaincell, m) {
-  m.doc() = "gaincell: the array-level attention evaluator of analog gain-cell attention (docs/python.md)";
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "gaincell._core: the extension behind the gaincell package (docs/python.md)";
   m.attr("__version__") = gaincell::build_info().version;
-  py::register_exception<gaincell::InputError>(m, "InputError", PyExc_ValueError);
-  py::register_exception<gaincell::IoError>(m, "IoError", PyExc_OSError);
+  // Every error names its id, as the CLI prints it ("error GC-1608: ...").
+  static py::exception<gaincell::InputError> input_error(m, "InputError", PyExc_ValueError);
+  static py::exception<gaincell::IoError> io_error(m, "IoError", PyExc_OSError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const gaincell::InputError& e) {
+      const std::string text = e.what();
+      input_error((text.find(e.id()) == std::string::npos ? "error " + e.id() + ": " + text : text).c_str());
+    } catch (const gaincell::IoError& e) {
+      io_error(e.what());
+    }
+  });
   m.def("presets", &gaincell::eval::preset_names, "Names of the evaluator presets");
 
   py::class_<gaincell::eval::Evaluator>(m, "Evaluator")
@@ -131,6 +246,17 @@ PYBIND11_MODULE(gaincell, m) {
           },
           py::arg("batch"), py::arg("heads"), py::arg("dim"), py::keep_alive<0, 1>(),
           "A decode session: step(q, k, v) with arrays of batch * heads * dim values per token");
+
+  py::class_<PyModel>(m, "_Model")
+      .def(py::init<const std::string&>(), py::arg("path"))
+      .def_property_readonly("kind", &PyModel::kind)
+      .def_property_readonly("inputs", &PyModel::inputs)
+      .def_property_readonly("output", &PyModel::output)
+      .def_property_readonly("document", &PyModel::document)
+      .def_property_readonly("path", &PyModel::path)
+      .def("evaluate", &PyModel::evaluate, py::arg("rows"));
+  m.def("_read_results", &read_results, py::arg("path"));
+  m.def("_status_names", &status_names);
 
   py::class_<PyDecode>(m, "DecodeSession")
       .def("step", &PyDecode::step, py::arg("q"), py::arg("k"), py::arg("v"), "Write k, v into the window, read with q")

@@ -10,9 +10,11 @@ packages=(
   libhdf5-dev hdf5-tools
   nlohmann-json3-dev catch2 libboost-dev libeigen3-dev libcli11-dev
   python3 python3-numpy python3-h5py
+  python3-xarray python3-h5netcdf python3-netcdf4
   python3-dev pybind11-dev libopenblas0-pthread
   python3-matplotlib chromium
   time
+  adms
 )
 
 missing=()

@@ -4,8 +4,11 @@
 file (plots as inline PNG, no external resources) that opens offline.
 
 Reads OUT/flow.json, OUT/sweeps/*.h5, OUT/fits/*.json, OUT/eval/*. Plots are
-made with matplotlib (Debian python3-matplotlib). A section whose inputs are
-missing is shown as a visible notice naming them, never as a blank picture.
+made with matplotlib (Debian python3-matplotlib). Fitted curves are the model
+files evaluated by the gaincell Python package (gaincell.Model), never a copy
+of their formulas; `gaincell report` puts the package on PYTHONPATH. A section
+whose inputs are missing is shown as a visible notice naming them, never as a
+blank picture.
 
 Usage: tools/report.py OUT_DIR [-o report.html] [-q]   (run by `gaincell report`)
 """
@@ -29,6 +32,10 @@ try:
     import h5py
 except ImportError:  # pragma: no cover
     sys.exit("report: needs Debian python3-h5py")
+try:
+    import gaincell
+except ImportError as e:  # pragma: no cover
+    sys.exit(f"report: needs the gaincell Python package (built with GAINCELL_PYTHON=ON; docs/python.md): {e}")
 
 FIGSIZE = (7.2, 4.2)
 
@@ -51,10 +58,18 @@ def need(path):
 
 
 def load_model(name):
-    with open(need(os.path.join(OUT, "fits", name))) as f:
-        m = json.load(f)
-    m["c"] = {c["name"]: c["value"] for c in m.get("coefficients", [])}
-    return m
+    """A fitted model of this flow, evaluated by the gaincell library (gaincell.Model)."""
+    return gaincell.Model(need(os.path.join(OUT, "fits", name)))
+
+
+def coefficient(model, name):
+    return {c["name"]: c["value"] for c in model.document.get("coefficients", [])}[name]
+
+
+def within(model, k, x):
+    """x limited to the valid range of the model's input k (so a curve is never extrapolated)."""
+    i = model.inputs[k]
+    return x[(x >= i["min"]) & (x <= i["max"])]
 
 
 def cell_name():
@@ -80,6 +95,13 @@ def axis(f, name):
     return f["axes/" + name][:]
 
 
+def trace_times(f, name):
+    """A trace's sample times: the scale of its last dimension (/<name>_time, or /trace_times/<name>
+    in gaincell-sweep/1 files)."""
+    ds = f["measures/" + name]
+    return ds.dims[ds.ndim - 1][0][:]
+
+
 # ---------------------------------------------------------------------------
 # Sections: each returns (title, [(caption, png_base64)], html_extra)
 
@@ -91,16 +113,11 @@ def section_multiply():
     q = f["measures/q_line_c"][:]
     m = load_model("multiply.paper_poly.json")
     # The fit's stored-voltage input: the measured storage node, or the written value.
-    if any(i["name"] == "v_sn_read_v" for i in m.get("inputs", [])):
+    if any(i["name"] == "v_sn_read_v" for i in m.inputs):
         vsn = f["measures/v_sn_read_v"][:]
     else:
         vsn = np.broadcast_to(v[:, None], q.shape)
-    off, vin = m["parameters"]["offset_v"], m["parameters"]["vin_v"]
-    fit = np.zeros_like(q)
-    for i in range(4):
-        for j in range(4 - i):
-            fit += m["c"][f"C_{i}_{j}"] * (vsn - off) ** i * vin ** j
-    fit *= t[None, :]
+    fit = m(t[None, :], vsn)
     fig, ax = plt.subplots(figsize=FIGSIZE)
     cmap = plt.get_cmap("viridis")
     for k in range(0, len(t), max(1, len(t) // 8)):
@@ -119,7 +136,7 @@ def section_multiply():
     fig.colorbar(im, ax=ax, label="measured − fit [fC]")
     ax.set_xlabel("pulse width t_pulse [ns]")
     ax.set_ylabel("stored voltage v_store [V]")
-    qual = m.get("quality", {})
+    qual = m.document.get("quality", {})
     titled(ax, f"Paper-polynomial fit residuals (R² {qual.get('r_squared', float('nan')):.4f}, "
                f"RMS {qual.get('rms_residual', float('nan')) * 1e15:.2f} fC)")
     b = png(fig)
@@ -133,17 +150,17 @@ def section_retention():
     f = h5("retention.h5")
     v = axis(f, "v_store")
     tr = f["measures/v_sn_trace_v"][:]
-    tt = f["trace_times/v_sn_trace_v"][:]
+    tt = trace_times(f, "v_sn_trace_v")
     m = load_model("retention.exp_decay.json")
-    tau, vinf, v0 = m["c"]["tau_s"], m["c"]["v_inf_v"], m["c"]["v0_v"]
+    tau, vinf = coefficient(m, "tau_s"), coefficient(m, "v_inf_v")
     # Time in the unit that suits the hold (ms for silicon, s for oxide cells).
     scale, unit = (1e3, "ms") if tt.max() < 1 else (1.0, "s")
     fig, ax = plt.subplots(figsize=FIGSIZE)
     for k in range(len(v)):
         ax.plot(tt * scale, tr[k], "o", ms=3, label=f"measured, v_store {v[k]:.2f} V")
-    tf = np.linspace(max(tt.min(), 1e-9), tt.max(), 300)
+    tf = within(m, 0, np.linspace(max(tt.min(), 1e-9), tt.max(), 300))
     tau_text = f"{tau * scale:.3g} {unit}"
-    ax.plot(tf * scale, vinf + (v0 - vinf) * np.exp(-tf / tau), "k-", lw=1.5,
+    ax.plot(tf * scale, m(tf), "k-", lw=1.5,
             label=f"exp fit (v_store {v.max():.2f} V): τ = {tau_text}, V∞ = {vinf:.3f} V")
     ax.set_xlabel(f"time after the write [{unit}]")
     ax.set_ylabel("storage node voltage V(SN) [V]")
@@ -159,11 +176,11 @@ def section_c2p():
     qin = axis(f, "q_in")
     pw = f["measures/pw_s"][:]
     m = load_model("c2p.hardsigmoid.json")
-    x0, xs, yl, ys = m["c"]["x0"], m["c"]["x_sat"], m["c"]["y_low"], m["c"]["y_sat"]
+    xs, ys = coefficient(m, "x_sat"), coefficient(m, "y_sat")
     fig, ax = plt.subplots(figsize=FIGSIZE)
     ax.plot(qin * 1e12, pw * 1e9, "o", ms=4, label=f"{CELL.get('converter', 'converter')} (SPICE)")
-    xf = np.linspace(qin.min(), qin.max(), 400)
-    ax.plot(xf * 1e12, (yl + (ys - yl) * np.clip((xf - x0) / (xs - x0), 0, 1)) * 1e9, "-", lw=1.5,
+    xf = within(m, 0, np.linspace(qin.min(), qin.max(), 400))
+    ax.plot(xf * 1e12, m(xf) * 1e9, "-", lw=1.5,
             label=f"HardSigmoid fit: Q_sat = {xs * 1e12:.3f} pC, T_max = {ys * 1e9:.2f} ns")
     ax.set_xlabel("input charge q_in [pC]")
     ax.set_ylabel("output pulse width [ns]")

@@ -15,6 +15,7 @@
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/netlist/subckt.h"
 #include "gaincell/netlist/template.h"
+#include "gaincell/spice/worker.h"
 
 namespace gaincell::cell {
 namespace {
@@ -206,7 +207,7 @@ CellCard parse_card(std::string text, const fs::path& origin) {
 
   if (root.contains("models")) {
     const json& m = r.object(root["models"], "/models");
-    r.check_keys(m, "/models", {"include", "lib"});
+    r.check_keys(m, "/models", {"include", "lib", "ngspice_init"});
     if (m.contains("include")) {
       const json& inc = r.array(m["include"], "/models/include");
       for (std::size_t i = 0; i < inc.size(); ++i) {
@@ -222,6 +223,22 @@ CellCard parse_card(std::string text, const fs::path& origin) {
       if (std::find(sections.begin(), sections.end(), c.lib_section) == sections.end()) {
         r.fail("/models/lib/section", "GC-2009", "section '" + c.lib_section + "' is not in " + c.lib_file.string() +
                                                      (sections.empty() ? std::string(" (it defines none)") : "; it defines: " + join(sections, ", ")));
+      }
+    }
+    if (m.contains("ngspice_init")) {
+      const json& list = r.array(m["ngspice_init"], "/models/ngspice_init");
+      for (std::size_t k = 0; k < list.size(); ++k) {
+        const std::string ptr = "/models/ngspice_init/" + std::to_string(k);
+        const spice::InitLineCheck check = spice::check_init_line(r.string(list[k], ptr));
+        if (!check.ok()) r.fail(ptr, check.id, check.message, check.hint);
+        const bool mode = check.line.rfind("set ngbehavior=", 0) == 0;
+        for (const auto& earlier : c.ngspice_init) {
+          if (earlier == check.line) r.bad_value(ptr, "\"" + check.line + "\" is given twice");
+          if (mode && earlier.rfind("set ngbehavior=", 0) == 0) {
+            r.fail(ptr, "GC-1218", "a second 'set ngbehavior' line (ngspice would keep only the last)", spice::allowed_init_forms());
+          }
+        }
+        c.ngspice_init.push_back(check.line);
       }
     }
   }

@@ -32,6 +32,10 @@ std::string header(const CellCard& c, const std::string& what) {
   o << "* gaincell template: " << what << ", derived from the cell card " << c.path.string() << "\n";
   o << "* card sha256 " << sha256_hex(c.text) << "; gaincell " << build_info().version << "\n";
   o << "* Do not edit: change the card and derive again (gaincell cell CARD -o DIR).\n";
+  if (!c.ngspice_init.empty()) {
+    o << "* Its models need these lines in .spiceinit (the card's models.ngspice_init; gaincell's workers get them):\n";
+    for (const auto& l : c.ngspice_init) o << "*   " << l << "\n";
+  }
   return o.str();
 }
 
@@ -396,6 +400,7 @@ nlohmann::ordered_json derive_spec(const CellCard& c, Role role, const std::stri
   s["options"] = s.contains("options") ? s["options"] : options;
   s["measures"] = measures;
   s["timeout_s"] = role == Role::kRetention ? 600 : 60;
+  if (!c.ngspice_init.empty()) s["ngspice_init"] = c.ngspice_init;
   return s;
 }
 

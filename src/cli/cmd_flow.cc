@@ -3,6 +3,7 @@
 // docs/flow.md); gaincell report: the page a designer reads; gaincell cell:
 // check a card and write what the flow derives from it.
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "commands.h"
@@ -112,6 +113,12 @@ Action add_report(CLI::App& app, const GlobalOptions& global) {
       throw InputError("GC-1902", "error GC-1902: report: " + f->dir + " is not a directory (give a gaincell flow -o directory)");
     }
     const std::string output = f->output.empty() ? (fs::path(f->dir) / "report.html").string() : f->output;
+    // The report evaluates the fitted models with the gaincell Python package.
+    if (const fs::path py = find_python_package_dir(); !py.empty()) {
+      const char* old = std::getenv("PYTHONPATH");
+      const std::string path = py.string() + (old != nullptr && *old != '\0' ? ":" + std::string(old) : "");
+      ::setenv("PYTHONPATH", path.c_str(), 1);
+    }
     std::vector<std::string> argv = {"/usr/bin/python3", script.string(), f->dir, "-o", output};
     if (global.quiet) argv.push_back("-q");
     int rc = 0;

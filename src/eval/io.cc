@@ -3,6 +3,8 @@
 
 #include <hdf5.h>
 
+#include <map>
+
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
@@ -19,7 +21,33 @@ herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
   return 0;
 }
 
-void write_dataset(hid_t file, const std::string& name, const Tensor& t) {
+// The named netCDF-4 dimensions of an output file (docs/hdf5_layout.md):
+// each is created once, on the root group, at the length of its first use.
+class Dimensions {
+ public:
+  explicit Dimensions(hid_t root) : root_(root) {}
+  // [batch, (head,) query, last]: `last` is "dim" for output, "key" for S and phi.
+  std::vector<hid_t> of(const Tensor& t, const char* last) {
+    GC_CHECK(t.shape.size() == 3 || t.shape.size() == 4) << "an output tensor of rank " << t.shape.size();
+    std::vector<const char*> names = {"batch", "head", "query", last};
+    if (t.shape.size() == 3) names.erase(names.begin() + 1);
+    std::vector<hid_t> ids;
+    for (std::size_t d = 0; d < names.size(); ++d) ids.push_back(get(names[d], t.shape[d]));
+    return ids;
+  }
+
+ private:
+  hid_t get(const std::string& name, std::size_t size) {
+    auto it = dims_.find(name);
+    if (it == dims_.end()) it = dims_.emplace(name, h5::create_dimension(root_, name, size)).first;
+    GC_CHECK(h5::dataset_shape(it->second.id()) == std::vector<hsize_t>{size}) << "dimension " << name << " of two lengths";
+    return it->second.id();
+  }
+  hid_t root_;
+  std::map<std::string, h5::Handle> dims_;
+};
+
+void write_dataset(hid_t file, const std::string& name, const Tensor& t, const std::vector<hid_t>& dimensions = {}) {
   std::vector<hsize_t> dims(t.shape.begin(), t.shape.end());
   h5::Handle space = h5::simple_space(dims);
   h5::Handle dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "dataset properties"), H5Pclose);
@@ -36,6 +64,7 @@ void write_dataset(hid_t file, const std::string& name, const Tensor& t) {
                           "cannot create dataset " + name),
                 H5Dclose);
   h5::check(H5Dwrite(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()), "cannot write " + name);
+  h5::attach_dimensions(ds.id(), dimensions, name);
 }
 
 }  // namespace
@@ -110,9 +139,12 @@ void write_eval_results(const fs::path& file, const EvalResult& r, const Evaluat
   const fs::path partial = file.string() + ".partial";
   {
     h5::Handle f = h5::create_file(partial.string());
-    write_dataset(f.id(), "output", r.output);
-    if (!r.S.data.empty()) write_dataset(f.id(), "S", r.S);
-    if (!r.phi.data.empty()) write_dataset(f.id(), "phi", r.phi);
+    {
+      Dimensions dims(f.id());  // closed before the file, so that its close writes everything
+      write_dataset(f.id(), "output", r.output, dims.of(r.output, "dim"));
+      if (!r.S.data.empty()) write_dataset(f.id(), "S", r.S, dims.of(r.S, "key"));
+      if (!r.phi.data.empty()) write_dataset(f.id(), "phi", r.phi, dims.of(r.phi, "key"));
+    }
     h5::write_string_attribute(f.id(), "gaincell_format", kEvalFormat);
     h5::write_string_attribute(f.id(), "gaincell_version", build_info().version + " (" + build_info().git_sha + ")");
     h5::write_string_attribute(f.id(), "config", to_json(ev.config()).dump());

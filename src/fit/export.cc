@@ -2,7 +2,10 @@
 #include "gaincell/fit/export.h"
 
 #include <cctype>
+#include <cmath>
 #include <fstream>
+#include <set>
+#include <type_traits>
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
@@ -168,7 +171,10 @@ std::vector<std::filesystem::path> xspice_export(const Model& model, const std::
   }
   std::string sub = "* gaincell XSPICE wrapper of model '" + info.output.name + "' [" + info.output.unit + "]\n";
   sub += "* Ports: the inputs as node voltages (value in the input's SI unit), then out.\n";
-  sub += current ? "* The table drives its output current (A) into node out.\n"
+  sub += current ? "* Output: a current (A) through out to ground. Sign convention (all gaincell exports of a current,\n"
+                   "* docs/fitting.md): a positive value flows from the external node INTO out (the model sinks it), as\n"
+                   "* the characterization's i(vsense) counts the line's current into the cell; %id(out 0) is exactly\n"
+                   "* that; with out held by a source `VOUT out 0 DC v`, ngspice's i(vout) = -value.\n"
                  : "* The table drives node out to the model's value (in its unit, as a voltage).\n";
   sub += "* The table file is named relative to the working directory: run ngspice in this directory\n";
   sub += "* (or give file= an absolute, lower-case path; ngspice lower-cases it).\n";
@@ -179,14 +185,279 @@ std::vector<std::filesystem::path> xspice_export(const Model& model, const std::
   return {write(dir / (stem + ".tbl"), tbl), write(dir / (stem + ".sub"), sub)};
 }
 
-// Verilog-A module using $table_model on a gridded data file (one sample per
-// line, the last input varying fastest), for simulators with Verilog-A
-// (Spectre, HSPICE, ...). Linear interpolation, clamped at the grid's ends.
-std::vector<std::filesystem::path> verilog_a_export(const Model& model, const std::filesystem::path& dir,
-                                                    const std::string& stem_in, std::size_t n) {
+// ---- Verilog-A ---------------------------------------------------------------
+
+// Reserved words of Verilog-AMS (LRM 2.4 Annex B: Verilog-2005's keywords, the
+// AMS ones and the analog built-in functions) and the lower-case discipline
+// and nature names of disciplines.vams (the LRM's and ADMS's). A module or a
+// port named like one of them does not compile.
+bool is_verilog_a_reserved(const std::string& id) {
+  static const std::set<std::string> kReserved = {
+      "above", "abs", "absdelay", "absdelta", "abstol", "access", "acos", "acosh", "ac_stim", "aliasparam",
+      "always", "analog", "analysis", "and", "asin", "asinh", "assert", "assign", "atan", "atan2", "atanh",
+      "automatic", "begin", "branch", "buf", "bufif0", "bufif1", "case", "casex", "casez", "ceil", "cell",
+      "cmos", "config", "connect", "connectmodule", "connectrules", "continuous", "cos", "cosh", "cross", "ddt",
+      "ddt_nature", "ddx", "deassign", "default", "defparam", "design", "disable", "discipline", "discrete",
+      "domain", "driver_update", "edge", "else", "end", "endcase", "endconfig", "endconnectrules",
+      "enddiscipline", "endfunction", "endgenerate", "endmodule", "endnature", "endparamset", "endprimitive",
+      "endspecify", "endtable", "endtask", "event", "exclude", "exp", "final_step", "flicker_noise", "floor",
+      "flow", "for", "force", "forever", "fork", "from", "function", "generate", "genvar", "ground", "highz0",
+      "highz1", "hypot", "idt", "idtmod", "idt_nature", "if", "ifnone", "incdir", "include", "inf", "initial",
+      "initial_step", "inout", "input", "instance", "integer", "join", "laplace_nd", "laplace_np", "laplace_zd",
+      "laplace_zp", "large", "last_crossing", "liblist", "library", "limexp", "ln", "localparam", "log",
+      "macromodule", "max", "medium", "merged", "min", "module", "nand", "nature", "negedge", "net_resolution",
+      "nmos", "noise_table", "noise_table_log", "nor", "noshowcancelled", "not", "notif0", "notif1", "or",
+      "output", "parameter", "paramset", "pmos", "posedge", "potential", "pow", "primitive", "pull0", "pull1",
+      "pulldown", "pullup", "pulsestyle_ondetect", "pulsestyle_onevent", "rcmos", "real", "realtime", "reg",
+      "release", "repeat", "resolveto", "rnmos", "rpmos", "rtran", "rtranif0", "rtranif1", "scalared",
+      "showcancelled", "signed", "sin", "sinh", "slew", "small", "specify", "specparam", "split", "sqrt",
+      "string", "strong0", "strong1", "supply0", "supply1", "table", "tan", "tanh", "task", "time", "timer",
+      "tran", "tranif0", "tranif1", "transition", "tri", "tri0", "tri1", "triand", "trior", "trireg", "units",
+      "unsigned", "use", "uwire", "vectored", "wait", "wand", "weak0", "weak1", "while", "white_noise", "wire",
+      "wor", "wreal", "xnor", "xor", "zi_nd", "zi_np", "zi_zd", "zi_zp",
+      // disciplines.vams
+      "logic", "ddiscrete", "electrical", "voltage", "current", "magnetic", "thermal", "kinematic",
+      "kinematic_v", "rotational", "rotational_omega", "power", "flux", "temperature"};
+  return kReserved.count(id) != 0;
+}
+
+// Names of the analog block's variables; ports must differ from them.
+std::string va_local(const std::string& base, std::size_t d) { return "gc_" + base + std::to_string(d); }
+
+// The module's ports: each input's legal identifier, renamed `name_2`,
+// `name_3`, ... where it would repeat an earlier port, `out` or a variable.
+std::vector<std::string> va_ports(const ModelInfo& info) {
+  std::set<std::string> taken = {"out", "gc_y", "gc_d", "gc_vin"};
+  for (std::size_t d = 0; d < info.inputs.size(); ++d) {
+    taken.insert(va_local("x", d));
+    taken.insert(va_local("u", d));
+  }
+  std::vector<std::string> ports;
+  for (const auto& in : info.inputs) {
+    const std::string base = verilog_a_identifier(in.name);
+    std::string name = base;
+    for (int k = 2; taken.count(name) != 0; ++k) name = base + "_" + std::to_string(k);
+    taken.insert(name);
+    ports.push_back(name);
+  }
+  return ports;
+}
+
+// Builds the closed-form module of one model; every number it writes goes
+// through real(), which refuses non-finite values (GC-1615).
+class VaWriter {
+ public:
+  VaWriter(const Model& model, std::string stem) : info_(info_of(model)), stem_(std::move(stem)) {}
+
+  // A real literal: the shortest digits that round-trip, always with a '.'
+  // or an exponent (Verilog-A's 1/2 is the integer 0), negative values in
+  // parentheses. `where` is the value's JSON Pointer in the model file.
+  std::string real(double value, const std::string& where) const {
+    if (!std::isfinite(value)) {
+      throw InputError("GC-1615", "error GC-1615: verilog-a export '" + stem_ + "': model file " + where + " is " +
+                                      (std::isnan(value) ? "nan (null)" : value > 0 ? "inf" : "-inf") +
+                                      "; expected a finite number (a closed-form Verilog-A module cannot hold it; "
+                                      "refit the model or export it as csv)");
+    }
+    std::string s = netlist::format_exact(value);
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";
+    return std::signbit(value) ? "(" + s + ")" : s;
+  }
+
+  // Input d's value clamped to its fitted range, as evaluate's kClamp does.
+  std::string clamped(const std::vector<std::string>& ports, std::size_t d) const {
+    const Variable& v = info_.inputs.at(d);
+    const std::string at = "/inputs/" + std::to_string(d);
+    return "min(max(V(" + ports.at(d) + "), " + real(v.min, at + "/min") + "), " + real(v.max, at + "/max") + ")";
+  }
+
+ private:
+  const ModelInfo& info_;
+  std::string stem_;
+};
+
+// "a * b * b" for factors a^1 b^2; "" for none.
+std::string product(const std::vector<std::string>& factors, const std::vector<int>& exponents) {
+  std::string out;
+  for (std::size_t d = 0; d < factors.size(); ++d) {
+    for (int e = 0; e < exponents[d]; ++e) out += " * " + factors[d];
+  }
+  return out;
+}
+
+// The analog block's statements (before the contribution) and the formula
+// for the file's header, per kind.
+struct VaBody {
+  std::string formula;
+  std::vector<std::string> variables;
+  std::vector<std::string> statements;
+};
+
+VaBody va_body(const PaperPolyModel& m, const VaWriter& w, const std::vector<std::string>& ports) {
+  VaBody b;
+  const bool has_vin = ports.size() == 3;
+  b.formula = "y = x_pw * sum_{i=0..3} sum_{j=0..3-i} C_ij (v - " + netlist::format_exact(m.offset_v()) +
+              ")^i vin^j (the paper's eq. 4),\n// x_pw = V(" + ports[0] + ") not clamped (y is proportional to it), v = V(" +
+              ports[1] + ") clamped" + (has_vin ? ", vin = V(" + ports[2] + ") clamped" : ", vin = " + netlist::format_exact(m.vin_v()));
+  b.variables = {"gc_x0", "gc_x1", "gc_vin", "gc_d", "gc_y"};
+  b.statements.push_back("gc_x0 = V(" + ports[0] + ");");
+  b.statements.push_back("gc_x1 = " + w.clamped(ports, 1) + ";");
+  b.statements.push_back("gc_vin = " + (has_vin ? w.clamped(ports, 2) : w.real(m.vin_v(), "/parameters/vin_v")) + ";");
+  b.statements.push_back("gc_d = gc_x1 - " + w.real(m.offset_v(), "/parameters/offset_v") + ";");
+  std::string sum;
+  for (int i = 0; i <= 3; ++i) {
+    for (int j = 0; j <= 3 - i; ++j) {
+      const int k = PaperPolyModel::index(i, j);
+      sum += std::string(sum.empty() ? "" : "\n        + ") +
+             w.real(m.coefficients()[static_cast<std::size_t>(k)], "/coefficients/" + std::to_string(k) + "/value") +
+             product({"gc_d", "gc_vin"}, {i, j});
+    }
+  }
+  b.statements.push_back("gc_y = gc_x0 * (" + sum + ");");
+  return b;
+}
+
+VaBody va_body(const PolyModel& m, const VaWriter& w, const std::vector<std::string>& ports) {
+  VaBody b;
+  const std::size_t n = ports.size();
+  b.formula = "y = sum_k c_k prod_d u_d^e_kd, total degree " + std::to_string(m.degree()) +
+              ", u_d = (x_d - center_d) / half_range_d, each x_d clamped to its fitted range";
+  std::vector<std::string> u;
+  for (std::size_t d = 0; d < n; ++d) {
+    b.variables.push_back(va_local("x", d));
+    b.variables.push_back(va_local("u", d));
+    u.push_back(va_local("u", d));
+    const std::string at = "/parameters/";
+    b.statements.push_back(va_local("x", d) + " = " + w.clamped(ports, d) + ";");
+    b.statements.push_back(va_local("u", d) + " = (" + va_local("x", d) + " - " +
+                           w.real(m.centers().at(d), at + "centers/" + std::to_string(d)) + ") / " +
+                           w.real(m.half_ranges().at(d), at + "half_ranges/" + std::to_string(d)) + ";");
+  }
+  b.variables.push_back("gc_y");
+  const auto mono = PolyModel::monomials(n, m.degree());
+  std::string sum;
+  for (std::size_t k = 0; k < mono.size(); ++k) {
+    sum += std::string(sum.empty() ? "" : "\n        + ") +
+           w.real(m.coefficients().at(k), "/coefficients/" + std::to_string(k) + "/value") + product(u, mono[k]);
+  }
+  b.statements.push_back("gc_y = " + sum + ";");
+  return b;
+}
+
+VaBody va_body(const ExpDecayModel& m, const VaWriter& w, const std::vector<std::string>& ports) {
+  VaBody b;
+  b.formula = "y = V_inf + (V0 - V_inf) exp(-t / tau), t = V(" + ports[0] + ") clamped to its fitted range";
+  b.variables = {"gc_x0", "gc_y"};
+  const std::string v_inf = w.real(m.v_inf_v(), "/coefficients/1/value");
+  b.statements.push_back("gc_x0 = " + w.clamped(ports, 0) + ";");
+  b.statements.push_back("gc_y = " + v_inf + " + (" + w.real(m.v0_v(), "/coefficients/2/value") + " - " + v_inf +
+                         ") * exp(-gc_x0 / " + w.real(m.tau_s(), "/coefficients/0/value") + ");");
+  return b;
+}
+
+VaBody va_body(const HardSigmoidModel& m, const VaWriter& w, const std::vector<std::string>& ports) {
+  VaBody b;
+  b.formula = "y = y_low + (y_sat - y_low) clamp((x - x0) / (x_sat - x0), 0, 1), x = V(" + ports[0] +
+              ") clamped to its fitted range";
+  b.variables = {"gc_x0", "gc_u0", "gc_y"};
+  const std::string x0 = w.real(m.x0(), "/coefficients/0/value");
+  const std::string y_low = w.real(m.y_low(), "/coefficients/2/value");
+  b.statements.push_back("gc_x0 = " + w.clamped(ports, 0) + ";");
+  b.statements.push_back("gc_u0 = min(max((gc_x0 - " + x0 + ") / (" + w.real(m.x_sat(), "/coefficients/1/value") +
+                         " - " + x0 + "), 0.0), 1.0);");
+  b.statements.push_back("gc_y = " + y_low + " + (" + w.real(m.y_sat(), "/coefficients/3/value") + " - " + y_low +
+                         ") * gc_u0;");
+  return b;
+}
+
+constexpr const char* kSignConvention =
+    "// Sign convention (all gaincell exports of a current, docs/fitting.md): a positive value is a current\n"
+    "// flowing from the external node INTO terminal out (and through the model to ground): the model sinks it,\n"
+    "// as the characterization's i(vsense) counts the line's current into the cell. Verilog-A's I(out) <+ y is\n"
+    "// exactly that; with out held by a source `VOUT out 0 DC v`, ngspice's i(vout) = -y.\n";
+
+// The file's header: what the module is, where its names come from, its
+// ports and its output.
+std::string va_header(const ModelInfo& info, const std::string& kind, const std::string& stem,
+                      const std::string& module, const std::vector<std::string>& ports) {
+  const bool current = info.output.unit == "A";
+  std::string h = "// gaincell Verilog-A model of '" + info.output.name + "' [" + info.output.unit + "], kind " + kind + "\n";
+  h += "// Module name " + module + ": derived from the export stem '" + stem +
+       "'\n// (lower-cased; every character but a-z, 0-9 and _ made _; m_ before a leading digit; _ after a "
+       "Verilog-A keyword).\n// Ports, in order:";
+  for (std::size_t d = 0; d < ports.size(); ++d) {
+    h += " " + ports[d] + " (input '" + info.inputs[d].name + "' [" + info.inputs[d].unit + "]),";
+  }
+  h += " out (output).\n// Each input is a node voltage whose value is the input's value in its SI unit (15 ns: 15e-9 V).\n";
+  h += current ? "// Output: a current (A) through terminal out to ground, I(out).\n" + std::string(kSignConvention)
+               : "// Output: node out driven to the model's value (in its unit " + info.output.unit +
+                     ") as a voltage, V(out).\n";
+  return h;
+}
+
+std::string va_module(const std::string& module, const std::vector<std::string>& ports) {
+  std::string list;
+  for (const auto& p : ports) list += p + ", ";
+  return "`include \"disciplines.vams\"\n\nmodule " + module + "(" + list + "out);\n  inout " + list +
+         "out;\n  electrical " + list + "out;\n";
+}
+
+std::string va_contribution(const ModelInfo& info, const std::string& value) {
+  return info.output.unit == "A" ? "    I(out) <+ " + value + ";\n" : "    V(out) <+ " + value + ";\n";
+}
+
+// A closed-form module: the kind's equation, computing what evaluate does
+// (with the out-of-range policy "clamp"; Verilog-A has no error path).
+std::filesystem::path va_closed_form(const Model& model, const std::filesystem::path& dir, const std::string& stem) {
+  const ModelInfo& info = info_of(model);
+  const std::string module = verilog_a_identifier(stem);
+  const std::vector<std::string> ports = va_ports(info);
+  const VaWriter w(model, stem);
+  const VaBody body = std::visit(
+      [&](const auto& m) -> VaBody {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, LutModel>) {
+          GC_CHECK(false) << "a lut has no closed form";
+          return {};
+        } else {
+          return va_body(m, w, ports);
+        }
+      },
+      model);
+  std::string va = va_header(info, kind_name(model), stem, module, ports);
+  va += "// Closed form: " + body.formula + ".\n";
+  va += "// It computes what gaincell's fit::evaluate computes for the model file";
+  va += info.out_of_range == OutOfRange::kError
+            ? " inside the fitted ranges; the file's out-of-range policy is \"error\",\n// but Verilog-A has no error "
+              "path: out of range the inputs are clamped.\n"
+            : ", inputs clamped to the fitted ranges\n// (its out-of-range policy \"clamp\").\n";
+  va += va_module(module, ports);
+  std::string vars;
+  for (const auto& v : body.variables) vars += (vars.empty() ? "" : ", ") + v;
+  va += "  real " + vars + ";\n  analog begin\n";
+  for (const auto& s : body.statements) va += "    " + s + "\n";
+  va += va_contribution(info, "gc_y") + "  end\nendmodule\n";
+  return write(dir / (lower(stem) + ".va"), va);
+}
+
+// A "..." string literal of Verilog-A.
+std::string va_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return out + "\"";
+}
+
+// A lut: a $table_model module and its gridded data file (one sample per
+// line, the last input varying fastest). Linear interpolation, clamped at the
+// grid's ends. For Spectre/HSPICE-class simulators: no open Verilog-A
+// compiler supports $table_model (ADMS rejects it; OpenVAF lacks it).
+std::vector<std::filesystem::path> va_table(const Model& model, const std::filesystem::path& dir,
+                                            const std::string& stem, std::size_t n) {
   const ModelInfo& info = info_of(model);
   const std::size_t dims = info.inputs.size();
-  const std::string stem = lower(stem_in);
+  const std::string module = verilog_a_identifier(stem);
+  const std::vector<std::string> ports = va_ports(info);
+  const std::string file = lower(stem);
   std::vector<std::vector<double>> axes;
   for (std::size_t d = 0; d < dims; ++d) axes.push_back(table_axis(model, d, n));
   std::string data = "# gaincell $table_model data of model '" + info.output.name + "' [" + info.output.unit +
@@ -194,28 +465,40 @@ std::vector<std::filesystem::path> verilog_a_export(const Model& model, const st
   for (const auto& in : info.inputs) data += " " + in.name + "[" + in.unit + "]";
   data += " " + info.output.name + "[" + info.output.unit + "]\n# gridded, the last input varying fastest\n";
   data += grid_rows(model, axes, " ");
-  const bool current = info.output.unit == "A";
-  std::string ports, args, control;
+  std::string args, control;
   for (std::size_t d = 0; d < dims; ++d) {
-    const std::string p = lower(info.inputs[d].name);
-    ports += p + ", ";
-    args += "V(" + p + "), ";
+    args += "V(" + ports[d] + "), ";
     control += std::string(d ? "," : "") + "1C";
   }
-  std::string va = "// gaincell Verilog-A model of '" + info.output.name + "' [" + info.output.unit + "]\n";
-  va += "// Inputs are node voltages carrying the input values in SI units: ";
-  for (const auto& in : info.inputs) va += in.name + " [" + in.unit + "] ";
-  va += "\n// " + std::string(current ? "The output current (A) is driven into node out."
-                                      : "Node out is driven to the model's value (in its unit, as a voltage).") +
-        "\n// Table: " + stem + ".tbl (linear interpolation, clamped at the grid's ends).\n";
-  va += "`include \"disciplines.vams\"\n\nmodule " + stem + "(" + ports + "out);\n";
-  va += "  inout " + ports + "out;\n  electrical " + ports + "out;\n  analog begin\n";
-  va += current ? "    I(out) <+ -$table_model(" : "    V(out) <+ $table_model(";
-  va += args + "\"" + stem + ".tbl\", \"" + control + "\");\n  end\nendmodule\n";
-  return {write(dir / (stem + ".tbl"), data), write(dir / (stem + ".va"), va)};
+  std::string va = va_header(info, kind_name(model), stem, module, ports);
+  va += "// Table: " + file + ".tbl (linear interpolation, clamped at the grid's ends).\n";
+  va += "// $table_model is for Spectre/HSPICE-class simulators: no open Verilog-A compiler supports it (ADMS\n"
+        "// rejects it, OpenVAF lacks it). For those, fit a poly model and export it: a closed-form module.\n";
+  va += va_module(module, ports) + "  analog begin\n";
+  va += va_contribution(info, "$table_model(" + args + va_string(file + ".tbl") + ", \"" + control + "\")");
+  va += "  end\nendmodule\n";
+  return {write(dir / (file + ".tbl"), data), write(dir / (file + ".va"), va)};
+}
+
+std::vector<std::filesystem::path> verilog_a_export(const Model& model, const std::filesystem::path& dir,
+                                                    const std::string& stem, std::size_t n) {
+  if (std::holds_alternative<LutModel>(model)) return va_table(model, dir, stem, n);
+  return {va_closed_form(model, dir, stem)};
 }
 
 }  // namespace
+
+std::string verilog_a_identifier(const std::string& text) {
+  std::string id;
+  for (char c : text) {
+    const bool digit = c >= '0' && c <= '9', letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    id += letter ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : digit ? c : '_';
+  }
+  if (id.empty()) return "model";
+  if (id[0] >= '0' && id[0] <= '9') id = "m_" + id;
+  if (is_verilog_a_reserved(id)) id += "_";
+  return id;
+}
 
 double equivalent_linear_slope(const std::array<double, 4>& a, double half_range_v) {
   // Over a symmetric range the even powers drop out: a_1 + a_3 <y^4>/<y^2>.

@@ -267,6 +267,8 @@ FlowPlan plan_flow(const FlowOptions& o) {
   exp("read_current.lut", "xspice", {});
   exp("read_current.lut", "verilog-a", {});
   exp("read_current.lut", "csv", {});
+  // Closed-form Verilog-A modules (they compile with open tools, unlike a lut's $table_model).
+  for (const char* model : {"multiply.paper_poly", "retention.exp_decay", "c2p.hardsigmoid"}) exp(model, "verilog-a", {});
 
   // 4. The evaluator: the authors' cell, and this cell with this flow's fits.
   const fs::path cell_model = o_path("fits/read_current.lut.json"), c2p_model = o_path("fits/c2p.hardsigmoid.json");

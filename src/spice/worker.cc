@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -10,8 +12,12 @@
 #include <limits>
 #include <memory>
 #include <sstream>
+#include <cstring>
+#include <iterator>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/strings.h"
+#include "gaincell/netlist/si_value.h"
 #include "gaincell/spice/fault_injection.h"
 #include "gaincell/spice/ngspice_library.h"
 #include "gaincell/spice/protocol.h"
@@ -53,16 +59,251 @@ void echo_errors(const std::vector<std::string>& log) {
   }
 }
 
+// The compatibility modes of ngspice 39.3: set_compat_mode() (src/frontend/
+// inpcom.c) looks for each of these in the value with strstr(). A value made of
+// whole tokens means to ngspice exactly what it says (no token ends with the
+// start of another), so checking tokens is checking what ngspice will do.
+constexpr const char* kModeTokens[] = {"spe", "hs", "ps", "xs", "lt", "ki", "s3", "eg", "a"};
+
+// `set NAME` lines of PDK spinit files that change nothing gaincell relies on.
+constexpr const char* kSetFlags[] = {"ng_nomodcheck", "enable_noisy_r", "skywaterpdk", "noinit"};
+
+// ngspice's simulator options (src/spicelib/analysis/cktsopt.c, manual ch. 15)
+// that set tolerances, iteration limits, device defaults or printing; none
+// names a file.
+constexpr const char* kNumberOptions[] = {
+    "abstol", "reltol",   "vntol", "chgtol", "trtol",  "pivtol",   "pivrel", "gmin",  "gshunt", "gminsteps", "gminfactor",
+    "srcsteps", "itl1",   "itl2",  "itl4",   "itl6",   "maxord",   "xmu",    "rshunt", "cshunt", "ramptime",  "absdv",
+    "reldv",  "temp",     "tnom",  "defm",   "defl",   "defw",     "defad",  "defas", "scale",  "bypass",    "minbreak",
+    "wnflag"};
+constexpr const char* kFlagOptions[] = {"noinit",     "noacct",      "nopage", "nomod", "norefvalue",   "noopiter", "keepopinfo",
+                                        "nodedamping", "noopac",     "klu",    "trytocompact", "badmos3", "oldlimit"};
+
+// Lines refused for what they do, whatever their arguments.
+struct Refused {
+  const char* word;
+  const char* why;
+};
+constexpr Refused kRefusedCommands[] = {
+    {"shell", "'shell' runs a program"},
+    {"source", "'source' reads and runs a script"},
+    {"osdi", "'osdi' loads compiled code (a shared library) into the worker"},
+    {"pre_osdi", "'pre_osdi' loads compiled code (a shared library) into the worker"},
+    {"codemodel", "'codemodel' loads compiled code (a shared library) into the worker"},
+    {"load", "'load' reads a file"},
+    {"write", "'write' writes a file"},
+    {"wrdata", "'wrdata' writes a file"},
+    {"wrs2p", "'wrs2p' writes a file"},
+    {"wrnodev", "'wrnodev' writes a file"},
+    {"hardcopy", "'hardcopy' writes a file"},
+    {"cd", "'cd' leaves the worker's private directory"},
+    {"run", "'run' starts a simulation; gaincell runs every point itself"},
+    {"tran", "'tran' starts a simulation; gaincell runs every point itself"},
+    {"op", "'op' starts a simulation; gaincell runs every point itself"},
+    {"bg_run", "'bg_run' starts a simulation; gaincell runs every point itself"},
+    {"quit", "'quit' ends the worker"},
+    {"exit", "'exit' ends the worker"},
+};
+constexpr Refused kRefusedVariables[] = {
+    {"sourcepath", "set sourcepath changes where ngspice looks for the files it reads"},
+    {"rawfile", "set rawfile names a file ngspice writes"},
+    {"ngdebug", "set ngdebug makes ngspice write debug-out*.txt files"},
+    {"debug", "set debug turns on ngspice's debug output"},
+};
+
+const char* find_refused(const Refused* list, std::size_t n, const std::string& word) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (word == list[i].word) return list[i].why;
+  }
+  return nullptr;
+}
+
+template <std::size_t N>
+bool is_one_of(const char* const (&list)[N], const std::string& word) {
+  return std::find(std::begin(list), std::end(list), word) != std::end(list);
+}
+
+// "" if `value` is a set of ngspice compatibility modes, else why not.
+std::string mode_problem(const std::string& value) {
+  if (value.empty()) return "ngbehavior needs a value (e.g. set ngbehavior=hsa)";
+  std::vector<std::string> tokens;
+  for (std::size_t i = 0; i < value.size();) {
+    const char* found = nullptr;
+    for (const char* t : kModeTokens) {
+      if (value.compare(i, std::strlen(t), t) == 0) {
+        found = t;
+        break;
+      }
+    }
+    if (found == nullptr) {
+      if (value.compare(i, 2, "mc") == 0) {
+        return "ngbehavior 'mc' is ngspice's own test-suite mode (it turns every other mode off)";
+      }
+      if (value.compare(i, 2, "ll") == 0) return "ngbehavior 'll' is reserved by ngspice and does nothing";
+      return "ngbehavior=" + value + ": '" + value.substr(i) + "' is not an ngspice compatibility mode";
+    }
+    if (std::find(tokens.begin(), tokens.end(), found) != tokens.end()) {
+      return "ngbehavior=" + value + " names '" + found + "' twice";
+    }
+    tokens.emplace_back(found);
+    i += std::strlen(found);
+  }
+  auto has = [&](const char* t) { return std::find(tokens.begin(), tokens.end(), t) != tokens.end(); };
+  if (has("hs") && has("ps")) {
+    return "ngbehavior=" + value + ": hs and ps exclude each other (ngspice would drop hs and keep ps)";
+  }
+  if (has("spe") && (has("ps") || has("lt") || has("ki") || has("eg"))) {
+    return "ngbehavior=" + value + ": spe excludes ps, lt, ki and eg (ngspice would drop them)";
+  }
+  if (tokens.size() == 1 && tokens.front() == "a") {
+    return "ngbehavior=a: 'a' (the whole netlist) goes with a mode, e.g. hsa or psa";
+  }
+  return "";
+}
+
+bool is_number(const std::string& text) { return netlist::try_parse_si(text).has_value(); }
+
 }  // namespace
 
-std::string worker_spiceinit() {
+std::string allowed_init_forms() {
+  std::string numbers;
+  for (const char* o : kNumberOptions) numbers += std::string(numbers.empty() ? "" : " ") + o;
+  std::string flags;
+  for (const char* o : kFlagOptions) flags += std::string(flags.empty() ? "" : " ") + o;
+  return "one per line: 'set ngbehavior=MODE' (MODE: hs ps lt ki spe eg s3 xs, alone or combined, with 'a' for "
+         "the whole netlist: hsa, psa, ltpsa, ...), 'set ng_nomodcheck', 'set enable_noisy_r', 'set skywaterpdk', "
+         "'set noinit', 'set wnflag=0|1', 'option NAME=NUMBER ...' (NAME: " + numbers +
+         "), 'option method=gear|trap', 'option FLAG' (FLAG: " + flags +
+         "), 'optran' with 6 numbers (docs/pdk.md)";
+}
+
+InitLineCheck check_init_line(const std::string& raw) {
+  InitLineCheck c;
+  auto refuse = [&](const char* id, std::string why) {
+    c.id = id;
+    c.message = "\"" + raw + "\": " + std::move(why);
+    c.hint = allowed_init_forms();
+    return c;
+  };
+  const std::string low = lower(trim(raw));
+  if (low.empty()) return refuse("GC-1215", "an empty line");
+  // What a deck or the command shell would run before we look at words.
+  if (low.rfind("*#", 0) == 0) return refuse("GC-1216", "ngspice runs a line starting '*#' as a command");
+  if (low.rfind("*ng_script", 0) == 0) return refuse("GC-1216", "'*ng_script' makes a file a command script");
+  if (low.rfind(".control", 0) == 0 || low.rfind(".endc", 0) == 0) {
+    return refuse("GC-1216", "a .control block holds ngspice commands");
+  }
+  if (low[0] == '*') return refuse("GC-1215", "a comment line (put notes in the spec's or card's description)");
+  // A command refused for what it does, whatever follows it.
+  const std::string first = low.substr(0, low.find_first_of(" \t\n\r;"));
+  if (const char* why = find_refused(kRefusedCommands, std::size(kRefusedCommands), first)) return refuse("GC-1216", why);
+  for (const char ch : low) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u) || ch == '_' || ch == '.' || ch == '=' || ch == '+' || ch == '-' || ch == ' ' || ch == '\t') continue;
+    std::string shown = ch == '\n' || ch == '\r' ? std::string("a line break") : "'" + std::string(1, ch) + "'";
+    return refuse("GC-1216", shown + ": init lines are plain words and numbers; ngspice's command shell gives other "
+                             "characters a meaning (';' separates commands, '`' runs one, '<' and '>' redirect "
+                             "to files, '$' substitutes variables)");
+  }
+  // Words, with "a = b" written "a=b".
+  std::vector<std::string> words;
+  {
+    std::istringstream in(low);
+    std::string w;
+    while (in >> w) {
+      if (!words.empty() && (w.front() == '=' || words.back().back() == '=')) {
+        words.back() += w;
+      } else {
+        words.push_back(w);
+      }
+    }
+  }
+  std::string line;
+  for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
+  c.line = line;
+  const std::string& command = words.front();
+  if (command.front() == '.') {
+    return refuse("GC-1215", "'" + command + "' is a netlist card; init lines are ngspice commands (write 'option', "
+                                             "not '.options')");
+  }
+  auto split = [](const std::string& item) {
+    const auto eq = item.find('=');
+    return eq == std::string::npos ? std::pair<std::string, std::string>{item, ""}
+                                   : std::pair<std::string, std::string>{item.substr(0, eq), item.substr(eq + 1)};
+  };
+  if (command == "set") {
+    if (words.size() != 2) return refuse("GC-1215", "one variable per 'set' line");
+    const auto [name, value] = split(words[1]);
+    const bool has_value = words[1].find('=') != std::string::npos;
+    if (name == "num_threads") {
+      return refuse("GC-1217", "num_threads is gaincell's: every worker runs one OpenMP thread (set num_threads=1), "
+                               "since parallel workers with ngspice's default of 2 threads ran BSIM4 5-10x slower");
+    }
+    if (name == "rndseed") {
+      return refuse("GC-1217", "the seed is gaincell's: each point seeds ngspice's random generator with its index + 1, "
+                               "so agauss() and the like draw the same values in any worker, shard or resumed run");
+    }
+    if (name == "noaskquit" || name == "nomoremode") return refuse("GC-1217", name + " is set by gaincell already");
+    if (const char* why = find_refused(kRefusedVariables, std::size(kRefusedVariables), name)) return refuse("GC-1216", why);
+    if (name == "ngbehavior") {
+      if (const std::string why = mode_problem(value); !why.empty()) return refuse("GC-1218", why);
+      return c;
+    }
+    if (name == "wnflag") {
+      if (value != "0" && value != "1") return refuse("GC-1218", "wnflag takes 0 or 1");
+      return c;
+    }
+    if (is_one_of(kSetFlags, name)) {
+      if (has_value) return refuse("GC-1218", name + " is a flag: write 'set " + name + "' without a value");
+      return c;
+    }
+    return refuse("GC-1215", "variable '" + name + "' is not on gaincell's list of init settings");
+  }
+  if (command == "option") {
+    if (words.size() < 2) return refuse("GC-1215", "'option' needs at least one NAME or NAME=VALUE");
+    for (std::size_t k = 1; k < words.size(); ++k) {
+      const auto [name, value] = split(words[k]);
+      const bool has_value = words[k].find('=') != std::string::npos;
+      if (name == "seed") {
+        return refuse("GC-1217", "the seed is gaincell's: each point seeds ngspice's random generator with its index + 1");
+      }
+      if (name == "method") {
+        if (value != "gear" && value != "trap") return refuse("GC-1218", "option method takes gear or trap");
+      } else if (is_one_of(kNumberOptions, name)) {
+        if (!has_value || !is_number(value)) {
+          return refuse("GC-1218", "option " + name + " takes a number (" + name + "=VALUE, SPICE suffixes allowed)");
+        }
+      } else if (is_one_of(kFlagOptions, name)) {
+        if (has_value) return refuse("GC-1218", "option " + name + " is a flag: write it without a value");
+      } else {
+        return refuse("GC-1215", "option '" + name + "' is not on gaincell's list of init options");
+      }
+    }
+    return c;
+  }
+  if (command == "optran") {
+    if (words.size() != 7 || !std::all_of(words.begin() + 1, words.end(), is_number)) {
+      return refuse("GC-1218", "optran takes 6 numbers (e.g. optran 0 0 0 100p 2n 0)");
+    }
+    return c;
+  }
+  return refuse("GC-1215", "'" + command + "' is not on gaincell's list of init commands");
+}
+
+std::string worker_spiceinit(const std::vector<std::string>& extra) {
   // This file shadows ~/.spiceinit (ngspice reads one or the other), so a
   // user's settings cannot change our results. One OpenMP thread per worker:
   // with several workers the default 2 threads made BSIM4 5-10x slower.
-  return "* gaincell worker init (generated; shadows ~/.spiceinit)\n"
-         "set num_threads=1\n"
-         "set noaskquit\n"
-         "set nomoremode\n";
+  std::string text =
+      "* gaincell worker init (generated; shadows ~/.spiceinit)\n"
+      "set num_threads=1\n"
+      "set noaskquit\n"
+      "set nomoremode\n";
+  if (!extra.empty()) {
+    text += "* ngspice_init of the spec or cell card (checked: docs/pdk.md)\n";
+    for (const auto& l : extra) text += l + "\n";
+  }
+  return text;
 }
 
 SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
@@ -74,6 +315,11 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
   // Clean slate: stale plots survive failed runs and would be read as ours.
   ng.command("destroy all");
   ng.command("remcirc");
+  // ngspice draws agauss() and the like while it parses, from one generator per
+  // process that every earlier circuit advanced: seed it per point, so a
+  // statistical model section gives the same values in any worker, shard or
+  // resumed run (setseed takes 1 .. INT_MAX).
+  ng.command("setseed " + std::to_string(1 + job.id % 2147483646ULL));
   ng.take_log();
 
   const auto t0 = Clock::now();

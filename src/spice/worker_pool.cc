@@ -97,6 +97,15 @@ WorkerPool::WorkerPool(PoolOptions options) : options_(std::move(options)) {
     throw InputError("GC-1301", "error GC-1301: " + std::to_string(options_.jobs) + " workers: expected 0 (one per core) to " +
                                     std::to_string(limits::kMaxJobs) + " (limits::kMaxJobs, docs/cli.md#limits)");
   }
+  // The callers check the lines where the user wrote them (spec, card); this
+  // keeps any other caller from handing a worker a command.
+  for (std::size_t k = 0; k < options_.ngspice_init.size(); ++k) {
+    const InitLineCheck c = check_init_line(options_.ngspice_init[k]);
+    if (!c.ok()) {
+      throw InputError(c.id, "error " + c.id + ": ngspice_init[" + std::to_string(k) + "]: " + c.message + "\n  hint: " + c.hint);
+    }
+    options_.ngspice_init[k] = c.line;
+  }
   jobs_ = options_.jobs > 0 ? options_.jobs
                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (options_.ngspice_library.empty()) options_.ngspice_library = build_info().ngspice_path;
@@ -150,7 +159,7 @@ void WorkerPool::spawn(Worker& w) {
   std::filesystem::create_directories(w.dir);
   {
     std::ofstream init(w.dir / ".spiceinit");
-    init << worker_spiceinit();
+    init << worker_spiceinit(options_.ngspice_init);
     if (!init) throw IoError("cannot write " + (w.dir / ".spiceinit").string());
   }
   int sv[2];

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "gaincell/store/h5.h"
 
+#include <hdf5_hl.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -134,6 +136,44 @@ void write_double_attribute(hid_t obj, const std::string& name, double value) {
 
 void write_int_attribute(hid_t obj, const std::string& name, long long value) {
   write_attribute(obj, name, H5T_NATIVE_LLONG, &value);
+}
+
+void write_uint8_array_attribute(hid_t obj, const std::string& name, const std::vector<std::uint8_t>& values) {
+  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "cannot replace attribute " + name);
+  Handle space = simple_space({static_cast<hsize_t>(values.size())});
+  Handle attr(check(H5Acreate2(obj, name.c_str(), H5T_STD_U8LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                    "cannot create attribute " + name),
+              H5Aclose);
+  check(H5Awrite(attr.id(), H5T_NATIVE_UINT8, values.data()), "cannot write attribute " + name);
+}
+
+void make_coordinate(hid_t dataset, const std::string& name) {
+  check(H5DSset_scale(dataset, name.c_str()), "cannot make " + name + " a dimension scale");
+}
+
+Handle create_dimension(hid_t loc, const std::string& name, hsize_t size) {
+  Handle space = simple_space({size});
+  Handle ds(check(H5Dcreate2(loc, name.c_str(), H5T_IEEE_F32LE, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                  "cannot create dimension " + name),
+            H5Dclose);
+  // The NAME netCDF-C gives such a scale: the marker, then the length in 10 columns.
+  char marker[80];
+  std::snprintf(marker, sizeof marker, "This is a netCDF dimension but not a netCDF variable.%10llu",
+                static_cast<unsigned long long>(size));
+  check(H5DSset_scale(ds.id(), marker), "cannot make " + name + " a dimension scale");
+  return ds;
+}
+
+void attach_dimensions(hid_t dataset, const std::vector<hid_t>& scales, const std::string& what) {
+  for (std::size_t d = 0; d < scales.size(); ++d) {
+    check(H5DSattach_scale(dataset, scales[d], static_cast<unsigned>(d)),
+          "cannot attach dimension " + std::to_string(d) + " of " + what);
+  }
+}
+
+void hard_link(hid_t target_loc, const std::string& target, hid_t link_loc, const std::string& name) {
+  check(H5Lcreate_hard(target_loc, target.c_str(), link_loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot link " + name + " to " + target);
 }
 
 bool has_attribute(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }

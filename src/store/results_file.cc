@@ -69,23 +69,29 @@ struct ResultsWriter::Impl {
   h5::Handle message;
   h5::Handle parse_time;
   h5::Handle run_time;
-  h5::Handle status_type;
   h5::Handle string_type;
   std::vector<Pending> pending;
   std::size_t measure_count = 0;
-  std::vector<std::string> axis_names;
   std::vector<bool> traces_;
 
   std::vector<std::size_t> subset;  // shard: global indices held, ascending
   bool shard = false;               // a shard file (subset holds its points; it may be empty)
   std::vector<std::size_t> widths;  // per measure
-  std::vector<std::string> trace_labels;
+  // The dimensions of every per-point dataset: the axes' coordinate
+  // variables, or /point_index in a shard.
+  std::vector<hid_t> point_dims;
 
-  h5::Handle make_dataset(hid_t loc, const std::string& name, hid_t type, const void* fill,
-                          const std::vector<h5::Handle>& scales, const h5::Handle* trace_scale = nullptr,
-                          std::size_t trace_length = 0, const std::string& trace_label = "") {
+  // A per-point dataset (one more dimension, `trace_dim`, for a trace). No
+  // H5DS labels: the dimension names are the scales' names, and netCDF-4
+  // readers would show labels as an attribute of every variable.
+  h5::Handle make_dataset(hid_t loc, const std::string& name, hid_t type, const void* fill, hid_t trace_dim = -1,
+                          std::size_t trace_length = 0) {
     std::vector<hsize_t> dims = shape;
-    if (trace_scale != nullptr) dims.push_back(trace_length);
+    std::vector<hid_t> scales = point_dims;
+    if (trace_dim >= 0) {
+      dims.push_back(trace_length);
+      scales.push_back(trace_dim);
+    }
     h5::Handle space = h5::simple_space(dims);
     h5::Handle dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
     if (fill != nullptr) h5::check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
@@ -94,15 +100,7 @@ struct ResultsWriter::Impl {
     h5::Handle ds(h5::check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                             "cannot create dataset " + name),
                   H5Dclose);
-    for (std::size_t d = 0; d < scales.size(); ++d) {
-      h5::check(H5DSattach_scale(ds.id(), scales[d].id(), static_cast<unsigned>(d)), "H5DSattach_scale " + name);
-      h5::check(H5DSset_label(ds.id(), static_cast<unsigned>(d), axis_names[d].c_str()), "H5DSset_label " + name);
-    }
-    if (trace_scale != nullptr) {
-      const auto d = static_cast<unsigned>(scales.size());
-      h5::check(H5DSattach_scale(ds.id(), trace_scale->id(), d), "H5DSattach_scale " + name);
-      h5::check(H5DSset_label(ds.id(), d, trace_label.c_str()), "H5DSset_label " + name);
-    }
+    h5::attach_dimensions(ds.id(), scales, name);
     return ds;
   }
 
@@ -169,7 +167,7 @@ struct ResultsWriter::Impl {
       codes[p] = static_cast<std::uint8_t>(pending[p].outcome);
       texts[p] = pending[p].message.c_str();
     }
-    write(status.id(), status_type.id(), codes.data(), "status");
+    write(status.id(), H5T_NATIVE_UINT8, codes.data(), "status");
     // Messages only where there is one (failed points): each written string is
     // an object in HDF5's global heap, whose cache would otherwise grow with the
     // sweep; unwritten entries read back as empty strings.
@@ -216,8 +214,69 @@ ResultsWriter& ResultsWriter::operator=(ResultsWriter&&) noexcept = default;
 const std::filesystem::path& ResultsWriter::partial_path() const { return impl_->partial_path; }
 const std::filesystem::path& ResultsWriter::final_path() const { return impl_->final_path; }
 
+// Every name on the root group must be unique: there the file is one
+// netCDF-4 dataset, so axes, measures and trace times share one namespace
+// with the per-point datasets and the groups.
+void check_layout_names(const std::filesystem::path& path, const ResultsLayout& layout) {
+  std::map<std::string, std::string> taken;
+  for (const char* n : {"status", "message", "point_index", "axes", "measures", "timing", "monte_carlo"}) {
+    taken[n] = "a dataset or group of every results file";
+  }
+  auto claim = [&](const std::string& name, const std::string& what) {
+    const auto [it, fresh] = taken.emplace(name, what);
+    if (!fresh) {
+      throw InputError("GC-2102", "error GC-2102: " + path.string() + ": " + what + " is named '" + name +
+                                      "', like " + it->second +
+                                      "; in a results file every axis, measure and trace time (<measure>_time) "
+                                      "needs a name of its own (they share the root group, docs/hdf5_layout.md): "
+                                      "rename the measure in the spec");
+    }
+  };
+  for (const auto& a : layout.axes) claim(a.name, "the axis " + a.name);
+  for (const auto& m : layout.measures) {
+    claim(m.name, "the measure " + m.name);
+    if (!m.trace_times_s.empty()) claim(m.name + "_time", "the sample times of the trace " + m.name);
+  }
+}
+
+namespace {
+
+// A coordinate variable on the root group (float64, or strings for a
+// categorical axis), with units and long_name.
+h5::Handle write_coordinate(hid_t root, const std::string& name, const std::vector<double>& values,
+                            const std::vector<std::string>& labels, const std::string& unit,
+                            const std::string& description) {
+  const std::size_t n = labels.empty() ? values.size() : labels.size();
+  h5::Handle space = h5::simple_space({static_cast<hsize_t>(n)});
+  h5::Handle ds;
+  if (labels.empty()) {
+    ds = h5::Handle(h5::check(H5Dcreate2(root, name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT,
+                                         H5P_DEFAULT),
+                              "cannot create coordinate " + name),
+                    H5Dclose);
+    h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "coordinate values");
+  } else {
+    // A categorical axis: its coordinate holds the labels (e.g. "tt", "ff", "ss").
+    h5::Handle type = h5::string_type();
+    ds = h5::Handle(h5::check(H5Dcreate2(root, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
+                                         H5P_DEFAULT),
+                              "cannot create coordinate " + name),
+                    H5Dclose);
+    std::vector<const char*> texts;
+    for (const auto& l : labels) texts.push_back(l.c_str());
+    h5::check(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()), "coordinate labels");
+  }
+  h5::make_coordinate(ds.id(), name);
+  h5::write_string_attribute(ds.id(), "units", unit.empty() ? "1" : unit);
+  h5::write_string_attribute(ds.id(), "long_name", description);
+  return ds;
+}
+
+}  // namespace
+
 ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const ResultsLayout& layout) {
   check_output_file(path);
+  check_layout_names(path, layout);
   auto impl = std::make_unique<Impl>();
   impl->final_path = path;
   impl->partial_path = path.string() + ".partial";
@@ -232,97 +291,84 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   impl->file = h5::create_file(impl->partial_path.string());
   const hid_t root = impl->file.id();
 
-  std::vector<std::string>& axis_names = impl->axis_names;
+  // The axes: coordinate variables on the root group, named again in /axes.
+  std::vector<std::string> axis_names;
   std::vector<std::string> measure_names;
   h5::Handle axes = h5::create_group(root, "axes");
-  std::vector<h5::Handle> scales;
+  std::vector<h5::Handle> coordinates;
   for (const auto& a : layout.axes) {
-    h5::Handle space = h5::simple_space({a.values.size()});
-    h5::Handle ds;
-    if (a.labels.empty()) {
-      ds = h5::Handle(h5::check(H5Dcreate2(axes.id(), a.name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
-                                           H5P_DEFAULT, H5P_DEFAULT),
-                                "cannot create axis " + a.name),
-                      H5Dclose);
-      h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), "axis values");
-    } else {
-      // A categorical axis: its scale holds the labels (e.g. "tt", "ff", "ss").
-      h5::Handle type = h5::string_type();
-      ds = h5::Handle(h5::check(H5Dcreate2(axes.id(), a.name.c_str(), type.id(), space.id(), H5P_DEFAULT,
-                                           H5P_DEFAULT, H5P_DEFAULT),
-                                "cannot create axis " + a.name),
-                      H5Dclose);
-      std::vector<const char*> texts;
-      for (const auto& l : a.labels) texts.push_back(l.c_str());
-      h5::check(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()), "axis labels");
-    }
-    h5::check(H5DSset_scale(ds.id(), a.name.c_str()), "H5DSset_scale");
-    h5::write_string_attribute(ds.id(), "units", a.unit.empty() ? "1" : a.unit);
-    h5::write_string_attribute(ds.id(), "long_name", a.description);
-    scales.push_back(std::move(ds));
+    coordinates.push_back(write_coordinate(root, a.name, a.values, a.labels, a.unit, a.description));
+    h5::hard_link(root, a.name, axes.id(), a.name);
     axis_names.push_back(a.name);
   }
+  h5::Handle point_index;
   if (impl->shard) {
     // A shard: per-point datasets are 1-D over its points (none, for a shard
-    // beyond the points), no axis scales.
-    scales.clear();
+    // beyond the points), whose dimension is /point_index.
     h5::Handle space = h5::simple_space({impl->subset.size()});
-    h5::Handle ds(h5::check(H5Dcreate2(root, "point_index", H5T_STD_U64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT,
-                                       H5P_DEFAULT),
-                            "cannot create point_index"),
-                  H5Dclose);
+    point_index = h5::Handle(h5::check(H5Dcreate2(root, "point_index", H5T_STD_U64LE, space.id(), H5P_DEFAULT,
+                                                  H5P_DEFAULT, H5P_DEFAULT),
+                                       "cannot create point_index"),
+                             H5Dclose);
     std::vector<std::uint64_t> idx(impl->subset.begin(), impl->subset.end());
-    h5::check(H5Dwrite(ds.id(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, idx.data()), "point_index");
-    h5::write_string_attribute(ds.id(), "long_name", "global (row-major) index of each point this shard holds");
+    h5::check(H5Dwrite(point_index.id(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, idx.data()), "point_index");
+    h5::make_coordinate(point_index.id(), "point_index");
+    h5::write_string_attribute(point_index.id(), "units", "1");
+    h5::write_string_attribute(point_index.id(), "long_name", "global (row-major) index of each point this shard holds");
+    impl->point_dims = {point_index.id()};
+  } else {
+    for (const auto& c : coordinates) impl->point_dims.push_back(c.id());
   }
+  // The measures: on the root group, named again in /measures. A trace has
+  // one more dimension, its sample times /<measure>_time.
   h5::Handle measures = h5::create_group(root, "measures");
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::optional<h5::Handle> trace_group;
   for (const auto& m : layout.measures) {
     impl->widths.push_back(m.width());
     impl->traces_.push_back(!m.trace_times_s.empty());
-    h5::Handle trace_scale;
-    if (!m.trace_times_s.empty()) {
-      if (!trace_group) trace_group = h5::create_group(root, "trace_times");
-      h5::Handle tspace = h5::simple_space({m.trace_times_s.size()});
-      trace_scale = h5::Handle(h5::check(H5Dcreate2(trace_group->id(), m.name.c_str(), H5T_IEEE_F64LE, tspace.id(),
-                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                                         "cannot create trace times " + m.name),
-                               H5Dclose);
-      h5::check(H5Dwrite(trace_scale.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.trace_times_s.data()),
-                "trace times");
-      const std::string label = m.name + "_time";
-      h5::check(H5DSset_scale(trace_scale.id(), label.c_str()), "H5DSset_scale");
-      h5::write_string_attribute(trace_scale.id(), "units", "s");
-      h5::write_string_attribute(trace_scale.id(), "long_name", "sample times of the trace " + m.name);
+    h5::Handle ds;
+    if (m.trace_times_s.empty()) {
+      ds = impl->make_dataset(root, m.name, H5T_IEEE_F64LE, &nan);
+    } else {
+      const std::string time = m.name + "_time";
+      h5::Handle times = write_coordinate(root, time, m.trace_times_s, {}, "s", "sample times of the trace " + m.name);
+      ds = impl->make_dataset(root, m.name, H5T_IEEE_F64LE, &nan, times.id(), m.trace_times_s.size());
     }
-    h5::Handle ds = m.trace_times_s.empty()
-                        ? impl->make_dataset(measures.id(), m.name, H5T_IEEE_F64LE, &nan, scales)
-                        : impl->make_dataset(measures.id(), m.name, H5T_IEEE_F64LE, &nan, scales, &trace_scale,
-                                             m.trace_times_s.size(), m.name + "_time");
     h5::write_string_attribute(ds.id(), "units", m.unit);
     h5::write_string_attribute(ds.id(), "long_name", m.description);
     h5::write_double_attribute(ds.id(), "_FillValue", nan);
+    h5::hard_link(root, m.name, measures.id(), m.name);
     impl->measures.push_back(std::move(ds));
     measure_names.push_back(m.name);
   }
-  impl->status_type = status_type();
+  // Status: plain uint8 with CF flags (netCDF-4 readers drop anonymous enums).
   const auto not_run = static_cast<std::uint8_t>(spice::SimOutcome::kNotRun);
-  impl->status = impl->make_dataset(root, "status", impl->status_type.id(), &not_run, scales);
+  impl->status = impl->make_dataset(root, "status", H5T_STD_U8LE, &not_run);
   h5::write_string_attribute(impl->status.id(), "long_name", "outcome of each point's simulation");
+  std::vector<std::uint8_t> flag_values;
+  std::string flag_meanings;
+  for (spice::SimOutcome o : spice::all_outcomes()) {
+    flag_values.push_back(static_cast<std::uint8_t>(o));
+    flag_meanings += (flag_meanings.empty() ? "" : " ") + std::string(spice::to_string(o));
+  }
+  h5::write_uint8_array_attribute(impl->status.id(), "flag_values", flag_values);
+  h5::write_string_attribute(impl->status.id(), "flag_meanings", flag_meanings);
   impl->string_type = h5::string_type();
-  impl->message = impl->make_dataset(root, "message", impl->string_type.id(), nullptr, scales);
+  impl->message = impl->make_dataset(root, "message", impl->string_type.id(), nullptr);
   h5::write_string_attribute(impl->message.id(), "long_name", "ngspice's message for failed points (empty if ok)");
   h5::Handle timing = h5::create_group(root, "timing");
-  impl->parse_time = impl->make_dataset(timing.id(), "parse_time_s", H5T_IEEE_F64LE, &nan, scales);
+  impl->parse_time = impl->make_dataset(timing.id(), "parse_time_s", H5T_IEEE_F64LE, &nan);
   h5::write_string_attribute(impl->parse_time.id(), "units", "s");
   h5::write_string_attribute(impl->parse_time.id(), "long_name", "time in ngSpice_Circ (parse and set-up)");
-  impl->run_time = impl->make_dataset(timing.id(), "run_time_s", H5T_IEEE_F64LE, &nan, scales);
+  impl->run_time = impl->make_dataset(timing.id(), "run_time_s", H5T_IEEE_F64LE, &nan);
   h5::write_string_attribute(impl->run_time.id(), "units", "s");
   h5::write_string_attribute(impl->run_time.id(), "long_name", "time in ngspice's run command");
 
   if (!layout.monte_carlo.empty()) {
     h5::Handle mc = h5::create_group(root, "monte_carlo");
+    // The draws run along the Monte Carlo axis, mc_sample.
+    const auto axis = std::find_if(layout.axes.begin(), layout.axes.end(), [](const AxisInfo& a) { return a.name == "mc_sample"; });
+    std::optional<h5::Handle> own_dim;
     for (const auto& d : layout.monte_carlo) {
       h5::Handle space = h5::simple_space({d.values.size()});
       h5::Handle ds(h5::check(H5Dcreate2(mc.id(), d.param.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
@@ -330,6 +376,16 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
                               "cannot create Monte Carlo draws " + d.param),
                     H5Dclose);
       h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, d.values.data()), "draws");
+      hid_t dim = -1;
+      if (axis != layout.axes.end() && axis->values.size() == d.values.size()) {
+        dim = coordinates[static_cast<std::size_t>(axis - layout.axes.begin())].id();
+      } else {
+        if (!own_dim) own_dim = h5::create_dimension(mc.id(), "mc_sample", d.values.size());
+        GC_CHECK(h5::dataset_shape(own_dim->id()) == h5::dataset_shape(ds.id()))
+            << "Monte Carlo draws of different lengths without an mc_sample axis";
+        dim = own_dim->id();
+      }
+      h5::attach_dimensions(ds.id(), {dim}, d.param);
       h5::write_string_attribute(ds.id(), "units", d.unit.empty() ? "1" : d.unit);
       h5::write_double_attribute(ds.id(), "sigma", d.sigma);
       h5::write_string_attribute(ds.id(), "long_name", "value of " + d.param + " in each Monte Carlo sample");
@@ -341,6 +397,8 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path, const Res
   h5::write_string_attribute(root, "complete", "no");
   for (const auto& [k, v] : layout.attributes) h5::write_string_attribute(root, k, v);
   h5::check(H5Fflush(root, H5F_SCOPE_GLOBAL), "cannot write " + impl->partial_path.string() + " (is the disk full?)");
+  // The coordinate handles close here; point_dims is used only while creating.
+  impl->point_dims.clear();
   return ResultsWriter(std::move(impl));
 }
 
@@ -431,17 +489,24 @@ void check_shapes(const Results& r, const std::filesystem::path& path) {
 
 namespace {
 
-Results read_results_unchecked(const std::filesystem::path& path) {
-  Results r;
-  h5::Handle file = h5::open_file(path.string(), false);
-  const hid_t root = file.id();
+// The file's format, one this gaincell reads; IoError otherwise.
+std::string results_format(hid_t root, const std::filesystem::path& path) {
   if (!h5::has_attribute(root, "gaincell_format")) {
     throw IoError(path.string() + " is not a gaincell results file (no gaincell_format attribute)");
   }
   const std::string format = h5::read_string_attribute(root, "gaincell_format");
-  if (format != kResultsFormat) {
-    throw IoError(path.string() + " has format " + format + "; this gaincell reads " + kResultsFormat);
+  if (format != kResultsFormat && format != kResultsFormatV1) {
+    throw IoError(path.string() + " has format " + format + "; this gaincell reads " + kResultsFormat + " and " +
+                  kResultsFormatV1);
   }
+  return format;
+}
+
+Results read_results_unchecked(const std::filesystem::path& path) {
+  Results r;
+  h5::Handle file = h5::open_file(path.string(), false);
+  const hid_t root = file.id();
+  const bool v1 = results_format(root, path) == kResultsFormatV1;
   // Root string attributes (non-string ones are not provenance).
   std::vector<std::string> names;
   auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
@@ -471,14 +536,21 @@ Results read_results_unchecked(const std::filesystem::path& path) {
     }
     r.axes.push_back(std::move(info));
   }
+  // Dimensions of a point: the axes, or /point_index in a shard.
+  const std::size_t point_rank = r.attributes.count("shard_count") != 0 ? 1 : r.axes.size();
   for (const auto& m : split(r.attributes["measures"])) {
     h5::Handle ds = h5::open_dataset(root, "measures/" + m);
     MeasureInfo info;
     info.name = m;
     info.unit = h5::read_string_attribute(ds.id(), "units");
     info.description = h5::read_string_attribute(ds.id(), "long_name");
-    if (H5Lexists(root, ("trace_times/" + m).c_str(), H5P_DEFAULT) > 0) {
-      info.trace_times_s = h5::read_doubles(h5::open_dataset(root, "trace_times/" + m).id());
+    if (v1) {
+      if (H5Lexists(root, ("trace_times/" + m).c_str(), H5P_DEFAULT) > 0) {
+        info.trace_times_s = h5::read_doubles(h5::open_dataset(root, "trace_times/" + m).id());
+      }
+    } else if (h5::dataset_shape(ds.id()).size() > point_rank) {
+      // A trace: one dimension more than the points, its times /<measure>_time.
+      info.trace_times_s = h5::read_doubles(h5::open_dataset(root, m + "_time").id());
     }
     r.values[m] = h5::read_doubles(ds.id());
     r.measures.push_back(std::move(info));
@@ -488,9 +560,15 @@ Results read_results_unchecked(const std::filesystem::path& path) {
     hsize_t n = 1;
     for (hsize_t d : h5::dataset_shape(ds.id())) n *= d;
     std::vector<std::uint8_t> codes(n);
+    h5::Handle file_type(h5::check(H5Dget_type(ds.id()), "H5Dget_type"), H5Tclose);
+    const H5T_class_t cls = H5Tget_class(file_type.id());
+    if (cls != (v1 ? H5T_ENUM : H5T_INTEGER) || H5Tget_size(file_type.id()) != 1) {
+      throw IoError(std::string("/status is not ") + (v1 ? "an 8-bit enum" : "uint8"));
+    }
     if (n > 0) {
-      // HDF5 converts enums only to enums: read through our own enum type.
-      h5::Handle type = status_type();
+      // gaincell-sweep/1 stored an enum, which HDF5 converts only to enums:
+      // read it through our own enum type.
+      h5::Handle type = v1 ? status_type() : h5::Handle(h5::check(H5Tcopy(H5T_NATIVE_UINT8), "H5Tcopy"), H5Tclose);
       h5::check(H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, codes.data()), "read status");
     }
     for (auto c : codes) r.status.push_back(static_cast<spice::SimOutcome>(c));
@@ -509,6 +587,7 @@ Results read_results_unchecked(const std::filesystem::path& path) {
     H5Literate(mc.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_links, &params);
     for (const auto& n : params) {
       h5::Handle ds = h5::open_dataset(mc.id(), n);
+      if (H5DSis_scale(ds.id()) > 0) continue;  // its own mc_sample dimension
       r.monte_carlo.push_back({n, h5::read_string_attribute(ds.id(), "units"),
                                h5::read_double_attribute(ds.id(), "sigma"), h5::read_doubles(ds.id())});
     }
@@ -536,13 +615,7 @@ Results read_results(const std::filesystem::path& path) {
   {
     // Not even HDF5, or not ours: say so plainly (IoError).
     h5::Handle file = h5::open_file(path.string(), false);
-    if (!h5::has_attribute(file.id(), "gaincell_format")) {
-      throw IoError(path.string() + " is not a gaincell results file (no gaincell_format attribute)");
-    }
-    const std::string format = h5::read_string_attribute(file.id(), "gaincell_format");
-    if (format != kResultsFormat) {
-      throw IoError(path.string() + " has format " + format + "; this gaincell reads " + kResultsFormat);
-    }
+    results_format(file.id(), path);
   }
   Results r;
   try {

@@ -241,6 +241,68 @@ std::vector<ShardState> shard_status(const fs::path& dir, nlohmann::json* manife
   return out;
 }
 
+std::vector<ArraySubmission> plan_arrays(std::vector<std::size_t> shards, std::size_t max_array_size,
+                                         std::size_t max_running) {
+  if (max_array_size == 0 || max_array_size > kSlurmMaxMaxArraySize) {
+    throw InputError("GC-1814", "error GC-1814: slurm: MaxArraySize is " + std::to_string(max_array_size) +
+                                    ": expected 1 to " + std::to_string(kSlurmMaxMaxArraySize) +
+                                    " (MaxArraySize=0 in slurm.conf disables job arrays; this cluster cannot run them)");
+  }
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  std::vector<ArraySubmission> out;
+  for (std::size_t s : shards) {
+    const std::size_t offset = s / max_array_size * max_array_size;
+    if (out.empty() || out.back().offset != offset) out.push_back({offset, {}, {}});
+    out.back().shards.push_back(s);
+  }
+  for (auto& a : out) {
+    std::string spec;
+    for (std::size_t k = 0; k < a.shards.size();) {
+      std::size_t e = k;
+      while (e + 1 < a.shards.size() && a.shards[e + 1] == a.shards[e] + 1) ++e;
+      if (!spec.empty()) spec += ",";
+      spec += std::to_string(a.shards[k] - a.offset);
+      if (e > k) spec += "-" + std::to_string(a.shards[e] - a.offset);
+      k = e + 1;
+    }
+    if (max_running > 0) spec += "%" + std::to_string(max_running);
+    a.array = spec;
+  }
+  return out;
+}
+
+std::size_t parse_max_array_size(const std::string& text) {
+  // A line "MaxArraySize            = 1001".
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("MaxArraySize", 0) != 0) continue;
+    const auto eq = line.find('=');
+    std::string value = eq == std::string::npos ? std::string() : line.substr(eq + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t\r") + 1);
+    const bool digits = !value.empty() && value.size() <= 8 && value.find_first_not_of("0123456789") == std::string::npos;
+    const std::size_t n = digits ? std::stoul(value) : 0;
+    if (!digits || n < 1 || n > kSlurmMaxMaxArraySize) {
+      throw InputError("GC-1814", "error GC-1814: scontrol show config: MaxArraySize = \"" + value +
+                                      "\": expected a count of 1 to " + std::to_string(kSlurmMaxMaxArraySize) +
+                                      " (0 disables job arrays); give --max-array-size to override");
+    }
+    return n;
+  }
+  throw InputError("GC-1814", "error GC-1814: scontrol show config printed no \"MaxArraySize = N\" line; "
+                              "give --max-array-size N (the cluster's MaxArraySize) to lay out the arrays");
+}
+
+std::vector<std::size_t> unfinished_shards(const std::vector<ShardState>& states) {
+  std::vector<std::size_t> out;
+  for (const auto& s : states) {
+    if (s.state != "done") out.push_back(s.index);
+  }
+  return out;
+}
+
 nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file, const SlurmOptions& o) {
   if (o.shards < 1 || o.shards > limits::kMaxShards) {
     throw InputError("GC-1809", "error GC-1809: slurm: --shards must be 1 to " + std::to_string(limits::kMaxShards) +
@@ -270,6 +332,21 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
   if (o.dependency != "afterok" && o.dependency != "afterany") {
     throw InputError("GC-1809", "error GC-1809: slurm: --dependency must be afterok or afterany");
   }
+  // Slurm keeps the --signal lead time in 16 bits (at most 65535 s).
+  if (o.signal_lead_s < 1 || o.signal_lead_s > 65535) {
+    throw InputError("GC-1809", "error GC-1809: slurm: --signal-lead must be 1 to 65535 s (sbatch --signal=B:USR1@S)");
+  }
+  if (o.max_requeues < 0 || o.max_requeues > 1000) {
+    throw InputError("GC-1809", "error GC-1809: slurm: --max-requeues must be 0 to 1000");
+  }
+  if (o.max_running > limits::kMaxShards) {
+    throw InputError("GC-1809", "error GC-1809: slurm: --max-running must be 0 (no limit) to " +
+                                    std::to_string(limits::kMaxShards));
+  }
+  if (o.max_array_size > kSlurmMaxMaxArraySize) {
+    throw InputError("GC-1809", "error GC-1809: slurm: --max-array-size must be 1 to " +
+                                    std::to_string(kSlurmMaxMaxArraySize) + " (Slurm's limit for MaxArraySize)");
+  }
   const fs::path dir = fs::absolute(o.dir).lexically_normal();
   fs::create_directories(dir / "logs");
   const fs::path exe = fs::canonical("/proc/self/exe");
@@ -285,21 +362,79 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
     for (const auto& e : o.extra) out << "#SBATCH " << e << "\n";
   };
   {
+    const std::size_t n = o.shards;
+    const std::string d = quote(dir);
     std::ostringstream out;
     common(out, "gaincell-" + spec.name);
-    out << "#SBATCH --array=0-" << o.shards - 1 << "\n";
+    const std::size_t known = o.max_array_size > 0 ? o.max_array_size : kSlurmDefaultMaxArraySize;
+    if (n <= known) {
+      out << "#SBATCH --array=0-" << n - 1;
+      if (o.max_running > 0) out << "%" << o.max_running;
+      out << "\n";
+    }
     out << "#SBATCH --cpus-per-task=" << o.cpus_per_task << "\n";
-    out << "#SBATCH --output=" << (dir / "logs" / "shard-%a.out").string() << "\n";
+    // Slurm's own messages (time limit, cancel); the shard's output goes to logs/shard-<i>.out.
+    out << "#SBATCH --output=" << (dir / "logs" / "slurm-%A_%a.out").string() << "\n";
+    out << "#SBATCH --open-mode=append\n";
+    if (o.requeue) {
+      out << "#SBATCH --requeue\n";
+      out << "#SBATCH --signal=B:USR1@" << o.signal_lead_s << "\n";
+    }
     out << "# One shard of " << plan.size() << " points (" << spec.name << ") per array task; written by gaincell "
         << build_info().version << ".\n";
+    out << "# Task t of an array submitted as `sbatch --array=... shards.sbatch OFFSET` runs shard OFFSET + t\n";
+    out << "# (OFFSET 0 if not given), so arrays stay below the cluster's MaxArraySize.\n";
+    if (n > known) {
+      out << "# " << n << " shards exceed MaxArraySize " << known << ": submit several arrays (see slurm.json).\n";
+    }
     out << "# --resume: a requeued or resubmitted task continues from its journal.\n";
     out << "# Exit 0 also when some points failed (exit 4): failed points are results, recorded in the file.\n";
+    if (o.requeue) {
+      out << "# SIGUSR1 (sent " << o.signal_lead_s << " s before the time limit, or by hand): the shard stops,\n"
+          << "# keeping its journal, and the task requeues itself (at most " << o.max_requeues
+          << " restarts, SLURM_RESTART_COUNT).\n";
+    }
+    out << "# SIGTERM (scancel, time limit, preemption) goes to the shard too: it stops and keeps its journal.\n";
     out << "set -u\n";
-    out << "i=${SLURM_ARRAY_TASK_ID:?not in a Slurm array task}\n";
-    out << quote(exe) << " sweep " << quote(spec_abs) << " --shard \"$i/" << o.shards << "\" -o " << quote(dir)
-        << "/shard-\"$i\".h5 --jobs \"${SLURM_CPUS_PER_TASK:-1}\" --resume\n";
-    out << "rc=$?\n";
+    out << "offset=\"${1:-0}\"\n";
+    out << "task=\"${SLURM_ARRAY_TASK_ID:?not in a Slurm array task}\"\n";
+    out << "case \"$offset\" in ''|*[!0-9]*) echo \"shards.sbatch: the offset must be a number, not '$offset'\" >&2; exit 2 ;; esac\n";
+    out << "i=$((offset + task))\n";
+    out << "job=\"${SLURM_ARRAY_JOB_ID:-?}_${task}\"\n";
+    out << "if [ \"$i\" -ge " << n << " ]; then echo \"shards.sbatch: shard $i is beyond the " << n
+        << " shards\" >&2; exit 2; fi\n";
+    out << "exec >>" << d << "/logs/shard-\"$i\".out 2>&1\n";
+    out << "echo \"shards.sbatch: shard $i/" << n
+        << ", Slurm task $job, start $((${SLURM_RESTART_COUNT:-0} + 1)) on $(hostname) at "
+           "$(date '+%F %T')\"\n";
+    out << "stop=\nchild=\n";
+    out << "forward() { stop=\"$1\"; if [ -n \"$child\" ]; then kill -TERM \"$child\" 2>/dev/null; fi; }\n";
+    if (o.requeue) out << "trap 'forward USR1' USR1\n";
+    out << "trap 'forward TERM' TERM\n";
+    out << quote(exe) << " sweep " << quote(spec_abs) << " --shard \"$i/" << n << "\" -o " << d
+        << "/shard-\"$i\".h5 --jobs \"${SLURM_CPUS_PER_TASK:-1}\" --resume &\n";
+    out << "child=$!\n";
+    out << "if [ -n \"$stop\" ]; then kill -TERM \"$child\" 2>/dev/null; fi\n";
+    out << "# wait returns early when a trapped signal arrives: wait again until the shard has exited.\n";
+    out << "wait \"$child\"; rc=$?\n";
+    out << "while kill -0 \"$child\" 2>/dev/null; do wait \"$child\"; rc=$?; done\n";
     out << "if [ \"$rc\" -eq 4 ]; then rc=0; fi\n";
+    if (o.requeue) {
+      out << "if [ \"$stop\" = USR1 ] && [ \"$rc\" -ne 0 ]; then\n";
+      out << "  restarts=\"${SLURM_RESTART_COUNT:-0}\"\n";
+      out << "  if [ \"$restarts\" -lt " << o.max_requeues << " ]; then\n";
+      out << "    echo \"shards.sbatch: shard $i stopped by SIGUSR1 (exit $rc), journal kept; requeueing "
+             "$job (restart $((restarts + 1)) of "
+          << o.max_requeues << ")\"\n";
+      out << "    scontrol requeue \"$job\" || echo \"shards.sbatch: scontrol "
+             "requeue failed\"\n";
+      out << "  else\n";
+      out << "    echo \"shards.sbatch: shard $i stopped by SIGUSR1, not requeued: " << o.max_requeues
+          << " restarts already; gaincell slurm --resubmit-failed continues it\"\n";
+      out << "  fi\n";
+      out << "fi\n";
+    }
+    out << "echo \"shards.sbatch: shard $i exit $rc at $(date '+%F %T')\"\n";
     out << "exit \"$rc\"\n";
     write_text_file(dir / "shards.sbatch", out.str());
   }
@@ -326,6 +461,10 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
                           {"shard_rule", "interleaved: point k in shard k % shards"},
                           {"output", (dir / o.output_name).string()},
                           {"dependency", o.dependency},
+                          {"requeue", o.requeue ? nlohmann::json{{"signal", "B:USR1@" + std::to_string(o.signal_lead_s)},
+                                                                 {"max_requeues", o.max_requeues}}
+                                                : nlohmann::json(nullptr)},
+                          {"max_running", o.max_running},
                           {"gaincell", exe.string()},
                           {"gaincell_version", build_info().version + " (" + build_info().git_sha + ")"}};
   write_text_file(dir / "slurm.json", manifest.dump(1) + "\n");

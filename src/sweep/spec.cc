@@ -13,6 +13,7 @@
 #include "gaincell/core/hash.h"
 #include "gaincell/core/json_reader.h"
 #include "gaincell/netlist/si_value.h"
+#include "gaincell/spice/worker.h"
 
 namespace gaincell::sweep {
 namespace {
@@ -84,7 +85,7 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
   const json root = r.parse();
   r.object(root, "");
   r.check_keys(root, "", {"format", "name", "description", "template", "params", "axes", "analysis",
-                          "options", "measures", "timeout_s", "include_roots"});
+                          "options", "measures", "timeout_s", "include_roots", "ngspice_init"});
 
   const std::string format = r.string(r.require(root, "", "format"), "/format");
   if (format != kSpecFormat) {
@@ -192,9 +193,17 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
       axis.description = axis.name == "temp" ? "circuit temperature" : "ngspice option " + axis.name;
       axis.values = read_values(axis.unit);
     } else if (a.contains("corner")) {
-      r.check_keys(a, ptr, {"corner", "values", "description"});
+      r.check_keys(a, ptr, {"corner", "values", "description", "name"});
       axis.kind = Axis::Kind::kCorner;
       axis.name = "corner";
+      // Several corner axes (process, mismatch, ...) need names of their own.
+      if (a.contains("name")) {
+        axis.name = r.string(a["name"], ptr + "/name");
+        if (!is_identifier(axis.name)) r.fail(ptr + "/name", "GC-1205", "expected an identifier, found \"" + axis.name + "\"");
+        if (tpl.find_param(axis.name) != nullptr) {
+          r.fail(ptr + "/name", "GC-1208", "'" + axis.name + "' is a template parameter; name the corner axis otherwise");
+        }
+      }
       axis.unit = "1";
       axis.description = "process corner (section of " + r.string(a["corner"], ptr + "/corner") + ")";
       std::filesystem::path lib(r.string(a["corner"], ptr + "/corner"));
@@ -213,6 +222,28 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
                "corner paths are relative to the spec file");
       }
       axis.lib_file = ref->file;
+      // The renderer sets the section of every `.lib` line of this file: with
+      // two lines (a process corner and a statistical section of one PDK file,
+      // gf180-style) both would silently get the same section.
+      std::vector<int> lines;
+      for (const auto& l : refs) {
+        if (l.file.lexically_normal() == lib) lines.push_back(l.line);
+      }
+      if (lines.size() > 1) {
+        std::string at;
+        for (int l : lines) at += (at.empty() ? "" : ", ") + std::to_string(l);
+        r.fail(ptr + "/corner", "GC-1219",
+               "the template reads " + lib.string() + " in " + std::to_string(lines.size()) + " `.lib FILE SECTION` lines (" +
+                   tpl_path.filename().string() + " lines " + at + "); a corner axis sets the section of every one of them",
+               "give the varied sections a library file of their own, e.g. corners.lib with `.lib tt` ... "
+               "`.lib \"models.lib\" tt` ... `.endl tt` (docs/pdk.md)");
+      }
+      for (const auto& other : spec.axes) {
+        if (other.kind == Axis::Kind::kCorner && other.lib_file == ref->file) {
+          r.fail(ptr + "/corner", "GC-1219", "another corner axis ('" + other.name + "') already chooses the section of " +
+                                                 ref->file.string());
+        }
+      }
       const auto sections = netlist::library_sections(ref->file);
       const json& values = r.array(r.require(a, ptr, "values"), ptr + "/values");
       for (std::size_t k = 0; k < values.size(); ++k) {
@@ -266,7 +297,10 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
       for (std::size_t k = 0; k < spec.monte_carlo.samples; ++k) axis.values.push_back(static_cast<double>(k));
     }
     if (a.contains("description")) axis.description = r.string(a["description"], ptr + "/description");
-    if (!swept.insert(axis.name).second) r.fail(ptr, "GC-1208", "'" + axis.name + "' is swept twice");
+    if (!swept.insert(axis.name).second) {
+      r.fail(ptr, "GC-1208", "'" + axis.name + "' is swept twice",
+             axis.kind == Axis::Kind::kCorner ? "give each corner axis a \"name\" of its own, e.g. \"mismatch\"" : "");
+    }
     if (axis.values.empty()) r.fail(ptr + "/values", "GC-1205", "an axis needs at least one value");
     spec.axes.push_back(std::move(axis));
   }
@@ -444,6 +478,24 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
                "with larger values the gmin conductance fakes the leak (a 1.9 ms apparent retention instead "
                "of 28 ms in gaincell's planning measurements)");
       }
+    }
+  }
+
+  if (root.contains("ngspice_init")) {
+    const json& list = r.array(root["ngspice_init"], "/ngspice_init");
+    bool has_mode = false;
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const std::string ptr = "/ngspice_init/" + std::to_string(k);
+      const spice::InitLineCheck c = spice::check_init_line(r.string(list[k], ptr));
+      if (!c.ok()) r.fail(ptr, c.id, c.message, c.hint);
+      if (std::find(spec.ngspice_init.begin(), spec.ngspice_init.end(), c.line) != spec.ngspice_init.end()) {
+        r.fail(ptr, "GC-1208", "\"" + c.line + "\" is given twice");
+      }
+      if (c.line.rfind("set ngbehavior=", 0) == 0) {
+        if (has_mode) r.fail(ptr, "GC-1218", "a second 'set ngbehavior' line (ngspice would keep only the last)", spice::allowed_init_forms());
+        has_mode = true;
+      }
+      spec.ngspice_init.push_back(c.line);
     }
   }
 

@@ -24,6 +24,7 @@
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/netlist/subckt.h"
 #include "gaincell/netlist/template.h"
+#include "gaincell/spice/worker.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/journal.h"
 #include "gaincell/sweep/plan.h"
@@ -272,6 +273,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   pool_options.recycle_after = options.recycle_after;
   pool_options.worker = options.worker;
   pool_options.stop = options.stop;
+  pool_options.ngspice_init = spec.ngspice_init;
   spice::WorkerPool pool(pool_options);
   pool.start();  // workers load libngspice while we set up the results file
 
@@ -306,6 +308,8 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
   attrs["spec_file"] = spec.path.string();
   attrs["spec_sha256"] = sha256_hex(spec.text);
   attrs["spec_json"] = spec.text;
+  // What every worker's .spiceinit held (gaincell's lines and the spec's ngspice_init).
+  attrs["ngspice_init"] = spice::worker_spiceinit(spec.ngspice_init);
   attrs["template_file"] = spec.template_path.string();
   attrs["template_sha256"] = sha256_hex(spec.netlist.text());
   std::string includes;
@@ -334,6 +338,9 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
     attrs["shard_rule"] = "interleaved: point k belongs to shard k % shard_count";
   }
   summary.points = owned.size();
+
+  // Names that cannot share the file's root group are refused before any file is made.
+  store::check_layout_names(options.output, layout);
 
   // The journal: what makes a killed run resumable.
   const std::filesystem::path journal_path = options.output.string() + ".journal";

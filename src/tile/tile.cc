@@ -124,6 +124,7 @@ TileSpec tile_from_card(const cell::CellCard& c) {
   t.includes = c.includes;
   t.lib_file = c.lib_file;
   t.lib_section = c.lib_section;
+  t.ngspice_init = c.ngspice_init;
   t.pulse_node = c.pulse_node;
   t.pulse_threshold_v = c.pulse_threshold_v;
   t.sign = c.sign;
@@ -389,6 +390,7 @@ TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
   spice::PoolOptions pool_options;
   pool_options.jobs = 1;
   pool_options.worker = options.worker;
+  pool_options.ngspice_init = t.ngspice_init;
   spice::WorkerPool pool(pool_options);
   TileResult result;
   std::map<std::string, std::size_t> index;
@@ -424,14 +426,18 @@ TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
 
 namespace {
 
-void write_array(hid_t loc, const std::string& name, const std::vector<double>& data, const std::vector<hsize_t>& dims,
+// `dims`: the netCDF-4 dimensions (token, dim) of each axis of the array.
+void write_array(hid_t loc, const std::string& name, const std::vector<double>& data, const std::vector<hid_t>& dims,
                  const std::string& unit, const std::string& description) {
-  h5::Handle space = h5::simple_space(dims);
+  std::vector<hsize_t> shape;
+  for (const hid_t d : dims) shape.push_back(h5::dataset_shape(d).at(0));
+  h5::Handle space = h5::simple_space(shape);
   h5::Handle ds(h5::check(H5Dcreate2(loc, name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT,
                                      H5P_DEFAULT),
                           "cannot create " + name),
                 H5Dclose);
   h5::check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "cannot write " + name);
+  h5::attach_dimensions(ds.id(), dims, name);
   h5::write_string_attribute(ds.id(), "units", unit);
   h5::write_string_attribute(ds.id(), "long_name", description);
 }
@@ -444,16 +450,19 @@ void write_tile_results(const fs::path& path, const TileSpec& t, const TileResul
   {
     h5::Handle file = h5::create_file(partial);
     const hid_t root = file.id();
-    write_array(root, "Q", t.q, {t.dims}, "1", "query: read pulse width as a fraction of t_max, per dimension");
-    write_array(root, "K", t.k_v, {t.tokens, t.dims}, "V", "stored voltage [token, dimension]");
+    // Named dimensions for netCDF-4 readers: a token is a stored row (a read line), a dim a column.
+    h5::Handle token = h5::create_dimension(root, "token", t.tokens);
+    h5::Handle dim = h5::create_dimension(root, "dim", t.dims);
+    write_array(root, "Q", t.q, {dim.id()}, "1", "query: read pulse width as a fraction of t_max, per dimension");
+    write_array(root, "K", t.k_v, {token.id(), dim.id()}, "V", "stored voltage [token, dimension]");
     h5::Handle lines = h5::create_group(root, "lines");
-    write_array(lines.id(), "q_line_c", r.q_line_c, {t.tokens}, "C",
+    write_array(lines.id(), "q_line_c", r.q_line_c, {token.id()}, "C",
                 "net charge drawn from each read line during the read (minus the reference or complement line's; "
                 "positive: net sink)");
-    write_array(lines.id(), "v_int_v", r.v_int_v, {t.tokens}, "V",
+    write_array(lines.id(), "v_int_v", r.v_int_v, {token.id()}, "V",
                 t.passive_line ? "line swing at the comparison (minus the reference or complement line's, or v_ref)"
                                : "integrator swing above v_ref at the comparison (= net charge / c_int)");
-    write_array(lines.id(), "c2p_pulse_width_s", r.pulse_width_s, {t.tokens}, "s",
+    write_array(lines.id(), "c2p_pulse_width_s", r.pulse_width_s, {token.id()}, "s",
                 "charge-to-pulse output pulse width per line (HardSigmoid of the net charge)");
     h5::write_string_attribute(root, "gaincell_format", "gaincell-tile/1");
     h5::write_string_attribute(root, "gaincell_version", build_info().version);
@@ -496,6 +505,9 @@ void write_tile_results(const fs::path& path, const TileSpec& t, const TileResul
     h5::write_double_attribute(root, "parse_time_s", r.parse_time_s);
     h5::write_double_attribute(root, "run_time_s", r.run_time_s);
     h5::write_double_attribute(root, "wall_time_s", r.wall_time_s);
+    lines.close();
+    token.close();
+    dim.close();
     file.close();
   }
   fs::rename(partial, path);

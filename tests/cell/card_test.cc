@@ -5,7 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "gaincell/cell/derive.h"
 #include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/spice/worker.h"
+#include "gaincell/sweep/spec.h"
 #include "test_support.h"
 
 using namespace gaincell;
@@ -154,4 +158,41 @@ TEST_CASE("card errors name the file, the place and what was expected", "[unit][
   CHECK(message(card(",\n  \"retention\": {\"options\": {\"gmin\": 1e-12}}")) ==
         f.at() + ":11:28: error GC-2005: /retention/options: retention needs gmin <= 1e-18 (else the gmin conductance fakes the "
                  "leak); set it in /retention/options");
+}
+
+TEST_CASE("a card's models.ngspice_init is checked and reaches every derived spec", "[unit][cell][init]") {
+  Fixture f;
+  const cell::CellCard c = f.load(card(",\n  \"models\": {\"ngspice_init\": [\"set ngbehavior=HSA\", \"set ng_nomodcheck\"]}"));
+  CHECK(c.ngspice_init == std::vector<std::string>{"set ngbehavior=hsa", "set ng_nomodcheck"});
+  const cell::DerivedSet set = cell::write_derived(c, f.dir / "derived");
+  for (const auto& [role, path] : set.specs) {
+    INFO(cell::role_name(role));
+    CHECK(sweep::load_spec(path).ngspice_init == c.ngspice_init);
+  }
+  // The testbench says what `ngspice -b` needs besides it.
+  const std::string tb = read_text_file(set.cell_template);
+  CHECK(tb.find("* Its models need these lines in .spiceinit (the card's models.ngspice_init; gaincell's workers get "
+                "them):\n*   set ngbehavior=hsa\n*   set ng_nomodcheck\n") != std::string::npos);
+  // Without the key, nothing changes: no key in the specs, no note in the testbench.
+  const cell::CellCard plain = f.load(card());
+  CHECK(cell::derive_spec(plain, cell::Role::kMultiply, "t.cir").count("ngspice_init") == 0);
+  CHECK(cell::render_cell_template(plain).find(".spiceinit") == std::string::npos);
+
+  auto message = [&](const std::string& text) {
+    try {
+      f.load(text);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message(card(",\n  \"models\": {\"ngspice_init\": [\"set ngbehavior=hsa\", \"set num_threads=8\"]}")) ==
+        f.at() + ":11:53: error GC-1217: /models/ngspice_init/1: \"set num_threads=8\": num_threads is gaincell's: every "
+                 "worker runs one OpenMP thread (set num_threads=1), since parallel workers with ngspice's default of 2 "
+                 "threads ran BSIM4 5-10x slower\n  hint: " + spice::allowed_init_forms());
+  CHECK(message(card(",\n  \"models\": {\"ngspice_init\": [\"osdi /pdk/psp103.osdi\"]}"))
+            .find(":11:31: error GC-1216: /models/ngspice_init/0: \"osdi /pdk/psp103.osdi\": 'osdi' loads compiled code") !=
+        std::string::npos);
+  CHECK(message(card(",\n  \"models\": {\"ngspice_init\": [\"set ngbehavior=hsa\", \"set ngbehavior=hsa\"]}")) ==
+        f.at() + ":11:53: error GC-2005: /models/ngspice_init/1: \"set ngbehavior=hsa\" is given twice");
 }

@@ -44,7 +44,9 @@ TEST_CASE("a flow's stages are all about the card's cell", "[unit][flow]") {
                                           "sweep_c2p", "fit_multiply.paper_poly", "fit_read_current.lut",
                                           "fit_retention.exp_decay", "fit_c2p.hardsigmoid", "export_multiply.paper_poly_reference",
                                           "export_read_current.lut_xspice", "export_read_current.lut_verilog-a",
-                                          "export_read_current.lut_csv", "eval_reference", "eval_cell", "spice_check", "energy",
+                                          "export_read_current.lut_csv", "export_multiply.paper_poly_verilog-a",
+                                          "export_retention.exp_decay_verilog-a", "export_c2p.hardsigmoid_verilog-a",
+                                          "eval_reference", "eval_cell", "spice_check", "energy",
                                           "report"});
   // The sweeps run the specs derived into OUT, and read the card's subcircuit.
   for (cell::Role r : cell::all_roles()) {

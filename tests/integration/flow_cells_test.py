@@ -108,6 +108,16 @@ def check_flow(out, card, name):
     with h5py.File(os.path.join(out, "eval", "fitted.h5"), "r") as f:
         cfg = json.loads(f.attrs["config"])
     check(cfg["cell_model"] == os.path.join(out, "fits", "read_current.lut.json"), f"{name}: evaluator's cell model")
+    # The flow's closed-form Verilog-A modules parse in Debian's admsXml, as they are (docs/fitting.md).
+    closed = [m for m in ("multiply.paper_poly", "retention.exp_decay", "c2p.hardsigmoid")
+              if os.path.exists(os.path.join(out, "exports", "verilog-a", m + ".va"))]
+    check(len(closed) == 3, f"{name}: closed-form Verilog-A exports: {closed}")
+    for m in closed:
+        va = os.path.join(out, "exports", "verilog-a", m + ".va")
+        with tempfile.TemporaryDirectory() as scratch:
+            p = subprocess.run(["admsXml", va], cwd=scratch, capture_output=True, text=True)
+        bad = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip() and not ln.startswith("[info")]
+        check(p.returncode == 0 and not bad, f"{name}: admsXml {m}.va: exit {p.returncode}: {bad[:3]}")
     with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
         page = f.read()
     check(f"cell {name}" in page and 'class="failbox"' not in page, f"{name}: report")

@@ -192,3 +192,153 @@ TEST_CASE("gaincell slurm writes the job scripts; status reads the files", "[ngs
                         Catch::Contains("not started") && Catch::Contains("450 pending"));
   CHECK_THAT(run_command(gaincell_exe() + " status " + dir.path().string()).output, Catch::Contains("GC-1808"));
 }
+
+TEST_CASE("arrays split at MaxArraySize, task ids map back to shards, %N throttles", "[unit][cluster]") {
+  auto arrays = sweep::plan_arrays({0, 1, 2, 3}, 3, 2);
+  REQUIRE(arrays.size() == 2);
+  CHECK(arrays[0].offset == 0);
+  CHECK(arrays[0].array == "0-2%2");
+  CHECK(arrays[1].offset == 3);
+  CHECK(arrays[1].array == "0%2");
+  CHECK(arrays[1].shards == std::vector<std::size_t>{3});
+  // A resubmission: any subset, in any order; ranges where ids are consecutive.
+  arrays = sweep::plan_arrays({3000, 7, 5, 2999, 6, 1, 2500, 6}, 1000, 0);
+  REQUIRE(arrays.size() == 3);
+  CHECK((arrays[0].offset == 0 && arrays[0].array == "1,5-7"));
+  CHECK((arrays[1].offset == 2000 && arrays[1].array == "500,999"));
+  CHECK((arrays[2].offset == 3000 && arrays[2].array == "0"));
+  for (const auto& a : arrays) {
+    for (std::size_t s : a.shards) CHECK(s - a.offset < 1000);  // every task id below MaxArraySize
+  }
+  CHECK(sweep::plan_arrays({0, 1000}, 1001, 0).size() == 1);
+  std::vector<std::size_t> all(2500);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  arrays = sweep::plan_arrays(all, 1001, 0);  // docs/cluster.md, "Large arrays"
+  REQUIRE(arrays.size() == 3);
+  CHECK((arrays[0].offset == 0 && arrays[0].array == "0-1000"));
+  CHECK((arrays[1].offset == 1001 && arrays[1].array == "0-1000"));
+  CHECK((arrays[2].offset == 2002 && arrays[2].array == "0-497"));
+  CHECK_THROWS_WITH(sweep::plan_arrays({0}, 0, 0), Catch::Contains("GC-1814"));
+
+  // `scontrol show config` as Slurm 22.05 prints it.
+  CHECK(sweep::parse_max_array_size("JobRequeue              = 1\nMaxArraySize            = 1001\nMaxJobCount = 10000\n") ==
+        1001);
+  CHECK_THROWS_WITH(sweep::parse_max_array_size("MaxArraySize = 0\n"), Catch::Contains("GC-1814"));
+  CHECK_THROWS_WITH(sweep::parse_max_array_size("MaxJobCount = 10000\n"), Catch::Contains("GC-1814") &&
+                                                                          Catch::Contains("--max-array-size"));
+}
+
+TEST_CASE("gaincell slurm --requeue: the script traps SIGUSR1, keeps the journal and resumes", "[ngspice][cluster]") {
+  TempDir dir;
+  const std::string spec = (source_dir() / "tests" / "data" / "rc_sweep_6k.json").string();
+  const auto job = dir / "job";
+  // 5 shards, MaxArraySize 2: three arrays (offsets 0, 2, 4), each throttled to 1 task.
+  auto r = run_command(gaincell_exe() + " slurm " + spec + " --shards 5 -o " + job.string() +
+                       " --requeue --signal-lead 60 --max-requeues 2 --max-running 1 --max-array-size 2");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("5 shards in 3 array jobs") &&
+                           Catch::Contains("--array=0-1%1 " + job.string() + "/shards.sbatch 0)") &&
+                           Catch::Contains("--array=0-1%1 " + job.string() + "/shards.sbatch 2)") &&
+                           Catch::Contains("--array=0%1 " + job.string() + "/shards.sbatch 4)") &&
+                           Catch::Contains("--dependency=afterok:${a0%%;*}:${a1%%;*}:${a2%%;*}"));
+  const std::string script = read_text_file(job / "shards.sbatch");
+  CHECK_THAT(script, Catch::Contains("#SBATCH --requeue\n") && Catch::Contains("#SBATCH --signal=B:USR1@60\n") &&
+                         Catch::Contains("#SBATCH --open-mode=append\n") && Catch::Contains("trap 'forward USR1' USR1") &&
+                         Catch::Contains("job=\"${SLURM_ARRAY_JOB_ID:-?}_${task}\"") &&
+                         Catch::Contains("scontrol requeue \"$job\"") &&
+                         Catch::Contains("-lt 2 ]"));
+  CHECK_THAT(script, !Catch::Contains("#SBATCH --array"));  // 5 shards do not fit one array of MaxArraySize 2
+  const auto manifest = nlohmann::json::parse(read_text_file(job / "slurm.json"));
+  CHECK(manifest["requeue"]["signal"] == "B:USR1@60");
+  CHECK(manifest["max_running"] == 1);
+
+  // Task 0 of the array with offset 3 is shard 3. Run it as Slurm would; SIGUSR1
+  // to the batch script once the shard has journaled a few more points (a record
+  // is about 140 bytes).
+  const auto journal = job / "shard-3.h5.journal";
+  auto run_and_signal = [&](const char* restarts) {
+    std::error_code ec;
+    const auto before = std::filesystem::exists(journal, ec) ? std::filesystem::file_size(journal, ec) : 0;
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::setenv("SLURM_ARRAY_TASK_ID", "0", 1);
+      ::setenv("SLURM_ARRAY_JOB_ID", "999999", 1);
+      ::setenv("SLURM_CPUS_PER_TASK", "1", 1);
+      ::setenv("SLURM_RESTART_COUNT", restarts, 1);
+      ::unsetenv("SLURM_CONF");  // no cluster: the requeue itself fails here, and says so
+      ::execl("/bin/bash", "bash", (job / "shards.sbatch").c_str(), "3", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int k = 0; k < 3000; ++k) {
+      if (std::filesystem::exists(journal, ec) && std::filesystem::file_size(journal, ec) > before + 2000) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid, SIGUSR1);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 143);  // the shard stopped on the SIGTERM the script sent it
+  };
+  run_and_signal("0");
+  std::string log = read_text_file(job / "logs" / "shard-3.out");
+  CHECK_THAT(log, Catch::Contains("shard 3/5, Slurm task 999999_0, start 1") &&
+                      Catch::Contains("interrupted:") && Catch::Contains("stopped by SIGUSR1") &&
+                      Catch::Contains("requeueing 999999_0 (restart 1 of 2)") &&
+                      Catch::Contains("scontrol requeue failed"));
+  CHECK(std::filesystem::exists(journal));
+  CHECK(!std::filesystem::exists(job / "shard-3.h5"));
+  // After --max-requeues restarts the task no longer requeues itself.
+  run_and_signal("2");
+  log = read_text_file(job / "logs" / "shard-3.out");
+  CHECK_THAT(log, Catch::Contains("start 3 on") && Catch::Contains("not requeued: 2 restarts already"));
+  CHECK(std::filesystem::exists(journal));
+  // The requeued start: it resumes from the journal and finishes the shard.
+  r = run_command("SLURM_ARRAY_TASK_ID=0 SLURM_RESTART_COUNT=1 SLURM_CPUS_PER_TASK=1 bash " +
+                  (job / "shards.sbatch").string() + " 3");
+  CHECK(r.exit_code == 0);
+  log = read_text_file(job / "logs" / "shard-3.out");
+  CHECK_THAT(log, Catch::Contains("start 2 on") && Catch::Contains("from the journal") &&
+                      Catch::Contains("shard 3 exit 0"));
+  const auto shard = store::read_results(job / "shard-3.h5");
+  CHECK(shard.point_index.size() == 1200);
+  CHECK(!std::filesystem::exists(journal));
+  // An offset beyond the shards is refused, not run.
+  r = run_command("SLURM_ARRAY_TASK_ID=1 bash " + (job / "shards.sbatch").string() + " 4");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("shard 5 is beyond the 5 shards"));
+}
+
+TEST_CASE("gaincell slurm: what --resubmit-failed and --submit refuse without a cluster", "[ngspice][cluster]") {
+  TempDir dir;
+  const auto spec = dir / "rc_sweep.json";
+  std::filesystem::copy_file(source_dir() / "tests" / "data" / "rc_sweep.json", spec);
+  std::filesystem::copy_file(source_dir() / "tests" / "data" / "rc_sweep.cir", dir / "rc_sweep.cir");
+  const auto job = dir / "job";
+  // No Slurm client on PATH: MaxArraySize cannot be read, and --submit says so.
+  auto r = run_command("PATH=/var/empty " + gaincell_exe() + " slurm " + spec.string() + " --shards 2 -o " +
+                       job.string() + " --submit");
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.output, Catch::Contains("GC-1814") && Catch::Contains("scontrol") &&
+                           Catch::Contains("--max-array-size"));
+  // Writing only: Slurm's default is assumed, and said.
+  r = run_command("PATH=/var/empty " + gaincell_exe() + " slurm " + spec.string() + " --shards 2 -o " + job.string());
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("MaxArraySize 1001: Slurm's default"));
+  CHECK_THAT(read_text_file(job / "shards.sbatch"), Catch::Contains("#SBATCH --array=0-1\n"));
+  // Usage: SPEC and -o, or --resubmit-failed alone.
+  CHECK(run_command(gaincell_exe() + " slurm --shards 2").exit_code == 2);
+  r = run_command(gaincell_exe() + " slurm " + spec.string() + " --resubmit-failed " + job.string());
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("excludes"));
+  CHECK_THAT(run_command(gaincell_exe() + " slurm --resubmit-failed " + dir.path().string()).output,
+             Catch::Contains("GC-1808"));
+  // The spec changed since the scripts were written: its shards would not merge.
+  write_file(spec, read_text_file(spec) + "\n");
+  r = run_command(gaincell_exe() + " slurm --resubmit-failed " + job.string());
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.output, Catch::Contains("GC-1817") && Catch::Contains("has changed"));
+  std::filesystem::remove(job / "merge.sbatch");
+  CHECK_THAT(run_command(gaincell_exe() + " slurm --resubmit-failed " + job.string()).output,
+             Catch::Contains("GC-1816") && Catch::Contains("merge.sbatch is missing"));
+}

@@ -148,7 +148,9 @@ TEST_CASE("a second run on the same output is refused before it touches the firs
                           {std::string(spice::kFaultEnv) + "=" + plan});
   REQUIRE(wait_for([&] {
     std::error_code ec;
-    return std::filesystem::exists(out.string() + ".journal") && std::filesystem::file_size(out.string() + ".partial", ec) > 0;
+    // file_size reports static_cast<uintmax_t>(-1) with ec set while the file does not exist yet.
+    const auto size = std::filesystem::file_size(out.string() + ".partial", ec);
+    return std::filesystem::exists(out.string() + ".journal") && !ec && size > 0;
   }));
   const auto partial_before = std::filesystem::file_size(out.string() + ".partial");
   // The issue's scenario: a --resume while the first still writes. Then a plain rerun, and a merge.

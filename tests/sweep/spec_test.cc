@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "gaincell/core/error.h"
+#include "gaincell/spice/worker.h"
 #include "gaincell/sweep/plan.h"
 #include "test_support.h"
 
@@ -141,4 +142,72 @@ TEST_CASE("text that could reach ngspice as commands is refused", "[unit][spec][
   std::string bad_vector = spec_text();
   bad_vector.replace(bad_vector.find("v(out)"), 6, "v(out)\\n.control");
   CHECK(error_of(dir, bad_vector).find("error GC-1205: /measures/0/of: expected a vector") != std::string::npos);
+}
+
+TEST_CASE("ngspice_init lines are checked where the spec writes them", "[unit][spec][init]") {
+  TempDir dir;
+  write_file(dir / "rc.cir", kTemplate);
+  const std::string axes = R"([{"param": "v_in", "values": [1]}])";
+  write_file(dir / "spec.json", spec_text(axes, "  \"ngspice_init\": [\"set ngbehavior=HSA\", \"option  klu\"],\n"));
+  CHECK(load_spec(dir / "spec.json").ngspice_init == std::vector<std::string>{"set ngbehavior=hsa", "option klu"});
+  const std::string forms = gaincell::spice::allowed_init_forms();
+  CHECK(error_of(dir, spec_text(axes, "  \"ngspice_init\": [\"set ngbehavior=hsa\", \"shell ls\"],\n")) ==
+        "spec.json:6:42: error GC-1216: /ngspice_init/1: \"shell ls\": 'shell' runs a program\n  hint: " + forms);
+  CHECK(error_of(dir, spec_text(axes, "  \"ngspice_init\": [\"set num_threads=4\"],\n"))
+            .rfind("spec.json:6:20: error GC-1217: /ngspice_init/0: \"set num_threads=4\": num_threads is gaincell's", 0) == 0);
+  CHECK(error_of(dir, spec_text(axes, "  \"ngspice_init\": [\"set ngbehavior=hsa\", \"set ngbehavior=ps\"],\n")) ==
+        "spec.json:6:42: error GC-1218: /ngspice_init/1: a second 'set ngbehavior' line (ngspice would keep only the "
+        "last)\n  hint: " + forms);
+  CHECK(error_of(dir, spec_text(axes, "  \"ngspice_init\": [\"option klu\", \"option klu\"],\n")) ==
+        "spec.json:6:34: error GC-1208: /ngspice_init/1: \"option klu\" is given twice");
+  CHECK(error_of(dir, spec_text(axes, "  \"ngspice_init\": [\"set frobnicate\"],\n")) ==
+        "spec.json:6:20: error GC-1215: /ngspice_init/0: \"set frobnicate\": variable 'frobnicate' is not on gaincell's "
+        "list of init settings\n  hint: " + forms);
+  CHECK(error_of(dir, spec_text(axes, "  \"ngspice_init\": \"set ngbehavior=hsa\",\n"))
+            .rfind("spec.json:6:19: error GC-1203: /ngspice_init: expected an array", 0) == 0);
+}
+
+TEST_CASE("corner axes: one per library file, named, never one of two .lib lines of a file", "[unit][spec][corner]") {
+  TempDir dir;
+  write_file(dir / "proc.lib", ".lib tt\n.param r_sheet=1k\n.endl tt\n.lib ff\n.param r_sheet=800\n.endl ff\n");
+  write_file(dir / "stat.lib", ".lib nominal\n.param r_mm=0\n.endl nominal\n.lib mismatch\n.param r_mm=10\n.endl mismatch\n");
+  const std::string body =
+      ".param r_scale=1 $ [1] scale\n"
+      "V1 in 0 PULSE(0 1 1n 10p 10p 100n 200n)\n"
+      "R1 in out {r_sheet*r_scale+r_mm}\n"
+      "C1 out 0 1p\n"
+      ".end\n";
+  write_file(dir / "rc.cir", "rc with process and mismatch sections\n.lib proc.lib tt\n.lib stat.lib nominal\n" + body);
+  // A process axis and a mismatch axis, each choosing the section of its own file.
+  const std::string two = R"([{"corner": "proc.lib", "values": ["tt", "ff"]},
+                              {"corner": "stat.lib", "name": "mismatch", "values": ["nominal", "mismatch"]}])";
+  write_file(dir / "spec.json", spec_text(two));
+  const auto spec = load_spec(dir / "spec.json");
+  REQUIRE(spec.axes.size() == 2);
+  CHECK(spec.axes[1].name == "mismatch");
+  const gaincell::sweep::SweepPlan plan(spec);
+  CHECK(plan.describe(3) == "corner=ff mismatch=mismatch");
+  const std::string net = plan.render(1);
+  CHECK(net.find(".lib \"" + (dir / "proc.lib").string() + "\" tt\n") != std::string::npos);
+  CHECK(net.find(".lib \"" + (dir / "stat.lib").string() + "\" mismatch\n") != std::string::npos);
+
+  CHECK(error_of(dir, spec_text(R"([{"corner": "proc.lib", "values": ["tt"]}, {"corner": "stat.lib", "values": ["nominal"]}])")) ==
+        "spec.json:5:54: error GC-1208: /axes/1: 'corner' is swept twice\n"
+        "  hint: give each corner axis a \"name\" of its own, e.g. \"mismatch\"");
+  CHECK(error_of(dir, spec_text(R"([{"corner": "proc.lib", "values": ["tt"]},
+                                    {"corner": "proc.lib", "name": "again", "values": ["ff"]}])")) ==
+        "spec.json:6:48: error GC-1219: /axes/1/corner: another corner axis ('corner') already chooses the section of " +
+            (dir / "proc.lib").string());
+  CHECK(error_of(dir, spec_text(R"([{"corner": "proc.lib", "name": "r_scale", "values": ["tt"]}])")) ==
+        "spec.json:5:43: error GC-1208: /axes/0/name: 'r_scale' is a template parameter; name the corner axis otherwise");
+
+  // One file in two .lib lines (a corner and a statistical section, gf180-style):
+  // an axis would set both lines to the same section, so it is refused.
+  write_file(dir / "both.lib", ".lib tt\n.param r_sheet=1k\n.endl tt\n.lib nominal\n.param r_mm=0\n.endl nominal\n");
+  write_file(dir / "rc.cir", "rc with one library in two lines\n.lib both.lib tt\n.lib both.lib nominal\n" + body);
+  CHECK(error_of(dir, spec_text(R"([{"corner": "both.lib", "values": ["tt"]}])")) ==
+        "spec.json:5:23: error GC-1219: /axes/0/corner: the template reads " + (dir / "both.lib").string() +
+            " in 2 `.lib FILE SECTION` lines (rc.cir lines 2, 3); a corner axis sets the section of every one of them\n"
+            "  hint: give the varied sections a library file of their own, e.g. corners.lib with `.lib tt` ... "
+            "`.lib \"models.lib\" tt` ... `.endl tt` (docs/pdk.md)");
 }

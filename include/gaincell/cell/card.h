@@ -69,6 +69,10 @@ struct CellCard {
   std::vector<std::filesystem::path> includes;  // model files, in order (absolute)
   std::filesystem::path lib_file;               // corner library ("" = none)
   std::string lib_section;
+  // Extra ngspice init lines the models need (a foundry PDK's "set
+  // ngbehavior=hsa", ...), checked by spice::check_init_line; every derived
+  // spec carries them (docs/pdk.md).
+  std::vector<std::string> ngspice_init;
 
   double vdd_v = 0.9;
   // Write: the write word line pulses to wwl_high_v from t_write_on_s to

@@ -28,6 +28,12 @@ const BuildInfo& build_info();
 // Throws IoError listing the places searched when none exists.
 std::filesystem::path find_worker_executable();
 
+// The directory holding the Python package gaincell (the one to put on
+// PYTHONPATH): the build tree's python/ beside the running program's bin/, else
+// the build tree it was built in, else where `cmake --install` puts it; "" when
+// none holds gaincell/__init__.py (a build without GAINCELL_PYTHON).
+std::filesystem::path find_python_package_dir();
+
 // A shipped file (e.g. "netlists/cells/pushpull.sub"): `path` itself if it
 // exists (absolute, or relative to the current directory), else under the
 // source tree, else under the installed data dir. Returns `path` unchanged if

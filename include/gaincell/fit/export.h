@@ -7,7 +7,14 @@
 // (a paper-poly model's 10 coefficients in the layout and normalized units of
 // the authors' attention simulator, with the equivalent linear slope) and
 // "xspice" (an ngspice table2d/table3d data file and a wrapper subcircuit)
-// and "verilog-a" (a $table_model module and its gridded data file).
+// and "verilog-a" (a closed-form module for paper-poly, poly, exp-decay and
+// hard-sigmoid models; for a lut a $table_model module, which only
+// Spectre/HSPICE-class simulators take, and its gridded data file).
+//
+// Sign convention of every export of a current (output unit A): a positive
+// value is a current flowing from the external node into terminal `out` (the
+// model sinks it), as the characterization's i(vsense) counts the line's
+// current into the cell. docs/fitting.md states it; the tests check it.
 //
 //   fit::export_model(model, "csv", "out/", {.grid_points = 16});
 #pragma once
@@ -40,8 +47,15 @@ struct ExportOptions {
 // For the authors' coefficients this is 19.21, against their 19.3.
 double equivalent_linear_slope(const std::array<double, 4>& collapsed, double half_range_v = 0.45);
 
+// A legal Verilog-A identifier made from `text`: lower-cased, every
+// character other than a-z, 0-9 and _ replaced by _, "model" if empty, "m_"
+// before a leading digit, "_" after a Verilog-AMS keyword or discipline name
+// ("read_current.lut" -> "read_current_lut", "2t" -> "m_2t", "exp" -> "exp_").
+std::string verilog_a_identifier(const std::string& text);
+
 // Writes the export into `dir` (created if needed) and returns the files
-// written. Throws InputError GC-1613 for an unknown format or bad options.
+// written. Throws InputError GC-1613 for an unknown format or bad options,
+// GC-1615 for a non-finite number a closed-form Verilog-A module would hold.
 std::vector<std::filesystem::path> export_model(const Model& model, const std::string& format,
                                                 const std::filesystem::path& dir, const ExportOptions& options);
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "gaincell/spice/job.h"
 
@@ -25,9 +26,29 @@ class NgspiceLibrary;
 int run_worker(int socket_fd, const std::string& library_path);
 
 // Runs one job on a loaded library (exposed for the worker loop and tests).
+// Seeds ngspice's random generator with job.id + 1 first, so agauss() and the
+// like in a model section draw the same values for a point in any worker.
 SimResult simulate(NgspiceLibrary& ngspice, const SimJob& job);
 
-// The .spiceinit every worker gets in its private directory.
-std::string worker_spiceinit();
+// Extra ngspice init lines (a spec's or a cell card's "ngspice_init",
+// docs/pdk.md): what a foundry PDK asks of spinit/.spiceinit, e.g.
+// "set ngbehavior=hsa". Each line is checked against an allow-list: the
+// compatibility modes, a few harmless variables, numerical `option`s and
+// `optran`; never a line that runs a program or a script, loads code, reads or
+// writes files, or changes what gaincell sets itself (num_threads, the seed).
+struct InitLineCheck {
+  std::string line;     // normalized (lower case, single spaces): what the worker gets
+  std::string id;       // "" if allowed, else the error id (GC-1215 .. GC-1218)
+  std::string message;  // why not (no location: the caller adds it)
+  std::string hint;     // the allowed forms
+  bool ok() const { return id.empty(); }
+};
+InitLineCheck check_init_line(const std::string& line);
+// The allowed forms, for messages: "set ngbehavior=MODE, set ng_nomodcheck, ...".
+std::string allowed_init_forms();
+
+// The .spiceinit every worker gets in its private directory: gaincell's own
+// lines (one thread, no prompts), then `extra` (normalized, already checked).
+std::string worker_spiceinit(const std::vector<std::string>& extra = {});
 
 }  // namespace gaincell::spice

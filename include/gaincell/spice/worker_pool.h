@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gaincell/spice/job.h"
 
@@ -32,6 +33,10 @@ struct PoolOptions {
   std::filesystem::path worker;        // gaincell-worker; empty = find_worker_executable()
   std::string ngspice_library;         // empty = the libngspice gaincell was built against
   std::filesystem::path scratch_dir;   // parent of the workers' private dirs; empty = $TMPDIR or /tmp
+  // Extra ngspice init lines (a spec's or card's "ngspice_init", docs/pdk.md),
+  // written into every worker's .spiceinit after gaincell's own; each must pass
+  // check_init_line (spice/worker.h).
+  std::vector<std::string> ngspice_init;
   // When set and it becomes true (e.g. from a SIGINT handler), run() stops:
   // no new jobs, workers killed, unfinished jobs not reported.
   const std::atomic<bool>* stop = nullptr;
@@ -47,7 +52,8 @@ struct PoolStats {
 
 class WorkerPool {
  public:
-  // Throws InputError for invalid options (jobs < 0).
+  // Throws InputError for invalid options (jobs < 0: GC-1301; an init line
+  // off the allow-list: GC-1215 .. GC-1218).
   explicit WorkerPool(PoolOptions options);
   ~WorkerPool();  // kills remaining workers, removes the scratch directory
   WorkerPool(const WorkerPool&) = delete;

@@ -12,6 +12,7 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,24 @@ void write_int_attribute(hid_t obj, const std::string& name, long long value);
 bool has_attribute(hid_t obj, const std::string& name);
 std::string read_string_attribute(hid_t obj, const std::string& name);
 double read_double_attribute(hid_t obj, const std::string& name);
+
+void write_uint8_array_attribute(hid_t obj, const std::string& name, const std::vector<std::uint8_t>& values);
+
+// netCDF-4 dimensions (HDF5 dimension scales, H5DS), so that netCDF-4
+// readers (xarray with h5netcdf, netCDF4-python) see named dimensions.
+// A dimension is visible in its group and the groups below it; its name is the
+// link name of its scale.
+//
+// Makes `dataset` a coordinate variable: the scale of the dimension named
+// like the dataset's link name `name`.
+void make_coordinate(hid_t dataset, const std::string& name);
+// Creates a dimension without a coordinate variable (netCDF's "dimension but
+// not a variable": an unwritten float32 scale that takes no storage).
+Handle create_dimension(hid_t loc, const std::string& name, hsize_t size);
+// Attaches scales[d] to dimension d of `dataset`.
+void attach_dimensions(hid_t dataset, const std::vector<hid_t>& scales, const std::string& what);
+// A second name for an object (an HDF5 hard link, not a copy).
+void hard_link(hid_t target_loc, const std::string& target, hid_t link_loc, const std::string& name);
 
 // Shape of a dataset.
 std::vector<hsize_t> dataset_shape(hid_t dataset);

@@ -2,13 +2,15 @@
 // File: gaincell/store/results_file.h
 //
 // The HDF5 file of one sweep (layout in docs/hdf5_layout.md), readable with
-// h5py or h5dump without gaincell:
-//   /axes/<param>        float64[n]      dimension scale, attrs units, long_name
-//   /measures/<name>     float64[shape]  NaN where the point failed; attrs units, long_name
-//                                       (a trace has one more dimension: /trace_times/<name>)
-//   /status              uint8 enum[shape] (ok, parse_error, ..., not_run)
+// h5py, h5dump and netCDF-4 readers (xarray with h5netcdf) without gaincell.
+// The root group is one netCDF-4 dataset:
+//   /<axis>              float64[n] (or strings)  coordinate variable (dimension scale), units, long_name
+//   /<measure>           float64[shape]  NaN where the point failed; attrs units, long_name
+//                                       (a trace has one more dimension, /<measure>_time)
+//   /status              uint8[shape]    flag_values, flag_meanings (ok, parse_error, ..., not_run)
 //   /message             string[shape]   ngspice's message for failed points
 //   /timing/*_time_s     float64[shape]  seconds spent in ngspice per point
+//   /axes/<axis>, /measures/<measure>    the same datasets again (hard links)
 //   root attributes      format version, gaincell and ngspice versions, hashes, spec text
 // The writer works on "<path>.partial" and renames it to <path> only when the
 // sweep is complete, so a killed run never leaves a file that looks finished.
@@ -30,7 +32,10 @@
 
 namespace gaincell::store {
 
-constexpr const char* kResultsFormat = "gaincell-sweep/1";
+constexpr const char* kResultsFormat = "gaincell-sweep/2";
+// The layout before netCDF-4 readability (axes only in /axes, status an HDF5
+// enum, /trace_times): read_results reads it too.
+constexpr const char* kResultsFormatV1 = "gaincell-sweep/1";
 
 struct AxisInfo {
   std::string name;
@@ -74,10 +79,16 @@ struct ResultsLayout {
   std::vector<MonteCarloDraws> monte_carlo;
 };
 
+// Throws InputError GC-2102 unless every axis, measure and trace time
+// (<measure>_time) of `layout` has a name of its own on the root group
+// (`path`: the output, named in the message). ResultsWriter::create checks
+// this too; a sweep can call it before it starts.
+void check_layout_names(const std::filesystem::path& path, const ResultsLayout& layout);
+
 class ResultsWriter {
  public:
   // Creates "<path>.partial" with every dataset allocated (NaN / not_run).
-  // Throws IoError.
+  // Throws IoError, or InputError GC-2102 (check_layout_names).
   static ResultsWriter create(const std::filesystem::path& path, const ResultsLayout& layout);
   ~ResultsWriter();
   ResultsWriter(ResultsWriter&&) noexcept;

@@ -52,10 +52,50 @@ struct SlurmOptions {
   std::vector<std::string> extra;       // further #SBATCH lines, e.g. "--qos=short"
   std::string dependency = "afterok";   // or "afterany"
   std::string output_name = "merged.h5";
+  // Requeue: `#SBATCH --requeue` and `--signal=B:USR1@<signal_lead_s>`; the
+  // script stops the shard on SIGUSR1 (its journal kept) and requeues the task
+  // itself, at most `max_requeues` times (counted by SLURM_RESTART_COUNT).
+  bool requeue = false;
+  int signal_lead_s = 120;
+  int max_requeues = 5;
+  // Array tasks allowed to run at once per array job (`--array=...%N`); 0 = no limit.
+  std::size_t max_running = 0;
+  // The cluster's MaxArraySize (task ids < it); 0 = not known when writing
+  // (the `#SBATCH --array` line is then written only if Slurm's default, 1001, holds it).
+  std::size_t max_array_size = 0;
 };
 
+// Slurm's default MaxArraySize (slurm.conf), and the most it allows.
+inline constexpr std::size_t kSlurmDefaultMaxArraySize = 1001;
+inline constexpr std::size_t kSlurmMaxMaxArraySize = 4000001;
+
 // Writes DIR/shards.sbatch, DIR/merge.sbatch, DIR/slurm.json; returns the
-// manifest. Paths in the scripts are absolute.
+// manifest. Paths in the scripts are absolute. shards.sbatch takes the shard
+// offset of its array job as its first argument (default 0): task t runs shard
+// offset + t.
 nlohmann::json write_slurm_job(const SweepSpec& spec, const std::filesystem::path& spec_file, const SlurmOptions& options);
+
+// One `sbatch --array=<spec> shards.sbatch <offset>` submission.
+struct ArraySubmission {
+  std::size_t offset = 0;              // shard = offset + task id
+  std::vector<std::size_t> shards;     // the shards it runs, ascending
+  std::string array;                   // "0-99%8", "1,4-6"
+};
+
+// Lays out shards (any subset, any order) as array jobs whose task ids stay
+// below max_array_size: shard s goes to the array with offset
+// (s / max_array_size) * max_array_size, as task s - offset; consecutive task
+// ids become ranges; max_running > 0 appends "%max_running" (a per-array-job
+// throttle). Throws InputError GC-1814 if max_array_size is 0.
+std::vector<ArraySubmission> plan_arrays(std::vector<std::size_t> shards, std::size_t max_array_size,
+                                         std::size_t max_running);
+
+// MaxArraySize from the text of `scontrol show config`. Throws InputError
+// GC-1814 if the line is missing or not a count in [1, 4000001].
+std::size_t parse_max_array_size(const std::string& scontrol_show_config);
+
+// The shards of a `gaincell slurm` directory that have no complete shard file
+// (from shard_status): what `gaincell slurm --resubmit-failed` submits again.
+std::vector<std::size_t> unfinished_shards(const std::vector<ShardState>& states);
 
 }  // namespace gaincell::sweep

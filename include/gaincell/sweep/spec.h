@@ -75,7 +75,8 @@ struct Axis {
     kMonteCarlo,  // the Monte Carlo sample index
   };
   Kind kind = Kind::kParam;
-  std::string name;          // the axis' name in the results: the parameter, option, "corner" or "mc_sample"
+  std::string name;          // the axis' name in the results: the parameter, option, "corner" (or the
+                             // corner axis' "name") or "mc_sample"
   std::vector<double> values;        // numeric values (corner: 0..n-1; Monte Carlo: sample index)
   std::vector<std::string> labels;   // corner: section names, one per value
   std::filesystem::path lib_file;    // corner: the library file (absolute)
@@ -104,6 +105,10 @@ struct SweepSpec {
   std::vector<std::pair<std::string, std::string>> options;  // rendered as .options
   std::vector<MeasureSpec> measures;
   double timeout_s = 60.0;               // per point
+  // Extra ngspice init lines for every worker's .spiceinit (what a foundry
+  // PDK's spinit asks for, e.g. "set ngbehavior=hsa"), checked and normalized
+  // by spice::check_init_line; docs/pdk.md.
+  std::vector<std::string> ngspice_init;
   MonteCarlo monte_carlo;                // samples = 0: none
 };
 

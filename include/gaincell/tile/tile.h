@@ -37,6 +37,7 @@ struct TileSpec {
   cell::SubcktBinding converter;               // the C2P: roles line ramp out vref rst [vdd]
   std::vector<std::filesystem::path> includes; // model files, before the subcircuits
   std::filesystem::path lib_file;              // corner library ("" = none)
+  std::vector<std::string> ngspice_init;       // the card's extra .spiceinit lines (docs/pdk.md)
   std::string lib_section;
   std::string pulse_node = "diff";             // converter node whose time above threshold is the pulse ("" = out)
   double pulse_threshold_v = 0.0;
