@@ -8,6 +8,8 @@
 //   out = ev.forward(Q, K, V)                      # [B, H, T, D] or [B, T, D]
 //   out, S, phi = ev.forward(Q, K, V, intermediates=True)
 //   s = ev.decode(batch, heads, dim); y = s.step(q, k, v)   # [B, H, D]
+#include <algorithm>
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -23,6 +25,7 @@
 #include "gaincell/store/results_file.h"
 
 namespace py = pybind11;
+using namespace pybind11::literals;
 using gaincell::eval::Tensor;
 
 namespace {
@@ -45,16 +48,11 @@ py::array_t<float> to_array(Tensor&& t) {
 
 // A settings dict {key: value}: each becomes a --set key=<json value>.
 gaincell::eval::EvalConfig make_config(const std::string& preset, const py::object& config_file, const py::dict& settings) {
-  gaincell::eval::EvalConfig c = gaincell::eval::preset(preset);
-  if (!config_file.is_none()) gaincell::eval::apply_config_file(c, py::str(config_file).cast<std::string>());
   py::module_ json = py::module_::import("json");
-  for (const auto& [k, v] : settings) {
-    const std::string key = py::str(k);
-    const std::string value = json.attr("dumps")(v).cast<std::string>();
-    gaincell::eval::apply_setting(c, key + "=" + value);
-  }
-  gaincell::eval::validate(c);
-  return c;
+  std::vector<std::string> sets;
+  for (const auto& [k, v] : settings) sets.push_back(py::str(k).cast<std::string>() + "=" + json.attr("dumps")(v).cast<std::string>());
+  const std::string file = config_file.is_none() ? std::string() : py::str(config_file).cast<std::string>();
+  return gaincell::eval::resolve_config(preset, file, sets);
 }
 
 py::object json_to_py(const nlohmann::json& j) {
@@ -85,19 +83,18 @@ class PyDecode {
   std::size_t n_;
 };
 
-py::array_t<double> doubles(const std::vector<double>& v) {
-  py::array_t<double> a(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), a.mutable_data());
+// A numpy array of element type T holding the values of v.
+template <class T, class U>
+py::array_t<T> numpy_array(const std::vector<U>& v) {
+  py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
+  std::transform(v.begin(), v.end(), a.mutable_data(), [](const U& x) { return static_cast<T>(x); });
   return a;
 }
 
+py::array_t<double> doubles(const std::vector<double>& v) { return numpy_array<double>(v); }
+
 py::dict variable_dict(const gaincell::fit::Variable& v) {
-  py::dict d;
-  d["name"] = v.name;
-  d["unit"] = v.unit;
-  d["min"] = v.min;
-  d["max"] = v.max;
-  return d;
+  return py::dict("name"_a = v.name, "unit"_a = v.unit, "min"_a = v.min, "max"_a = v.max);
 }
 
 // A model file (gaincell-model/1) as loaded by the library; the package's
@@ -141,41 +138,21 @@ class PyModel {
 // A results file read by the library, as plain Python objects: the package's
 // Results class shapes the flat arrays by the axes.
 py::dict read_results(const std::string& path) {
-  gaincell::store::Results r = gaincell::store::read_results(path);
-  py::dict d;
+  const gaincell::store::Results r = gaincell::store::read_results(path);
   py::list axes;
   for (const auto& a : r.axes) {
-    py::dict ax;
-    ax["name"] = a.name;
-    ax["unit"] = a.unit;
-    ax["description"] = a.description;
-    ax["values"] = doubles(a.values);
-    ax["labels"] = a.labels;
-    axes.append(ax);
+    axes.append(py::dict("name"_a = a.name, "unit"_a = a.unit, "description"_a = a.description,
+                         "values"_a = doubles(a.values), "labels"_a = a.labels));
   }
-  d["axes"] = axes;
   py::list measures;
   for (const auto& m : r.measures) {
-    py::dict md;
-    md["name"] = m.name;
-    md["unit"] = m.unit;
-    md["description"] = m.description;
-    md["trace_times_s"] = doubles(m.trace_times_s);
-    md["values"] = doubles(r.values.at(m.name));
-    measures.append(md);
+    measures.append(py::dict("name"_a = m.name, "unit"_a = m.unit, "description"_a = m.description,
+                             "trace_times_s"_a = doubles(m.trace_times_s), "values"_a = doubles(r.values.at(m.name))));
   }
-  d["measures"] = measures;
-  py::array_t<std::uint8_t> status(static_cast<py::ssize_t>(r.status.size()));
-  for (std::size_t i = 0; i < r.status.size(); ++i) status.mutable_data()[i] = static_cast<std::uint8_t>(r.status[i]);
-  d["status"] = status;
-  d["messages"] = r.messages;
-  d["parse_time_s"] = doubles(r.parse_time_s);
-  d["run_time_s"] = doubles(r.run_time_s);
-  d["attributes"] = r.attributes;
-  py::array_t<std::int64_t> index(static_cast<py::ssize_t>(r.point_index.size()));
-  for (std::size_t i = 0; i < r.point_index.size(); ++i) index.mutable_data()[i] = static_cast<std::int64_t>(r.point_index[i]);
-  d["point_index"] = index;
-  return d;
+  return py::dict("axes"_a = axes, "measures"_a = measures, "status"_a = numpy_array<std::uint8_t>(r.status),
+                  "messages"_a = r.messages, "parse_time_s"_a = doubles(r.parse_time_s),
+                  "run_time_s"_a = doubles(r.run_time_s), "attributes"_a = r.attributes,
+                  "point_index"_a = numpy_array<std::int64_t>(r.point_index));
 }
 
 py::dict status_names() {

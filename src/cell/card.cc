@@ -2,6 +2,7 @@
 #include "gaincell/cell/card.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -25,8 +26,46 @@ using nlohmann::json;
 
 constexpr JsonErrorIds kCardIds{"GC-2001", "GC-2002", "GC-2003", "GC-2004", "GC-2005"};
 
-const char* const kCellRoles[] = {"wbl", "wwl", "wlr", "wlrb", "rd", "vdd"};
-const char* const kConverterRoles[] = {"line", "ramp", "out", "vref", "rst", "vdd"};
+const std::vector<std::string> kCellRoles = {"wbl", "wwl", "wlr", "wlrb", "rd", "vdd"};
+const std::vector<std::string> kConverterRoles = {"line", "ramp", "out", "vref", "rst", "vdd"};
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// The names of the schemes, as cards spell them.
+template <typename Enum, std::size_t N>
+using Names = std::array<std::pair<const char*, Enum>, N>;
+constexpr Names<ReadScheme, 2> kReadSchemes = {{{"held", ReadScheme::kHeld}, {"precharged", ReadScheme::kPrecharged}}};
+constexpr Names<SignScheme, 3> kSignSchemes = {{{"signed", SignScheme::kSigned},
+                                                {"reference_column", SignScheme::kReferenceColumn},
+                                                {"differential", SignScheme::kDifferential}}};
+constexpr const char* kReadSchemesExpected =
+    "expected \"held\" (an integrator holds the line) or \"precharged\" (the line floats after a precharge)";
+constexpr const char* kSignSchemesExpected =
+    "expected \"signed\" (the cell sources and sinks around offset_v), \"reference_column\" or \"differential\" "
+    "(an unsigned cell)";
+
+template <typename Enum, std::size_t N>
+std::string name_of(const Names<Enum, N>& names, Enum value) {
+  for (const auto& [name, v] : names) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
+// One of `names` at obj/key (required); else a value error: `expected`,
+// then the text found.
+template <typename Enum, std::size_t N>
+Enum read_choice(const JsonReader& r, const json& obj, const std::string& ptr, const char* key, const Names<Enum, N>& names,
+                 const std::string& expected) {
+  const std::string pointer = ptr + "/" + key;
+  const std::string text = r.string(r.require(obj, ptr, key), pointer);
+  for (const auto& [name, value] : names) {
+    if (text == name) return value;
+  }
+  r.bad_value(pointer, expected + ", found \"" + text + "\"");
+}
 
 // A file the card names: beside the card, else in the source tree or the
 // installed data directory (docs/cells.md).
@@ -48,95 +87,127 @@ fs::path resolve(const JsonReader& r, const fs::path& card_dir, const json& j, c
   return p.lexically_normal();
 }
 
-// The subcircuit `name` in `file`, its ports bound to roles or fixed levels.
-SubcktBinding bind_subckt(const JsonReader& r, const fs::path& card_dir, const json& j, const std::string& ptr,
-                          const char* const* roles, std::size_t n_roles, const std::vector<std::string>& required,
-                          const char* what) {
-  r.object(j, ptr);
+// What a card says about one subcircuit, and where: the pieces of bind_subckt.
+struct Binder {
+  const JsonReader& r;
+  const json& j;
+  const std::string& ptr;
+  const std::vector<std::string>& roles;
+  const char* what;  // "cell", "converter"
   SubcktBinding b;
-  b.file = resolve(r, card_dir, r.require(j, ptr, "file"), ptr + "/file");
-  b.name = lower(r.string(r.require(j, ptr, "name"), ptr + "/name"));
-  const auto subckts = netlist::read_subckts(b.file);
-  const auto it = std::find_if(subckts.begin(), subckts.end(), [&](const auto& s) { return s.name == b.name; });
-  if (it == subckts.end()) {
-    std::vector<std::string> names;
-    for (const auto& s : subckts) names.push_back(s.name);
-    r.fail(ptr + "/name", "GC-2008",
-           std::string(what) + " subcircuit '" + b.name + "' is not defined in " + b.file.string() +
-               (names.empty() ? std::string(" (it defines no .subckt)") : "; it defines: " + join(names, ", ")));
-  }
-  b.ports = it->ports;
-  b.line = it->line;
-  const std::string subckt_at = b.file.string() + ":" + std::to_string(b.line);
+  netlist::SubcktHeader header;
+  std::set<std::string> bound;  // ports bound to a role or fixed
 
-  const json& ports = r.object(r.require(j, ptr, "ports"), ptr + "/ports");
-  std::set<std::string> bound;
-  for (auto p = ports.begin(); p != ports.end(); ++p) {
-    const std::string pp = ptr + "/ports/" + p.key();
-    const std::string role = lower(p.key());
-    if (std::find_if(roles, roles + n_roles, [&](const char* k) { return role == k; }) == roles + n_roles) {
-      std::vector<std::string> known(roles, roles + n_roles);
-      r.fail(pp, "GC-2008", "unknown " + std::string(what) + " role '" + p.key() + "'; the roles are: " + join(known, ", "),
-             "map each role to a port name of the subcircuit; hold other ports at a level in fixed_ports", true);
+  std::string subckt_at() const { return b.file.string() + ":" + std::to_string(b.line); }
+
+  void find_subckt(const fs::path& card_dir) {
+    b.file = resolve(r, card_dir, r.require(j, ptr, "file"), ptr + "/file");
+    b.name = lower(r.string(r.require(j, ptr, "name"), ptr + "/name"));
+    const auto subckts = netlist::read_subckts(b.file);
+    const auto it = std::find_if(subckts.begin(), subckts.end(), [&](const auto& s) { return s.name == b.name; });
+    if (it == subckts.end()) {
+      std::vector<std::string> names;
+      for (const auto& s : subckts) names.push_back(s.name);
+      r.fail(ptr + "/name", "GC-2008",
+             std::string(what) + " subcircuit '" + b.name + "' is not defined in " + b.file.string() +
+                 (names.empty() ? std::string(" (it defines no .subckt)") : "; it defines: " + join(names, ", ")));
     }
-    const std::string port = lower(r.string(p.value(), pp));
-    if (std::find(b.ports.begin(), b.ports.end(), port) == b.ports.end()) {
-      r.fail(pp, "GC-2008", "role " + role + ": subcircuit " + b.name + " (" + subckt_at + ") has no port '" + port +
-                                "'; its ports are: " + join(b.ports, " "));
-    }
-    if (!bound.insert(port).second) r.fail(pp, "GC-2008", "port '" + port + "' is bound twice");
-    b.role_port[role] = port;
+    header = *it;
+    b.ports = header.ports;
+    b.line = header.line;
   }
-  for (const auto& role : required) {
-    const bool any_of = role.find('|') != std::string::npos;
-    bool ok = false;
-    if (any_of) {
-      ok = b.has_role(role.substr(0, role.find('|'))) || b.has_role(role.substr(role.find('|') + 1));
-    } else {
-      ok = b.has_role(role);
-    }
-    if (!ok) {
-      r.fail(ptr + "/ports", "GC-2008",
-             std::string(what) + " role " + (any_of ? "'" + role.substr(0, role.find('|')) + "' or '" + role.substr(role.find('|') + 1) + "'" : "'" + role + "'") +
-                 " is not bound to a port");
+
+  void check_port(const std::string& pointer, const std::string& port, const std::string& prefix, bool at_key) {
+    if (!contains(b.ports, port)) {
+      r.fail(pointer, "GC-2008", prefix + "subcircuit " + b.name + " (" + subckt_at() + ") has no port '" + port +
+                                     "'; its ports are: " + join(b.ports, " "), "", at_key);
     }
   }
-  if (j.contains("fixed_ports")) {
-    const json& fixed = r.object(j["fixed_ports"], ptr + "/fixed_ports");
-    for (auto p = fixed.begin(); p != fixed.end(); ++p) {
-      const std::string fp = ptr + "/fixed_ports/" + p.key();
-      const std::string port = lower(p.key());
-      if (std::find(b.ports.begin(), b.ports.end(), port) == b.ports.end()) {
-        r.fail(fp, "GC-2008", "subcircuit " + b.name + " (" + subckt_at + ") has no port '" + port +
-                                  "'; its ports are: " + join(b.ports, " "), "", true);
+
+  // Calls f(pointer, key, value) for each member of the object j[key], if there is one.
+  template <typename F>
+  void each_member(const char* key, F f) const {
+    if (!j.contains(key)) return;
+    const std::string base = ptr + "/" + key;
+    const json& members = r.object(j[key], base);
+    for (auto m = members.begin(); m != members.end(); ++m) f(base + "/" + m.key(), m.key(), m.value());
+  }
+
+  void bind_roles() {
+    r.require(j, ptr, "ports");
+    each_member("ports", [&](const std::string& pp, const std::string& key, const json& value) {
+      const std::string role = lower(key);
+      if (!contains(roles, role)) {
+        r.fail(pp, "GC-2008", "unknown " + std::string(what) + " role '" + key + "'; the roles are: " + join(roles, ", "),
+               "map each role to a port name of the subcircuit; hold other ports at a level in fixed_ports", true);
       }
+      const std::string port = lower(r.string(value, pp));
+      check_port(pp, port, "role " + role + ": ", false);
+      if (!bound.insert(port).second) r.fail(pp, "GC-2008", "port '" + port + "' is bound twice");
+      b.role_port[role] = port;
+    });
+  }
+
+  // Each required role ("a|b": either) has a port.
+  void check_required(const std::vector<std::string>& required) const {
+    for (const auto& role : required) {
+      const auto bar = role.find('|');
+      const bool any_of = bar != std::string::npos;
+      const bool ok = any_of ? b.has_role(role.substr(0, bar)) || b.has_role(role.substr(bar + 1)) : b.has_role(role);
+      if (!ok) {
+        r.fail(ptr + "/ports", "GC-2008",
+               std::string(what) + " role " + (any_of ? "'" + role.substr(0, bar) + "' or '" + role.substr(bar + 1) + "'" : "'" + role + "'") +
+                   " is not bound to a port");
+      }
+    }
+  }
+
+  void bind_fixed() {
+    each_member("fixed_ports", [&](const std::string& fp, const std::string& key, const json& value) {
+      const std::string port = lower(key);
+      check_port(fp, port, "", true);
       if (!bound.insert(port).second) r.fail(fp, "GC-2008", "port '" + port + "' is bound to a role and also fixed", "", true);
-      b.fixed_v[port] = r.number(p.value(), fp, "V");
+      b.fixed_v[port] = r.number(value, fp, "V");
+    });
+  }
+
+  void check_all_bound() const {
+    for (const auto& port : b.ports) {
+      if (bound.count(port) == 0) {
+        r.fail(ptr + "/ports", "GC-2008",
+               "port '" + port + "' of subcircuit " + b.name + " (" + subckt_at() + ") is neither bound to a role nor fixed",
+               "bind it in ports (roles: " + join(roles, ", ") +
+                   ") or hold it at a DC level in fixed_ports, e.g. \"fixed_ports\": {\"" + port + "\": 0}");
+      }
     }
   }
-  for (const auto& port : b.ports) {
-    if (bound.count(port) == 0) {
-      r.fail(ptr + "/ports", "GC-2008",
-             "port '" + port + "' of subcircuit " + b.name + " (" + subckt_at + ") is neither bound to a role nor fixed",
-             "bind it in ports (roles: " + join(std::vector<std::string>(roles, roles + n_roles), ", ") +
-                 ") or hold it at a DC level in fixed_ports, e.g. \"fixed_ports\": {\"" + port + "\": 0}");
-    }
-  }
-  if (j.contains("params")) {
-    const json& params = r.object(j["params"], ptr + "/params");
-    for (auto p = params.begin(); p != params.end(); ++p) {
-      const std::string pp = ptr + "/params/" + p.key();
-      const std::string name = lower(p.key());
+
+  void bind_params() {
+    each_member("params", [&](const std::string& pp, const std::string& key, const json& value) {
+      const std::string name = lower(key);
       if (!is_identifier(name)) r.bad_value(pp, "parameter names are identifiers");
-      if (std::find(it->params.begin(), it->params.end(), name) == it->params.end()) {
-        r.fail(pp, "GC-2008", "subcircuit " + b.name + " (" + subckt_at + ") has no parameter '" + name + "'" +
-                                  (it->params.empty() ? std::string(" (it declares none)") : "; it declares: " + join(it->params, ", ")),
+      if (!contains(header.params, name)) {
+        r.fail(pp, "GC-2008", "subcircuit " + b.name + " (" + subckt_at() + ") has no parameter '" + name + "'" +
+                                  (header.params.empty() ? std::string(" (it declares none)") : "; it declares: " + join(header.params, ", ")),
                "", true);
       }
-      b.params.emplace_back(name, netlist::format_exact(r.number(p.value(), pp, "")));
-    }
+      b.params.emplace_back(name, netlist::format_exact(r.number(value, pp, "")));
+    });
   }
-  return b;
+};
+
+// The subcircuit `name` in `file`, its ports bound to roles or fixed levels.
+SubcktBinding bind_subckt(const JsonReader& r, const fs::path& card_dir, const json& j, const std::string& ptr,
+                          const std::vector<std::string>& roles, const std::vector<std::string>& required, const char* what) {
+  r.object(j, ptr);
+  Binder binder{r, j, ptr, roles, what, {}, {}, {}};
+  binder.find_subckt(card_dir);
+  binder.bind_roles();
+  binder.check_required(required);
+  binder.bind_fixed();
+  binder.check_all_bound();
+  binder.bind_params();
+  return binder.b;
 }
 
 std::vector<std::pair<std::string, double>> options(const JsonReader& r, const json& j, const std::string& ptr) {
@@ -157,24 +228,9 @@ double option_value(const std::vector<std::pair<std::string, double>>& opts, con
   return fallback;
 }
 
-}  // namespace
+// ---- The sections of a card, in the order they are checked ----
 
-std::string SubcktBinding::role_of(const std::string& port) const {
-  for (const auto& [role, p] : role_port) {
-    if (p == port) return role;
-  }
-  return "";
-}
-
-CellCard load_card(const fs::path& path) { return parse_card(read_text_file(path), path); }
-
-CellCard parse_card(std::string text, const fs::path& origin) {
-  CellCard c;
-  c.path = fs::absolute(origin).lexically_normal();
-  c.text = std::move(text);
-  const fs::path dir = c.path.parent_path();
-  JsonReader r(c.text, origin.string(), kCardIds);
-  const json root = r.parse();
+void read_header(const JsonReader& r, const json& root, CellCard& c) {
   r.object(root, "");
   r.check_keys(root, "", {"format", "name", "description", "subckt", "models", "vdd_v", "write", "read", "store", "sign",
                           "retention", "simulation", "converter"});
@@ -185,105 +241,94 @@ CellCard parse_card(std::string text, const fs::path& origin) {
   c.name = r.string(r.require(root, "", "name"), "/name");
   if (!is_identifier(c.name)) r.bad_value("/name", "expected an identifier (letters, digits, _), found \"" + c.name + "\"");
   if (root.contains("description")) c.description = r.string(root["description"], "/description");
+}
 
-  // The cell subcircuit.
-  const json& sub = r.object(r.require(root, "", "subckt"), "/subckt");
-  r.check_keys(sub, "/subckt", {"file", "name", "ports", "fixed_ports", "params", "storage_node"});
-  c.cell = bind_subckt(r, dir, sub, "/subckt", kCellRoles, std::size(kCellRoles), {"wbl", "wwl", "rd", "wlr|wlrb"}, "cell");
+void check_storage_node(const JsonReader& r, const CellCard& c) {
+  const auto subckts = netlist::read_subckts(c.cell.file);
+  const auto it = std::find_if(subckts.begin(), subckts.end(), [&](const auto& s) { return s.name == c.cell.name; });
+  const std::vector<std::string>& nodes = it->internal_nodes;
+  if (contains(nodes, c.storage_node)) return;
+  const auto close = closest_names(c.storage_node, nodes);
+  r.fail("/subckt/storage_node", "GC-2008",
+         "'" + c.storage_node + "' is not an internal node of subcircuit " + c.cell.name + " (" + c.cell.file.string() + ":" +
+             std::to_string(c.cell.line) + ")" +
+             (nodes.empty() ? std::string("; it has none") : "; its internal nodes are: " + join(nodes, " ")),
+         close.empty() ? "" : "did you mean '" + close.front() + "'?");
+}
+
+void read_cell(const JsonReader& r, const json& root, const fs::path& dir, CellCard& c) {
+  const json& sub = r.required_section(root, "", "subckt", {"file", "name", "ports", "fixed_ports", "params", "storage_node"});
+  c.cell = bind_subckt(r, dir, sub, "/subckt", kCellRoles, {"wbl", "wwl", "rd", "wlr|wlrb"}, "cell");
   if (sub.contains("storage_node")) {
     c.storage_node = lower(r.string(sub["storage_node"], "/subckt/storage_node"));
-    const auto subckts = netlist::read_subckts(c.cell.file);
-    const auto it = std::find_if(subckts.begin(), subckts.end(), [&](const auto& s) { return s.name == c.cell.name; });
-    const std::vector<std::string>& nodes = it->internal_nodes;
-    if (std::find(nodes.begin(), nodes.end(), c.storage_node) == nodes.end()) {
-      const auto close = closest_names(c.storage_node, nodes);
-      r.fail("/subckt/storage_node", "GC-2008",
-             "'" + c.storage_node + "' is not an internal node of subcircuit " + c.cell.name + " (" + c.cell.file.string() + ":" +
-                 std::to_string(c.cell.line) + ")" +
-                 (nodes.empty() ? std::string("; it has none") : "; its internal nodes are: " + join(nodes, " ")),
-             close.empty() ? "" : "did you mean '" + close.front() + "'?");
-    }
+    check_storage_node(r, c);
   }
+}
 
-  if (root.contains("models")) {
-    const json& m = r.object(root["models"], "/models");
-    r.check_keys(m, "/models", {"include", "lib", "ngspice_init"});
-    if (m.contains("include")) {
-      const json& inc = r.array(m["include"], "/models/include");
-      for (std::size_t i = 0; i < inc.size(); ++i) {
-        c.includes.push_back(resolve(r, dir, inc[i], "/models/include/" + std::to_string(i)));
-      }
-    }
-    if (m.contains("lib")) {
-      const json& lib = r.object(m["lib"], "/models/lib");
-      r.check_keys(lib, "/models/lib", {"file", "section"});
-      c.lib_file = resolve(r, dir, r.require(lib, "/models/lib", "file"), "/models/lib/file");
-      c.lib_section = lower(r.string(r.require(lib, "/models/lib", "section"), "/models/lib/section"));
-      const auto sections = netlist::library_sections(c.lib_file);
-      if (std::find(sections.begin(), sections.end(), c.lib_section) == sections.end()) {
-        r.fail("/models/lib/section", "GC-2009", "section '" + c.lib_section + "' is not in " + c.lib_file.string() +
-                                                     (sections.empty() ? std::string(" (it defines none)") : "; it defines: " + join(sections, ", ")));
-      }
-    }
-    if (m.contains("ngspice_init")) {
-      const json& list = r.array(m["ngspice_init"], "/models/ngspice_init");
-      for (std::size_t k = 0; k < list.size(); ++k) {
-        const std::string ptr = "/models/ngspice_init/" + std::to_string(k);
-        const spice::InitLineCheck check = spice::check_init_line(r.string(list[k], ptr));
-        if (!check.ok()) r.fail(ptr, check.id, check.message, check.hint);
-        const bool mode = check.line.rfind("set ngbehavior=", 0) == 0;
-        for (const auto& earlier : c.ngspice_init) {
-          if (earlier == check.line) r.bad_value(ptr, "\"" + check.line + "\" is given twice");
-          if (mode && earlier.rfind("set ngbehavior=", 0) == 0) {
-            r.fail(ptr, "GC-1218", "a second 'set ngbehavior' line (ngspice would keep only the last)", spice::allowed_init_forms());
-          }
-        }
-        c.ngspice_init.push_back(check.line);
-      }
-    }
+void read_lib(const JsonReader& r, const json& lib, const fs::path& dir, CellCard& c) {
+  c.lib_file = resolve(r, dir, r.require(lib, "/models/lib", "file"), "/models/lib/file");
+  c.lib_section = lower(r.string(r.require(lib, "/models/lib", "section"), "/models/lib/section"));
+  const auto sections = netlist::library_sections(c.lib_file);
+  if (!contains(sections, c.lib_section)) {
+    r.fail("/models/lib/section", "GC-2009", "section '" + c.lib_section + "' is not in " + c.lib_file.string() +
+                                                 (sections.empty() ? std::string(" (it defines none)") : "; it defines: " + join(sections, ", ")));
   }
+}
 
-  if (root.contains("vdd_v")) c.vdd_v = r.number(root["vdd_v"], "/vdd_v", "V");
+void read_ngspice_init(const JsonReader& r, const json& m, CellCard& c) {
+  for (const auto& [ptr, line] : r.items_if(m, "/models", "ngspice_init")) {
+    const spice::InitLineCheck check = spice::check_init_line(r.string(*line, ptr));
+    if (!check.ok()) r.fail(ptr, check.id, check.message, check.hint);
+    const bool mode = check.line.rfind("set ngbehavior=", 0) == 0;
+    for (const auto& earlier : c.ngspice_init) {
+      if (earlier == check.line) r.bad_value(ptr, "\"" + check.line + "\" is given twice");
+      if (mode && earlier.rfind("set ngbehavior=", 0) == 0) {
+        r.fail(ptr, "GC-1218", "a second 'set ngbehavior' line (ngspice would keep only the last)", spice::allowed_init_forms());
+      }
+    }
+    c.ngspice_init.push_back(check.line);
+  }
+}
+
+void read_models(const JsonReader& r, const json* models, const fs::path& dir, CellCard& c) {
+  if (models == nullptr) return;
+  for (const auto& [pointer, file] : r.items_if(*models, "/models", "include")) c.includes.push_back(resolve(r, dir, *file, pointer));
+  if (const json* lib = r.optional_section(*models, "/models", "lib", {"file", "section"})) read_lib(r, *lib, dir, c);
+  if (models->contains("ngspice_init")) read_ngspice_init(r, *models, c);
+}
+
+void read_supply(const JsonReader& r, const json& root, CellCard& c) {
+  r.number_if(root, "", "vdd_v", "V", c.vdd_v);
   if (!(c.vdd_v > 0)) r.bad_value("/vdd_v", "the supply must be > 0 V");
   // Default drive levels follow the supply.
   c.wlr_active_v = c.vdd_v;
   c.wlrb_idle_v = c.vdd_v;
+}
 
-  if (root.contains("write")) {
-    const json& w = r.object(root["write"], "/write");
-    r.check_keys(w, "/write", {"wwl_high_v", "wwl_hold_v", "t_on_s", "t_off_s"});
-    if (w.contains("wwl_high_v")) c.wwl_high_v = r.number(w["wwl_high_v"], "/write/wwl_high_v", "V");
-    if (w.contains("wwl_hold_v")) c.wwl_hold_v = r.number(w["wwl_hold_v"], "/write/wwl_hold_v", "V");
-    if (w.contains("t_on_s")) c.t_write_on_s = r.number(w["t_on_s"], "/write/t_on_s", "s");
-    if (w.contains("t_off_s")) c.t_write_off_s = r.number(w["t_off_s"], "/write/t_off_s", "s");
-  }
+void read_write(const JsonReader& r, const json* w, CellCard& c) {
+  if (w == nullptr) return;
+  r.numbers_if(*w, "/write", {{"wwl_high_v", "V", &c.wwl_high_v}, {"wwl_hold_v", "V", &c.wwl_hold_v},
+                             {"t_on_s", "s", &c.t_write_on_s}, {"t_off_s", "s", &c.t_write_off_s}});
+}
 
-  const json& rd = r.object(r.require(root, "", "read"), "/read");
-  r.check_keys(rd, "/read", {"scheme", "line_v", "c_line_f", "wlr_idle_v", "wlr_active_v", "wlrb_idle_v", "wlrb_active_v",
-                             "t_start_s", "t_max_s", "t_edge_s", "pulse_levels", "line_sweep_v"});
-  const std::string scheme = r.string(r.require(rd, "/read", "scheme"), "/read/scheme");
-  if (scheme == "held") {
-    c.scheme = ReadScheme::kHeld;
-  } else if (scheme == "precharged") {
-    c.scheme = ReadScheme::kPrecharged;
-  } else {
-    r.bad_value("/read/scheme", "expected \"held\" (an integrator holds the line) or \"precharged\" (the line floats "
-                                "after a precharge), found \"" + scheme + "\"");
-  }
+void read_line(const JsonReader& r, const json& rd, CellCard& c) {
+  c.scheme = read_choice(r, rd, "/read", "scheme", kReadSchemes, kReadSchemesExpected);
   c.line_v = r.number(r.require(rd, "/read", "line_v"), "/read/line_v", "V");
-  if (rd.contains("c_line_f")) c.c_line_f = r.number(rd["c_line_f"], "/read/c_line_f", "F");
-  if (c.scheme == ReadScheme::kPrecharged && !rd.contains("c_line_f")) {
+  const bool has_c_line = r.number_if(rd, "/read", "c_line_f", "F", c.c_line_f);
+  if (c.scheme == ReadScheme::kPrecharged && !has_c_line) {
     r.fail("/read", "GC-2002", "a precharged line needs its capacitance: missing required key 'c_line_f'");
   }
-  if (rd.contains("c_line_f") && !(c.c_line_f > 0)) r.bad_value("/read/c_line_f", "the line capacitance must be > 0 F");
-  if (rd.contains("wlr_idle_v")) c.wlr_idle_v = r.number(rd["wlr_idle_v"], "/read/wlr_idle_v", "V");
-  if (rd.contains("wlr_active_v")) c.wlr_active_v = r.number(rd["wlr_active_v"], "/read/wlr_active_v", "V");
-  if (rd.contains("wlrb_idle_v")) c.wlrb_idle_v = r.number(rd["wlrb_idle_v"], "/read/wlrb_idle_v", "V");
-  if (rd.contains("wlrb_active_v")) c.wlrb_active_v = r.number(rd["wlrb_active_v"], "/read/wlrb_active_v", "V");
-  if (rd.contains("t_start_s")) c.t_read_s = r.number(rd["t_start_s"], "/read/t_start_s", "s");
-  if (rd.contains("t_max_s")) c.t_max_s = r.number(rd["t_max_s"], "/read/t_max_s", "s");
-  if (rd.contains("t_edge_s")) c.t_edge_s = r.number(rd["t_edge_s"], "/read/t_edge_s", "s");
+  if (has_c_line && !(c.c_line_f > 0)) r.bad_value("/read/c_line_f", "the line capacitance must be > 0 F");
+}
+
+void read_pulse(const JsonReader& r, const json& rd, CellCard& c) {
+  r.numbers_if(rd, "/read", {{"wlr_idle_v", "V", &c.wlr_idle_v}, {"wlr_active_v", "V", &c.wlr_active_v},
+                             {"wlrb_idle_v", "V", &c.wlrb_idle_v}, {"wlrb_active_v", "V", &c.wlrb_active_v},
+                             {"t_start_s", "s", &c.t_read_s}, {"t_max_s", "s", &c.t_max_s}, {"t_edge_s", "s", &c.t_edge_s}});
   if (rd.contains("pulse_levels")) c.pulse_levels = static_cast<int>(r.integer(rd["pulse_levels"], "/read/pulse_levels", 2, 4096));
+}
+
+void check_timing(const JsonReader& r, const json& rd, const CellCard& c) {
   if (!(c.t_max_s > 0)) r.bad_value("/read/t_max_s", "the full-scale pulse must be > 0 s");
   if (!(c.t_edge_s > 0 && c.t_edge_s < c.t_max_s)) r.bad_value("/read/t_edge_s", "edges must be > 0 s and shorter than t_max_s");
   if (!(c.t_write_on_s >= 0 && c.t_write_off_s > c.t_write_on_s + c.t_edge_s)) {
@@ -295,7 +340,10 @@ CellCard parse_card(std::string text, const fs::path& origin) {
                 "the read starts at " + netlist::format_human(c.t_read_s, "s", 4, true) + ", too soon after the write (ends " +
                     netlist::format_human(c.t_write_off_s + c.t_edge_s, "s", 4, true) + "): it must start at least 2 ns later");
   }
-  // The line voltages the read-current sweep covers.
+}
+
+// The line voltages the read-current sweep covers.
+void read_line_sweep(const JsonReader& r, const json& rd, CellCard& c) {
   if (c.scheme == ReadScheme::kHeld) {
     c.line_sweep_lo_v = c.line_v - 0.1;
     c.line_sweep_hi_v = c.line_v + 0.1;
@@ -305,45 +353,44 @@ CellCard parse_card(std::string text, const fs::path& origin) {
     c.line_sweep_hi_v = c.line_v;
     c.line_sweep_points = 10;
   }
-  if (rd.contains("line_sweep_v")) {
-    const std::string lp = "/read/line_sweep_v";
-    const json& ls = r.object(rd["line_sweep_v"], lp);
-    r.check_keys(ls, lp, {"from", "to", "points"});
-    c.line_sweep_lo_v = r.number(r.require(ls, lp, "from"), lp + "/from", "V");
-    c.line_sweep_hi_v = r.number(r.require(ls, lp, "to"), lp + "/to", "V");
-    c.line_sweep_points = static_cast<int>(r.integer(r.require(ls, lp, "points"), lp + "/points", 2, 256));
-    if (!(c.line_sweep_hi_v > c.line_sweep_lo_v)) r.bad_value(lp, "expected from < to");
-    if (!(c.line_v >= c.line_sweep_lo_v && c.line_v <= c.line_sweep_hi_v)) {
-      r.bad_value(lp, "the sweep must include the line level line_v = " + netlist::format_exact(c.line_v) + " V");
-    }
+  const json* sweep = r.optional_section(rd, "/read", "line_sweep_v", {"from", "to", "points"});
+  if (sweep == nullptr) return;
+  const json& ls = *sweep;
+  const std::string lp = "/read/line_sweep_v";
+  c.line_sweep_lo_v = r.number(r.require(ls, lp, "from"), lp + "/from", "V");
+  c.line_sweep_hi_v = r.number(r.require(ls, lp, "to"), lp + "/to", "V");
+  c.line_sweep_points = static_cast<int>(r.integer(r.require(ls, lp, "points"), lp + "/points", 2, 256));
+  if (!(c.line_sweep_hi_v > c.line_sweep_lo_v)) r.bad_value(lp, "expected from < to");
+  if (!(c.line_v >= c.line_sweep_lo_v && c.line_v <= c.line_sweep_hi_v)) {
+    r.bad_value(lp, "the sweep must include the line level line_v = " + netlist::format_exact(c.line_v) + " V");
   }
+}
 
-  if (root.contains("store")) {
-    const json& st = r.object(root["store"], "/store");
-    r.check_keys(st, "/store", {"range_v", "levels"});
-    if (st.contains("range_v")) {
-      const json& range = r.array(st["range_v"], "/store/range_v");
-      if (range.size() != 2) r.bad_value("/store/range_v", "expected [low, high] in V");
-      c.store_lo_v = r.number(range[0], "/store/range_v/0", "V");
-      c.store_hi_v = r.number(range[1], "/store/range_v/1", "V");
-      if (!(c.store_hi_v > c.store_lo_v)) r.bad_value("/store/range_v", "expected low < high");
-    }
-    if (st.contains("levels")) c.store_levels = static_cast<int>(r.integer(st["levels"], "/store/levels", 2, 4096));
-  }
+void read_read(const JsonReader& r, const json& root, CellCard& c) {
+  const json& rd = r.required_section(root, "", "read", {"scheme", "line_v", "c_line_f", "wlr_idle_v", "wlr_active_v", "wlrb_idle_v", "wlrb_active_v",
+                             "t_start_s", "t_max_s", "t_edge_s", "pulse_levels", "line_sweep_v"});
+  read_line(r, rd, c);
+  read_pulse(r, rd, c);
+  check_timing(r, rd, c);
+  read_line_sweep(r, rd, c);
+}
 
-  const json& sign = r.object(r.require(root, "", "sign"), "/sign");
-  r.check_keys(sign, "/sign", {"scheme", "offset_v"});
-  const std::string sign_scheme = r.string(r.require(sign, "/sign", "scheme"), "/sign/scheme");
-  if (sign_scheme == "signed") {
-    c.sign = SignScheme::kSigned;
-  } else if (sign_scheme == "reference_column") {
-    c.sign = SignScheme::kReferenceColumn;
-  } else if (sign_scheme == "differential") {
-    c.sign = SignScheme::kDifferential;
-  } else {
-    r.bad_value("/sign/scheme", "expected \"signed\" (the cell sources and sinks around offset_v), \"reference_column\" "
-                                "or \"differential\" (an unsigned cell), found \"" + sign_scheme + "\"");
+void read_store(const JsonReader& r, const json* store, CellCard& c) {
+  if (store == nullptr) return;
+  const json& st = *store;
+  if (st.contains("range_v")) {
+    const json& range = r.array(st["range_v"], "/store/range_v");
+    if (range.size() != 2) r.bad_value("/store/range_v", "expected [low, high] in V");
+    c.store_lo_v = r.number(range[0], "/store/range_v/0", "V");
+    c.store_hi_v = r.number(range[1], "/store/range_v/1", "V");
+    if (!(c.store_hi_v > c.store_lo_v)) r.bad_value("/store/range_v", "expected low < high");
   }
+  if (st.contains("levels")) c.store_levels = static_cast<int>(r.integer(st["levels"], "/store/levels", 2, 4096));
+}
+
+void read_sign(const JsonReader& r, const json& root, CellCard& c) {
+  const json& sign = r.required_section(root, "", "sign", {"scheme", "offset_v"});
+  c.sign = read_choice(r, sign, "/sign", "scheme", kSignSchemes, kSignSchemesExpected);
   c.offset_v = r.number(r.require(sign, "/sign", "offset_v"), "/sign/offset_v", "V");
   if (!(c.offset_v > c.store_lo_v && c.offset_v < c.store_hi_v)) {
     r.bad_value("/sign/offset_v", "the zero of the stored value must lie inside the stored range (" +
@@ -354,48 +401,88 @@ CellCard parse_card(std::string text, const fs::path& origin) {
     r.bad_value("/sign/offset_v", "a differential pair stores w and 2 offset_v - w: offset_v must be the middle of the "
                                   "stored range (" + netlist::format_exact(0.5 * (c.store_lo_v + c.store_hi_v)) + " V)");
   }
+}
 
-  if (root.contains("retention")) {
-    const json& ret = r.object(root["retention"], "/retention");
-    r.check_keys(ret, "/retention", {"t_hold_s", "wbl_hold_v", "decay_toward_v", "options"});
-    if (ret.contains("decay_toward_v")) c.decay_toward_v = r.number(ret["decay_toward_v"], "/retention/decay_toward_v", "V");
-    if (ret.contains("t_hold_s")) c.t_hold_s = r.number(ret["t_hold_s"], "/retention/t_hold_s", "s");
-    if (ret.contains("wbl_hold_v")) c.wbl_hold_v = r.number(ret["wbl_hold_v"], "/retention/wbl_hold_v", "V");
-    if (ret.contains("options")) c.retention_options = options(r, ret["options"], "/retention/options");
-    if (!(c.t_hold_s >= 1e-4)) r.bad_value("/retention/t_hold_s", "the hold must be at least 100 us");
-    for (const char* o : {"gmin", "abstol"}) {
-      if (option_value(c.retention_options, o, 1e-12) > 1e-18) {
-        r.bad_value("/retention/options", std::string("retention needs ") + o + " <= 1e-18 (else the " + o +
-                                              " conductance fakes the leak); set it in /retention/options");
-      }
+void read_retention(const JsonReader& r, const json* retention, CellCard& c) {
+  if (retention == nullptr) return;
+  const json& ret = *retention;
+  r.numbers_if(ret, "/retention", {{"decay_toward_v", "V", &c.decay_toward_v}, {"t_hold_s", "s", &c.t_hold_s},
+                                   {"wbl_hold_v", "V", &c.wbl_hold_v}});
+  if (ret.contains("options")) c.retention_options = options(r, ret["options"], "/retention/options");
+  if (!(c.t_hold_s >= 1e-4)) r.bad_value("/retention/t_hold_s", "the hold must be at least 100 us");
+  for (const char* o : {"gmin", "abstol"}) {
+    if (option_value(c.retention_options, o, 1e-12) > 1e-18) {
+      r.bad_value("/retention/options", std::string("retention needs ") + o + " <= 1e-18 (else the " + o +
+                                            " conductance fakes the leak); set it in /retention/options");
     }
   }
-  if (root.contains("simulation")) {
-    const json& sim = r.object(root["simulation"], "/simulation");
-    r.check_keys(sim, "/simulation", {"t_step_s", "options"});
-    if (sim.contains("t_step_s")) c.t_step_s = r.number(sim["t_step_s"], "/simulation/t_step_s", "s");
-    if (sim.contains("options")) c.options = options(r, sim["options"], "/simulation/options");
-    if (!(c.t_step_s > 0 && c.t_step_s <= c.t_max_s / 8)) {
-      r.bad_value("/simulation/t_step_s", "the time step must be > 0 and at most t_max_s / 8");
-    }
-  }
+}
 
-  const json& conv = r.object(r.require(root, "", "converter"), "/converter");
-  r.check_keys(conv, "/converter", {"file", "name", "ports", "fixed_ports", "params", "ramp_top_v", "q_sat_c", "pulse"});
-  c.converter = bind_subckt(r, dir, conv, "/converter", kConverterRoles, std::size(kConverterRoles),
-                            {"line", "ramp", "out", "vref", "rst"}, "converter");
-  if (conv.contains("ramp_top_v")) c.ramp_top_v = r.number(conv["ramp_top_v"], "/converter/ramp_top_v", "V");
-  if (conv.contains("q_sat_c")) c.q_sat_c = r.number(conv["q_sat_c"], "/converter/q_sat_c", "C");
+void read_simulation(const JsonReader& r, const json* sim, CellCard& c) {
+  if (sim == nullptr) return;
+  r.number_if(*sim, "/simulation", "t_step_s", "s", c.t_step_s);
+  if (sim->contains("options")) c.options = options(r, (*sim)["options"], "/simulation/options");
+  if (!(c.t_step_s > 0 && c.t_step_s <= c.t_max_s / 8)) {
+    r.bad_value("/simulation/t_step_s", "the time step must be > 0 and at most t_max_s / 8");
+  }
+}
+
+void read_converter(const JsonReader& r, const json& root, const fs::path& dir, CellCard& c) {
+  const json& conv = r.required_section(root, "", "converter", {"file", "name", "ports", "fixed_ports", "params", "ramp_top_v", "q_sat_c", "pulse"});
+  c.converter = bind_subckt(r, dir, conv, "/converter", kConverterRoles, {"line", "ramp", "out", "vref", "rst"}, "converter");
+  r.numbers_if(conv, "/converter", {{"ramp_top_v", "V", &c.ramp_top_v}, {"q_sat_c", "C", &c.q_sat_c}});
   if (!(c.ramp_top_v > 0)) r.bad_value("/converter/ramp_top_v", "the ramp must rise: ramp_top_v > 0 V");
   if (!(c.q_sat_c > 0)) r.bad_value("/converter/q_sat_c", "the saturation charge must be > 0 C");
   c.pulse_threshold_v = 0.5 * c.vdd_v;
-  if (conv.contains("pulse")) {
-    const json& p = r.object(conv["pulse"], "/converter/pulse");
-    r.check_keys(p, "/converter/pulse", {"node", "threshold_v"});
-    c.pulse_node = lower(r.string(r.require(p, "/converter/pulse", "node"), "/converter/pulse/node"));
-    if (!is_identifier(c.pulse_node)) r.bad_value("/converter/pulse/node", "expected a node name inside the converter");
-    c.pulse_threshold_v = r.number(r.require(p, "/converter/pulse", "threshold_v"), "/converter/pulse/threshold_v", "V");
+  const json* pulse = r.optional_section(conv, "/converter", "pulse", {"node", "threshold_v"});
+  if (pulse == nullptr) return;
+  const json& p = *pulse;
+  c.pulse_node = lower(r.string(r.require(p, "/converter/pulse", "node"), "/converter/pulse/node"));
+  if (!is_identifier(c.pulse_node)) r.bad_value("/converter/pulse/node", "expected a node name inside the converter");
+  c.pulse_threshold_v = r.number(r.require(p, "/converter/pulse", "threshold_v"), "/converter/pulse/threshold_v", "V");
+}
+
+}  // namespace
+
+std::string SubcktBinding::role_of(const std::string& port) const {
+  for (const auto& [role, p] : role_port) {
+    if (p == port) return role;
   }
+  return "";
+}
+
+std::string SubcktBinding::instance(const std::string& instance_name, const std::map<std::string, std::string>& role_node,
+                                    const std::string& fixed_prefix) const {
+  std::string out = instance_name;
+  for (const auto& port : ports) {
+    const std::string role = role_of(port);
+    out += " " + (role.empty() ? fixed_prefix + port : role_node.at(role));
+  }
+  out += " " + name;
+  for (const auto& [k, v] : params) out += " " + k + "=" + v;
+  return out;
+}
+
+CellCard load_card(const fs::path& path) { return parse_card(read_text_file(path), path); }
+
+CellCard parse_card(std::string text, const fs::path& origin) {
+  CellCard c;
+  c.path = fs::absolute(origin).lexically_normal();
+  c.text = std::move(text);
+  const fs::path dir = c.path.parent_path();
+  const JsonReader r(c.text, origin.string(), kCardIds);
+  const json root = r.parse();
+  read_header(r, root, c);
+  read_cell(r, root, dir, c);
+  read_models(r, r.optional_section(root, "", "models", {"include", "lib", "ngspice_init"}), dir, c);
+  read_supply(r, root, c);
+  read_write(r, r.optional_section(root, "", "write", {"wwl_high_v", "wwl_hold_v", "t_on_s", "t_off_s"}), c);
+  read_read(r, root, c);
+  read_store(r, r.optional_section(root, "", "store", {"range_v", "levels"}), c);
+  read_sign(r, root, c);
+  read_retention(r, r.optional_section(root, "", "retention", {"t_hold_s", "wbl_hold_v", "decay_toward_v", "options"}), c);
+  read_simulation(r, r.optional_section(root, "", "simulation", {"t_step_s", "options"}), c);
+  read_converter(r, root, dir, c);
   return c;
 }
 
@@ -438,15 +525,28 @@ std::vector<fs::path> card_directories(const CellCard& c) {
   return dirs;
 }
 
-std::string to_string(ReadScheme scheme) { return scheme == ReadScheme::kHeld ? "held" : "precharged"; }
-
-std::string to_string(SignScheme sign) {
-  switch (sign) {
-    case SignScheme::kSigned: return "signed";
-    case SignScheme::kReferenceColumn: return "reference_column";
-    case SignScheme::kDifferential: return "differential";
+std::string describe(const CellCard& c) {
+  const auto human = [](double v, const char* unit) { return netlist::format_human(v, unit, 4, true); };
+  std::string out = "cell " + c.name + ": subcircuit " + c.cell.name + " of " + c.cell.file.string() + " (line " +
+                    std::to_string(c.cell.line) + ")\n";
+  for (const auto& port : c.cell.ports) {
+    const std::string role = c.cell.role_of(port);
+    std::string padded = port;
+    padded.resize(std::max<std::size_t>(port.size(), 10), ' ');
+    out += "  port " + padded + " " + (role.empty() ? "fixed at " + human(c.cell.fixed_v.at(port), "V") : "role " + role) + "\n";
   }
-  return "?";
+  out += "  storage node: " + (c.storage_node.empty() ? std::string("(not named: no retention sweep)") : "x1." + c.storage_node) + "\n";
+  out += "  read: " + to_string(c.scheme) + " line at " + human(c.line_v, "V");
+  if (c.scheme == ReadScheme::kPrecharged) out += ", c_line " + human(c.c_line_f, "F");
+  out += "; pulse up to " + human(c.t_max_s, "s") + " from " + human(c.t_read_s, "s") + ", " + std::to_string(c.pulse_levels) +
+         " levels\n";
+  out += "  store: " + human(c.store_lo_v, "V") + " .. " + human(c.store_hi_v, "V") + ", " + std::to_string(c.store_levels) +
+         " levels; sign: " + to_string(c.sign) + " around " + human(c.offset_v, "V") + "\n";
+  out += "  converter: " + c.converter.name + " of " + c.converter.file.string() + "\n";
+  return out;
 }
+
+std::string to_string(ReadScheme scheme) { return name_of(kReadSchemes, scheme); }
+std::string to_string(SignScheme sign) { return name_of(kSignSchemes, sign); }
 
 }  // namespace gaincell::cell

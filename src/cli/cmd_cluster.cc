@@ -1,29 +1,18 @@
 // SPDX-License-Identifier: MIT
-// gaincell plan / merge / status / slurm: running sweeps on a cluster.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
+// gaincell plan / merge / status / slurm: running sweeps on a cluster. A
+// shell over sweep/cluster.h and sweep/slurm.h: flags in, the library's
+// results printed.
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <thread>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include "commands.h"
-#include "gaincell/core/error.h"
 #include "gaincell/core/limits.h"
-#include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
-#include "gaincell/spice/worker_pool.h"
 #include "gaincell/sweep/cluster.h"
 #include "gaincell/sweep/plan.h"
+#include "gaincell/sweep/slurm.h"
 #include "gaincell/sweep/spec.h"
 #include "gaincell/sweep/sweep.h"
 
@@ -36,170 +25,148 @@ std::string human_s(double s) {
   return netlist::format_human(s / 3600, "h", 3, true);
 }
 
-extern "C" char** environ;
+struct PlanFlags {
+  std::string spec;
+  std::size_t shards = 0, probe = 4;
+  int jobs = 0;
+};
 
-// Runs a program (found on PATH) with argv, no shell; returns (exit code,
-// stdout and stderr together). Throws IoError if it cannot start.
-std::pair<int, std::string> capture(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw IoError("cannot create a pipe to run " + argv.at(0));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int err = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  if (err != 0) {
-    ::close(fds[0]);
-    throw IoError("cannot run " + argv[0] + ": " + std::strerror(err) + " (is Slurm's client installed and on PATH?)");
+void print_estimate(const sweep::RunEstimate& e, const PlanFlags& f) {
+  if (e.probed > 0) {
+    std::printf("probe: %zu points, %s per point (one worker)%s\n", e.probed,
+                netlist::format_human(e.per_point_s, "s", 3, true).c_str(),
+                e.probe_failed > 0 ? (", " + std::to_string(e.probe_failed) + " failed").c_str() : "");
   }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<std::size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
+  if (e.per_point_s > 0) {
+    std::printf("estimate: %s of CPU; %s on one machine with %d workers\n", human_s(e.cpu_s()).c_str(),
+                human_s(e.machine_s()).c_str(), e.jobs);
+  }
+  std::size_t shards = f.shards;
+  if (shards == 0) {
+    shards = e.suggested_shards();
+    std::printf("suggested: --shards %zu (about 1 h per shard at %d workers each)\n", shards, e.jobs);
+  }
+  std::printf("shard layout: %zu shards, interleaved (point k in shard k %% %zu)\n", shards, shards);
+  for (std::size_t i = 0; i < shards && i < 8; ++i) {
+    const std::size_t n = sweep::shard_points(e.points, i, shards).size();
+    std::printf("  shard %zu: %zu points", i, n);
+    if (e.per_point_s > 0) std::printf(", about %s with %d workers", human_s(e.shard_s(n)).c_str(), e.jobs);
+    std::printf("\n");
+  }
+  if (shards > 8) std::printf("  ... (%zu shards)\n", shards);
+}
+
+int run_plan(const PlanFlags& f) {
+  const sweep::SweepSpec spec = sweep::load_spec(f.spec);
+  std::printf("spec %s: %zu points\n", spec.name.c_str(), sweep::SweepPlan(spec).size());
+  for (const auto& a : spec.axes) {
+    std::printf("  axis %-14s %zu values%s%s\n", a.name.c_str(), a.values.size(), a.unit.empty() ? "" : " [",
+                a.unit.empty() ? "" : (a.unit + "]").c_str());
+  }
+  print_estimate(sweep::estimate_run(spec, f.probe, f.jobs), f);
+  return 0;
+}
+
+struct SlurmFlags {
+  std::string spec;
+  sweep::SlurmOptions o;
+  std::string dir;
+  std::string resubmit;
+  std::size_t max_array_size = 0;
+  bool submit = false;
+};
+
+// The options that write (and submit) a job; --resubmit-failed excludes them.
+std::vector<CLI::Option*> add_writing_options(CLI::App* cmd, SlurmFlags& f) {
+  std::vector<CLI::Option*> writing;
+  writing.push_back(cmd->add_option("spec", f.spec, "Sweep spec (JSON)"));
+  writing.push_back(cmd->add_option("--shards", f.o.shards, "Array tasks, one shard each")
+                        ->capture_default_str()
+                        ->check(within(1, static_cast<double>(limits::kMaxShards), "limits::kMaxShards, docs/cli.md#limits")));
+  writing.push_back(cmd->add_option("-o,--dir", f.dir, "Directory for the scripts, shard files, logs and the merged file"));
+  writing.push_back(cmd->add_option("--partition", f.o.partition, "sbatch --partition"));
+  writing.push_back(cmd->add_option("--time", f.o.time, "sbatch --time per shard (e.g. 02:00:00)"));
+  writing.push_back(cmd->add_option("--mem", f.o.mem, "sbatch --mem per shard (e.g. 2G)"));
+  writing.push_back(cmd->add_option("--account", f.o.account, "sbatch --account"));
+  writing.push_back(cmd->add_option("--cpus-per-task", f.o.cpus_per_task, "Cores per shard = gaincell workers")
+                        ->capture_default_str()
+                        ->check(within(1, limits::kMaxJobs, "limits::kMaxJobs, docs/cli.md#limits")));
+  writing.push_back(cmd->add_option("--sbatch", f.o.extra, "Further #SBATCH option, repeatable (e.g. --sbatch=--qos=short)"));
+  writing.push_back(cmd->add_option("--dependency", f.o.dependency,
+                                    "afterok: merge only if every shard succeeded; afterany: merge anyway (it reports missing points)")
+                        ->capture_default_str());
+  writing.push_back(cmd->add_option("--output-name", f.o.output_name, "Name of the merged file in DIR")->capture_default_str());
+  writing.push_back(cmd->add_flag("--requeue", f.o.requeue,
+                                  "sbatch --requeue and --signal=B:USR1@LEAD: on SIGUSR1 a shard stops, keeping its "
+                                  "journal, and its task requeues itself and resumes"));
+  writing.push_back(cmd->add_option("--signal-lead", f.o.signal_lead_s, "With --requeue: seconds before the time limit "
+                                                                         "at which Slurm sends SIGUSR1")
+                        ->capture_default_str()
+                        ->check(within(1, 65535)));
+  writing.push_back(cmd->add_option("--max-requeues", f.o.max_requeues,
+                                    "With --requeue: restarts per task (SLURM_RESTART_COUNT) after which a task no "
+                                    "longer requeues itself")
+                        ->capture_default_str()
+                        ->check(within(0, 1000)));
+  return writing;
+}
+
+int write_slurm(SlurmFlags& f) {
+  const sweep::SweepSpec spec = sweep::load_spec(f.spec);
+  f.o.dir = f.dir;
+  f.o.max_array_size = sweep::cluster_max_array_size(f.max_array_size, f.submit);
+  sweep::SlurmLayout job = sweep::lay_out_slurm_job(spec, f.spec, f.o);
+  const char* dir = job.dir.c_str();
+  std::printf("wrote %s/shards.sbatch (%zu shards in %zu array job%s, MaxArraySize %zu%s), %s/merge.sbatch, "
+              "%s/slurm.json\n",
+              dir, f.o.shards, job.arrays.size(), job.arrays.size() == 1 ? "" : "s", job.max_array_size,
+              job.max_array_size_known ? "" : ": Slurm's default; scontrol show config did not answer", dir, dir);
+  if (!f.submit) {
+    std::printf("submit with:\n");
+    std::string deps;
+    for (std::size_t k = 0; k < job.arrays.size(); ++k) {
+      std::printf("  a%zu=$(sbatch --parsable --array=%s %s/shards.sbatch %zu)\n", k, job.arrays[k].array.c_str(), dir,
+                  job.arrays[k].offset);
+      deps += ":${a" + std::to_string(k) + "%%;*}";
     }
+    std::printf("  sbatch --dependency=%s%s --kill-on-invalid-dep=yes %s/merge.sbatch\n", f.o.dependency.c_str(),
+                deps.c_str(), dir);
+    return 0;
   }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0), out};
+  const nlohmann::json record = sweep::submit_slurm_job(job, f.o.dependency);
+  std::printf("submitted: shard array %s, merge %s (%s)\nfollow with: gaincell status %s\n",
+              sweep::describe_arrays(record).c_str(), record["merge_job_id"].get<std::string>().c_str(),
+              f.o.dependency.c_str(), dir);
+  return 0;
 }
 
-std::string command_line(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-  return s;
-}
-
-// The job id from `sbatch --parsable` ("id" or "id;cluster").
-std::string submit(const std::vector<std::string>& argv) {
-  auto [rc, out] = capture(argv);
-  const std::string id = out.substr(0, out.find_first_of(";\n"));
-  if (rc != 0 || id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
-    throw IoError(command_line(argv) + " failed (exit " + std::to_string(rc) + "): " + out);
+int resubmit_failed(const SlurmFlags& f) {
+  sweep::Resubmission r = sweep::plan_resubmission(f.resubmit);
+  const char* dir = r.dir.c_str();
+  if (r.nothing_to_do) {
+    std::printf("%s: all %zu shards are done and merged (%s): nothing to resubmit\n", dir, r.shard_count,
+                r.merged.c_str());
+    return 0;
   }
-  return id;
-}
-
-// MaxArraySize: the override, else `scontrol show config`. With `required`
-// false, 0 when Slurm cannot be asked (writing scripts off the cluster).
-std::size_t max_array_size(std::size_t override_value, bool required) {
-  if (override_value > 0) return override_value;
-  std::pair<int, std::string> r{127, ""};
-  try {
-    r = capture({"scontrol", "show", "config"});
-  } catch (const IoError& e) {
-    if (!required) return 0;
-    throw InputError("GC-1814", std::string("error GC-1814: cannot read the cluster's MaxArraySize: ") + e.what() +
-                                    "; give --max-array-size N");
+  for (const auto& id : sweep::cancel_pending_merges(r)) {
+    std::printf("cancelled the earlier merge job %s (it was pending)\n", id.c_str());
   }
-  if (r.first != 0) {
-    if (!required) return 0;
-    throw InputError("GC-1814", "error GC-1814: cannot read the cluster's MaxArraySize: `scontrol show config` exited " +
-                                    std::to_string(r.first) + ": " + r.second.substr(0, 300) +
-                                    "; give --max-array-size N");
+  const nlohmann::json record = sweep::submit_resubmission(r, f.o.max_running, f.max_array_size);
+  const std::string merge = record["merge_job_id"].get<std::string>();
+  if (r.shards.empty()) {
+    std::printf("all %zu shards are done; submitted the merge alone: %s\n", r.shard_count, merge.c_str());
+  } else {
+    std::printf("resubmitted %zu of %zu shards (%s): array %s; merge %s (%s)\nfollow with: gaincell status %s\n",
+                r.shards.size(), r.shard_count, sweep::short_list(r.shards).c_str(),
+                sweep::describe_arrays(record).c_str(), merge.c_str(), r.dependency.c_str(), dir);
   }
-  return sweep::parse_max_array_size(r.second);
-}
-
-// Submits the arrays of `arrays` (shards.sbatch with each one's offset) and a
-// merge depending on them (none: a merge alone). Returns the manifest record.
-nlohmann::json submit_arrays(const std::filesystem::path& dir, const std::vector<sweep::ArraySubmission>& arrays,
-                             const std::string& dependency) {
-  nlohmann::json record{{"arrays", nlohmann::json::array()}};
-  std::string deps;
-  for (const auto& a : arrays) {
-    std::string id;
-    try {
-      id = submit({"sbatch", "--parsable", "--array=" + a.array, (dir / "shards.sbatch").string(),
-                   std::to_string(a.offset)});
-    } catch (const IoError& e) {
-      std::string done;
-      for (const auto& j : record["arrays"]) done += " " + j.value("job_id", std::string());
-      throw IoError(std::string(e.what()) + (done.empty() ? "" : "; already submitted (cancel them with scancel):" + done));
-    }
-    record["arrays"].push_back({{"job_id", id}, {"offset", a.offset}, {"array", a.array}, {"shards", a.shards}});
-    deps += ":" + id;
-  }
-  std::vector<std::string> merge{"sbatch", "--parsable"};
-  if (!deps.empty()) {
-    merge.push_back("--dependency=" + dependency + deps);
-    merge.push_back("--kill-on-invalid-dep=yes");
-  }
-  merge.push_back((dir / "merge.sbatch").string());
-  record["merge_job_id"] = submit(merge);
-  return record;
-}
-
-std::string describe(const nlohmann::json& record) {
-  std::string s;
-  for (const auto& a : record["arrays"]) {
-    s += (s.empty() ? "" : ", ") + a["job_id"].get<std::string>() + " (--array=" + a["array"].get<std::string>() +
-         (a["offset"].get<std::size_t>() > 0 ? ", shard offset " + std::to_string(a["offset"].get<std::size_t>()) : "") +
-         ")";
-  }
-  return s;
-}
-
-// Job ids recorded in a manifest: every array job, and the merge jobs.
-void recorded_jobs(const nlohmann::json& manifest, std::vector<std::string>& arrays, std::vector<std::string>& merges) {
-  auto take = [&](const nlohmann::json& record) {
-    if (!record.is_object()) return;
-    if (record.contains("arrays") && record["arrays"].is_array()) {
-      for (const auto& a : record["arrays"]) {
-        if (a.is_object() && a.contains("job_id") && a["job_id"].is_string()) arrays.push_back(a["job_id"]);
-      }
-    }
-    if (!record.contains("arrays") && record.contains("array_job_id") && record["array_job_id"].is_string()) {
-      arrays.push_back(record["array_job_id"]);  // written before arrays were split
-    }
-    if (record.contains("merge_job_id") && record["merge_job_id"].is_string()) merges.push_back(record["merge_job_id"]);
-  };
-  take(manifest);
-  if (manifest.contains("resubmissions") && manifest["resubmissions"].is_array()) {
-    for (const auto& r : manifest["resubmissions"]) take(r);
-  }
-}
-
-// squeue lines "arrayjob|task|state" of the given jobs still in the queue.
-std::vector<std::string> queued(const std::vector<std::string>& ids) {
-  if (ids.empty()) return {};
-  std::string list;
-  for (const auto& id : ids) list += (list.empty() ? "" : ",") + id;
-  auto [rc, out] = capture({"squeue", "-h", "-r", "-o", "%F|%i|%T", "-j", list});
-  if (rc != 0) {
-    // One job id that Slurm has already forgotten: "Invalid job id specified".
-    if (out.find("Invalid job id") != std::string::npos) return {};
-    throw IoError("squeue -j " + list + " failed (exit " + std::to_string(rc) + "): " + out);
-  }
-  std::vector<std::string> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
+  return 0;
 }
 
 }  // namespace
 
 Action add_plan(CLI::App& app, const GlobalOptions&) {
-  struct Flags {
-    std::string spec;
-    std::size_t shards = 0, probe = 4;
-    int jobs = 0;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<PlanFlags>();
   CLI::App* cmd = app.add_subcommand("plan", "Point count, a run-time estimate from a short probe, and the shard layout");
   cmd->add_option("spec", f->spec, "Sweep spec (JSON)")->required();
   cmd->add_option("--shards", f->shards, "Shards to lay out (0: suggest for about 1 h per shard)")
@@ -209,52 +176,7 @@ Action add_plan(CLI::App& app, const GlobalOptions&) {
       ->check(within(0, 1000));
   cmd->add_option("-j,--jobs", f->jobs, "Worker processes per shard for the estimate (0 = cores here)")
       ->check(within(0, limits::kMaxJobs, "limits::kMaxJobs, docs/cli.md#limits"));
-  return [f]() {
-    const sweep::SweepSpec spec = sweep::load_spec(f->spec);
-    const sweep::SweepPlan plan(spec);
-    const std::size_t total = plan.size();
-    std::printf("spec %s: %zu points\n", spec.name.c_str(), total);
-    for (const auto& a : spec.axes) std::printf("  axis %-14s %zu values%s%s\n", a.name.c_str(), a.values.size(), a.unit.empty() ? "" : " [", a.unit.empty() ? "" : (a.unit + "]").c_str());
-    double per_point_s = 0;
-    std::size_t probed = 0, probe_failed = 0;
-    if (f->probe > 0 && total > 0) {
-      // Simulate a few points spread over the grid with one worker: CPU seconds per point.
-      const std::size_t n = std::min(f->probe, total);
-      spice::PoolOptions po;
-      po.jobs = 1;
-      spice::WorkerPool pool(po);
-      double sum = 0;
-      pool.run(n, [&](std::size_t i) { return plan.job(i * total / n); },
-               [&](spice::SimResult&& r) {
-                 sum += r.wall_time_s;
-                 ++probed;
-                 if (!r.ok()) ++probe_failed;
-               });
-      per_point_s = probed > 0 ? sum / static_cast<double>(probed) : 0;
-      std::printf("probe: %zu points, %s per point (one worker)%s\n", probed, netlist::format_human(per_point_s, "s", 3, true).c_str(),
-                  probe_failed > 0 ? (", " + std::to_string(probe_failed) + " failed").c_str() : "");
-    }
-    const int jobs = f->jobs > 0 ? f->jobs : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    const double cpu_s = per_point_s * static_cast<double>(total);
-    if (per_point_s > 0) {
-      std::printf("estimate: %s of CPU; %s on one machine with %d workers\n", human_s(cpu_s).c_str(),
-                  human_s(cpu_s / jobs).c_str(), jobs);
-    }
-    std::size_t shards = f->shards;
-    if (shards == 0) {
-      shards = per_point_s > 0 ? std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(cpu_s / jobs / 3600.0))) : 1;
-      std::printf("suggested: --shards %zu (about 1 h per shard at %d workers each)\n", shards, jobs);
-    }
-    std::printf("shard layout: %zu shards, interleaved (point k in shard k %% %zu)\n", shards, shards);
-    for (std::size_t i = 0; i < shards && i < 8; ++i) {
-      const std::size_t n = sweep::shard_points(total, i, shards).size();
-      std::printf("  shard %zu: %zu points", i, n);
-      if (per_point_s > 0) std::printf(", about %s with %d workers", human_s(per_point_s * static_cast<double>(n) / jobs).c_str(), jobs);
-      std::printf("\n");
-    }
-    if (shards > 8) std::printf("  ... (%zu shards)\n", shards);
-    return 0;
-  };
+  return [f]() { return run_plan(*f); };
 }
 
 Action add_merge(CLI::App& app, const GlobalOptions& global) {
@@ -274,9 +196,8 @@ Action add_merge(CLI::App& app, const GlobalOptions& global) {
     std::printf("merged %zu shards: %zu points, %zu ok, %zu failed -> %s\n", s.shards, s.points, ok, s.points - ok,
                 f->output.c_str());
     if (!s.failed_points.empty()) {
-      std::string list;
-      for (auto k : s.failed_points) list += (list.empty() ? "" : ", ") + std::to_string(k);
-      std::printf("failed points (recorded with their messages): %s%s\n", list.c_str(), s.points - ok > 20 ? ", ..." : "");
+      std::printf("failed points (recorded with their messages): %s%s\n", sweep::short_list(s.failed_points).c_str(),
+                  s.points - ok > 20 ? ", ..." : "");
     }
     return 0;
   };
@@ -309,48 +230,9 @@ Action add_status(CLI::App& app, const GlobalOptions&) {
 }
 
 Action add_slurm(CLI::App& app, const GlobalOptions&) {
-  struct Flags {
-    std::string spec;
-    sweep::SlurmOptions o;
-    std::string dir;
-    std::string resubmit;
-    std::size_t max_array_size = 0;
-    bool submit = false;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<SlurmFlags>();
   CLI::App* cmd = app.add_subcommand("slurm", "Write (and submit) a Slurm job array of shards and a dependent merge job");
-  std::vector<CLI::Option*> writing;
-  CLI::Option* spec_opt = cmd->add_option("spec", f->spec, "Sweep spec (JSON)");
-  writing.push_back(spec_opt);
-  writing.push_back(cmd->add_option("--shards", f->o.shards, "Array tasks, one shard each")
-                        ->capture_default_str()
-                        ->check(within(1, static_cast<double>(limits::kMaxShards), "limits::kMaxShards, docs/cli.md#limits")));
-  CLI::Option* dir_opt = cmd->add_option("-o,--dir", f->dir, "Directory for the scripts, shard files, logs and the merged file");
-  writing.push_back(dir_opt);
-  writing.push_back(cmd->add_option("--partition", f->o.partition, "sbatch --partition"));
-  writing.push_back(cmd->add_option("--time", f->o.time, "sbatch --time per shard (e.g. 02:00:00)"));
-  writing.push_back(cmd->add_option("--mem", f->o.mem, "sbatch --mem per shard (e.g. 2G)"));
-  writing.push_back(cmd->add_option("--account", f->o.account, "sbatch --account"));
-  writing.push_back(cmd->add_option("--cpus-per-task", f->o.cpus_per_task, "Cores per shard = gaincell workers")
-                        ->capture_default_str()
-                        ->check(within(1, limits::kMaxJobs, "limits::kMaxJobs, docs/cli.md#limits")));
-  writing.push_back(cmd->add_option("--sbatch", f->o.extra, "Further #SBATCH option, repeatable (e.g. --sbatch=--qos=short)"));
-  writing.push_back(cmd->add_option("--dependency", f->o.dependency,
-                                    "afterok: merge only if every shard succeeded; afterany: merge anyway (it reports missing points)")
-                        ->capture_default_str());
-  writing.push_back(cmd->add_option("--output-name", f->o.output_name, "Name of the merged file in DIR")->capture_default_str());
-  writing.push_back(cmd->add_flag("--requeue", f->o.requeue,
-                                  "sbatch --requeue and --signal=B:USR1@LEAD: on SIGUSR1 a shard stops, keeping its "
-                                  "journal, and its task requeues itself and resumes"));
-  writing.push_back(cmd->add_option("--signal-lead", f->o.signal_lead_s, "With --requeue: seconds before the time limit "
-                                                                          "at which Slurm sends SIGUSR1")
-                        ->capture_default_str()
-                        ->check(within(1, 65535)));
-  writing.push_back(cmd->add_option("--max-requeues", f->o.max_requeues,
-                                    "With --requeue: restarts per task (SLURM_RESTART_COUNT) after which a task no "
-                                    "longer requeues itself")
-                        ->capture_default_str()
-                        ->check(within(0, 1000)));
+  std::vector<CLI::Option*> writing = add_writing_options(cmd, *f);
   cmd->add_option("--max-running", f->o.max_running,
                   "Tasks of each array job running at once (--array=...%N; 0 = no limit)")
       ->check(within(0, static_cast<double>(limits::kMaxShards), "limits::kMaxShards, docs/cli.md#limits"));
@@ -363,133 +245,14 @@ Action add_slurm(CLI::App& app, const GlobalOptions&) {
       "Submit again, as one array, only the shards of this `gaincell slurm` directory without a complete shard file, "
       "and a new merge");
   for (CLI::Option* o : writing) resubmit->excludes(o);
+  CLI::Option* spec_opt = writing[0];
+  CLI::Option* dir_opt = writing[2];
   cmd->callback([spec_opt, dir_opt, resubmit]() {
     if (resubmit->count() == 0 && (spec_opt->count() == 0 || dir_opt->count() == 0)) {
       throw CLI::RequiredError("gaincell slurm needs SPEC and -o DIR (or --resubmit-failed DIR)");
     }
   });
-  return [f]() {
-    if (!f->resubmit.empty()) {
-      const std::filesystem::path d = std::filesystem::absolute(f->resubmit).lexically_normal();
-      nlohmann::json manifest;
-      const auto states = sweep::shard_status(d, &manifest);
-      for (const char* script : {"shards.sbatch", "merge.sbatch"}) {
-        std::error_code ec;
-        if (!std::filesystem::is_regular_file(d / script, ec)) {
-          throw InputError("GC-1816", "error GC-1816: " + (d / script).string() +
-                                          " is missing: --resubmit-failed submits the scripts `gaincell slurm` wrote "
-                                          "there; write them again with gaincell slurm SPEC -o " + d.string());
-        }
-      }
-      // The shards must run the spec the directory was written for.
-      const std::string spec_file = manifest.value("spec", std::string());
-      const std::string recorded = manifest.value("spec_sha256", std::string());
-      const sweep::SweepSpec now = sweep::load_spec(spec_file);
-      if (sha256_hex(now.text) != recorded) {
-        throw InputError("GC-1817", "error GC-1817: " + spec_file + " has changed since gaincell slurm wrote " +
-                                        (d / "slurm.json").string() + " (spec_sha256 " + recorded + ", now " +
-                                        sha256_hex(now.text) + "): its shards would not merge with the finished "
-                                        "ones; restore the spec or start a new directory");
-      }
-      // Never run a shard twice at once: this directory's jobs must have left the queue.
-      std::vector<std::string> arrays, merges;
-      recorded_jobs(manifest, arrays, merges);
-      const auto live = queued(arrays);
-      if (!live.empty()) {
-        std::string list;
-        for (std::size_t k = 0; k < live.size() && k < 10; ++k) list += "\n  " + live[k];
-        throw InputError("GC-1815", "error GC-1815: --resubmit-failed " + d.string() + ": " +
-                                        std::to_string(live.size()) + " task(s) of its array jobs are still in the "
-                                        "queue (array job|task|state):" + list +
-                                        "\nwait until they have ended, or cancel them (scancel ID), then resubmit");
-      }
-      const std::vector<std::size_t> todo = sweep::unfinished_shards(states);
-      const std::string dependency = manifest.value("dependency", std::string("afterok"));
-      const std::filesystem::path merged = manifest.value("output", std::string());
-      std::error_code ec;
-      if (todo.empty() && std::filesystem::exists(merged, ec)) {
-        std::printf("%s: all %zu shards are done and merged (%s): nothing to resubmit\n", d.c_str(), states.size(),
-                    merged.c_str());
-        return 0;
-      }
-      // A merge still pending on the old arrays can never succeed now: replace it.
-      // One that runs is left alone (and the resubmission refused).
-      for (const auto& line : queued(merges)) {
-        const std::string id = line.substr(0, line.find('|'));
-        if (line.substr(line.rfind('|') + 1) != "PENDING") {
-          throw InputError("GC-1815", "error GC-1815: --resubmit-failed " + d.string() + ": its merge job " + line +
-                                          " is not pending; wait until it has ended, then resubmit");
-        }
-        auto [rc, out] = capture({"scancel", id});
-        if (rc != 0) throw IoError("scancel " + id + " (the earlier merge job) failed: " + out);
-        std::printf("cancelled the earlier merge job %s (it was pending)\n", id.c_str());
-      }
-      std::vector<sweep::ArraySubmission> plan;
-      if (!todo.empty()) {
-        const std::size_t throttle =
-            f->o.max_running > 0 ? f->o.max_running : manifest.value("max_running", std::size_t{0});
-        plan = sweep::plan_arrays(todo, max_array_size(f->max_array_size, true), throttle);
-      }
-      nlohmann::json record = submit_arrays(d, plan, dependency);
-      record["shards"] = todo;
-      if (!manifest.contains("resubmissions") || !manifest["resubmissions"].is_array()) {
-        manifest["resubmissions"] = nlohmann::json::array();
-      }
-      manifest["resubmissions"].push_back(record);
-      manifest["merge_job_id"] = record["merge_job_id"];
-      write_text_file(d / "slurm.json", manifest.dump(1) + "\n");
-      std::string shards;
-      for (std::size_t k = 0; k < todo.size() && k < 20; ++k) shards += (k ? ", " : "") + std::to_string(todo[k]);
-      if (todo.size() > 20) shards += ", ... (" + std::to_string(todo.size()) + " in all)";
-      if (todo.empty()) {
-        std::printf("all %zu shards are done; submitted the merge alone: %s\n", states.size(),
-                    record["merge_job_id"].get<std::string>().c_str());
-      } else {
-        std::printf("resubmitted %zu of %zu shards (%s): array %s; merge %s (%s)\nfollow with: gaincell status %s\n",
-                    todo.size(), states.size(), shards.c_str(), describe(record).c_str(),
-                    record["merge_job_id"].get<std::string>().c_str(), dependency.c_str(), d.c_str());
-      }
-      return 0;
-    }
-
-    const sweep::SweepSpec spec = sweep::load_spec(f->spec);
-    f->o.dir = f->dir;
-    f->o.max_array_size = max_array_size(f->max_array_size, f->submit);
-    nlohmann::json manifest = sweep::write_slurm_job(spec, f->spec, f->o);
-    const std::filesystem::path dir = std::filesystem::absolute(f->dir).lexically_normal();
-    std::vector<std::size_t> all(f->o.shards);
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-    const std::size_t size = f->o.max_array_size > 0 ? f->o.max_array_size : sweep::kSlurmDefaultMaxArraySize;
-    const auto plan = sweep::plan_arrays(all, size, f->o.max_running);
-    manifest["max_array_size"] = size;
-    std::printf("wrote %s/shards.sbatch (%zu shards in %zu array job%s, MaxArraySize %zu%s), %s/merge.sbatch, "
-                "%s/slurm.json\n",
-                dir.c_str(), f->o.shards, plan.size(), plan.size() == 1 ? "" : "s", size,
-                f->o.max_array_size > 0 ? "" : ": Slurm's default; scontrol show config did not answer", dir.c_str(),
-                dir.c_str());
-    if (!f->submit) {
-      write_text_file(dir / "slurm.json", manifest.dump(1) + "\n");
-      std::printf("submit with:\n");
-      std::string deps;
-      for (std::size_t k = 0; k < plan.size(); ++k) {
-        std::printf("  a%zu=$(sbatch --parsable --array=%s %s/shards.sbatch %zu)\n", k, plan[k].array.c_str(),
-                    dir.c_str(), plan[k].offset);
-        deps += ":${a" + std::to_string(k) + "%%;*}";
-      }
-      std::printf("  sbatch --dependency=%s%s --kill-on-invalid-dep=yes %s/merge.sbatch\n", f->o.dependency.c_str(),
-                  deps.c_str(), dir.c_str());
-      return 0;
-    }
-    const nlohmann::json record = submit_arrays(dir, plan, f->o.dependency);
-    manifest["arrays"] = record["arrays"];
-    manifest["array_job_id"] = record["arrays"][0]["job_id"];
-    manifest["merge_job_id"] = record["merge_job_id"];
-    write_text_file(dir / "slurm.json", manifest.dump(1) + "\n");
-    std::printf("submitted: shard array %s, merge %s (%s)\nfollow with: gaincell status %s\n",
-                describe(record).c_str(), record["merge_job_id"].get<std::string>().c_str(),
-                f->o.dependency.c_str(), dir.c_str());
-    return 0;
-  };
+  return [f]() { return f->resubmit.empty() ? write_slurm(*f) : resubmit_failed(*f); };
 }
 
 }  // namespace gaincell::cli

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "gaincell/core/hash.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <sys/stat.h>
@@ -13,17 +14,46 @@
 namespace gaincell {
 namespace {
 
-constexpr std::array<std::uint32_t, 64> kRoundConstants = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
+// The constants of FIPS 180-4 (4.2.2, 5.3.3) are the first 32 bits of the
+// fractional parts of the cube roots of the first 64 primes, and of the
+// square roots of the first 8. They are computed here exactly, in integers:
+// the low 32 bits of floor(p^(1/k) 2^32) = floor((p 2^(32 k))^(1/k)).
+__extension__ using Uint128 = unsigned __int128;
+
+// floor(x^(1/k)) for k = 2 or 3 and x < 2^105 (the root is below 2^36).
+constexpr Uint128 integer_root(Uint128 x, int k) {
+  Uint128 root = 0;
+  for (int bit = 35; bit >= 0; --bit) {
+    const Uint128 trial = root | (Uint128{1} << bit);
+    Uint128 power = 1;
+    for (int i = 0; i < k; ++i) power *= trial;
+    if (power <= x) root = trial;
+  }
+  return root;
+}
+
+constexpr bool is_prime(int n) {
+  for (int d = 2; d * d <= n; ++d) {
+    if (n % d == 0) return false;
+  }
+  return n >= 2;
+}
+
+// The fractional bits of the k-th roots of the first N primes.
+template <std::size_t N>
+constexpr std::array<std::uint32_t, N> prime_root_bits(int k) {
+  std::array<std::uint32_t, N> bits{};
+  std::size_t found = 0;
+  for (int p = 2; found < N; ++p) {
+    if (is_prime(p)) bits[found++] = static_cast<std::uint32_t>(integer_root(Uint128(p) << (32 * k), k));
+  }
+  return bits;
+}
+
+constexpr std::array<std::uint32_t, 64> kRoundConstants = prime_root_bits<64>(3);
+constexpr std::array<std::uint32_t, 8> kInitialState = prime_root_bits<8>(2);
+static_assert(kRoundConstants[0] == 0x428a2f98 && kRoundConstants[63] == 0xc67178f2, "FIPS 180-4 4.2.2");
+static_assert(kInitialState[0] == 0x6a09e667 && kInitialState[7] == 0x5be0cd19, "FIPS 180-4 5.3.3");
 
 std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
@@ -38,33 +68,27 @@ void compress(std::array<std::uint32_t, 8>& state, const unsigned char* block) {
     const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
-  std::uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-  std::uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+  // The working variables a..h as v[0..7]: each round shifts them one place
+  // (h = g, ..., b = a) and adds t1 to e and t1 + t2 to a.
+  std::array<std::uint32_t, 8> v = state;
   for (int i = 0; i < 64; ++i) {
+    const std::uint32_t e = v[4], a = v[0];
     const std::uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-    const std::uint32_t choose = (e & f) ^ (~e & g);
-    const std::uint32_t t1 = h + s1 + choose + kRoundConstants[i] + w[i];
+    const std::uint32_t choose = (e & v[5]) ^ (~e & v[6]);
+    const std::uint32_t t1 = v[7] + s1 + choose + kRoundConstants[i] + w[i];
     const std::uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-    const std::uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
-    const std::uint32_t t2 = s0 + majority;
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
+    const std::uint32_t majority = (a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]);
+    std::copy_backward(v.begin(), v.end() - 1, v.end());
+    v[4] += t1;
+    v[0] = t1 + s0 + majority;
   }
-  state[0] += a; state[1] += b; state[2] += c; state[3] += d;
-  state[4] += e; state[5] += f; state[6] += g; state[7] += h;
+  for (std::size_t k = 0; k < 8; ++k) state[k] += v[k];
 }
 
 }  // namespace
 
 std::string sha256_hex(std::string_view data) {
-  std::array<std::uint32_t, 8> state = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::array<std::uint32_t, 8> state = kInitialState;
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t full = data.size() / 64;
   for (std::size_t i = 0; i < full; ++i) compress(state, bytes + 64 * i);

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,8 +66,51 @@ class Scanner {
     while (pos_ < text_.size() && std::string_view(",]} \t\r\n").find(text_[pos_]) == std::string_view::npos) ++pos_;
     return pos_ > start;
   }
+  // Moves the cursor onto the value of member `token` of the object, or of
+  // element `token` of the array, that starts at the cursor. Returns false
+  // if there is none (or the text is malformed); `key_pos` gets the offset of
+  // a member's key.
+  bool enter(const std::string& token, std::size_t* key_pos) {
+    const char open = peek();
+    if (open == '{') {
+      ++pos_;
+      return seek('}', [&]() -> std::optional<bool> {
+        std::string key;
+        skip_ws();
+        const std::size_t at = pos_;
+        if (!read_string(&key) || !consume(':')) return std::nullopt;
+        if (key != token) return false;
+        *key_pos = at;
+        return true;
+      });
+    }
+    if (open == '[') {
+      ++pos_;
+      const std::size_t wanted = static_cast<std::size_t>(std::strtoull(token.c_str(), nullptr, 10));
+      std::size_t index = 0;
+      return seek(']', [&]() -> std::optional<bool> { return index++ == wanted; });
+    }
+    return false;
+  }
 
  private:
+  // Walks the items of a container up to `close`: `is_wanted` reads an item's
+  // key (if any) and says whether it is the one sought (nullopt: malformed).
+  template <typename IsWanted>
+  bool seek(char close, IsWanted is_wanted) {
+    while (!consume(close)) {
+      const std::optional<bool> wanted = is_wanted();
+      if (!wanted) return false;
+      if (*wanted) {
+        skip_ws();
+        return true;
+      }
+      if (!skip_value()) return false;
+      consume(',');
+    }
+    return false;
+  }
+
   std::string_view text_;
   std::size_t pos_ = 0;
 };
@@ -111,41 +155,9 @@ std::pair<int, int> locate_json_pointer(std::string_view text, std::string_view 
   std::size_t found = s.pos();
   const auto tokens = split_pointer(pointer);
   for (std::size_t t = 0; t < tokens.size(); ++t) {
-    const auto& token = tokens[t];
-    const char c = s.peek();
-    bool matched = false;
-    if (c == '{') {
-      s.consume('{');
-      while (!s.consume('}')) {
-        std::string key;
-        s.skip_ws();
-        const std::size_t key_pos = s.pos();
-        if (!s.read_string(&key) || !s.consume(':')) return line_column(text, found);
-        if (key == token && at_key && t + 1 == tokens.size()) return line_column(text, key_pos);
-        if (key == token) {
-          s.skip_ws();
-          matched = true;
-          break;
-        }
-        if (!s.skip_value()) return line_column(text, found);
-        s.consume(',');
-      }
-    } else if (c == '[') {
-      s.consume('[');
-      std::size_t index = 0;
-      const std::size_t wanted = static_cast<std::size_t>(std::strtoull(token.c_str(), nullptr, 10));
-      while (!s.consume(']')) {
-        if (index == wanted) {
-          s.skip_ws();
-          matched = true;
-          break;
-        }
-        if (!s.skip_value()) return line_column(text, found);
-        s.consume(',');
-        ++index;
-      }
-    }
-    if (!matched) break;
+    std::size_t key_pos = std::string_view::npos;
+    if (!s.enter(tokens[t], &key_pos)) break;
+    if (at_key && t + 1 == tokens.size() && key_pos != std::string_view::npos) return line_column(text, key_pos);
     found = s.pos();
   }
   return line_column(text, found);

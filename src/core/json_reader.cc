@@ -100,6 +100,19 @@ void JsonReader::check_keys(const json& obj, const std::string& pointer, std::in
   }
 }
 
+const json& JsonReader::required_section(const json& obj, const std::string& pointer, const char* key,
+                                         std::initializer_list<const char*> allowed) const {
+  const std::string at = pointer + "/" + key;
+  const json& section = object(require(obj, pointer, key), at);
+  check_keys(section, at, allowed);
+  return section;
+}
+
+const json* JsonReader::optional_section(const json& obj, const std::string& pointer, const char* key,
+                                         std::initializer_list<const char*> allowed) const {
+  return obj.contains(key) ? &required_section(obj, pointer, key, allowed) : nullptr;
+}
+
 const json& JsonReader::require(const json& obj, const std::string& pointer, const char* key) const {
   if (!obj.is_object() || !obj.contains(key)) fail(pointer, ids_.missing, std::string("missing required key '") + key + "'");
   return obj.at(key);
@@ -113,6 +126,16 @@ const json& JsonReader::object(const json& j, const std::string& pointer) const 
 const json& JsonReader::array(const json& j, const std::string& pointer) const {
   if (!j.is_array()) fail(pointer, ids_.type, "expected an array, found " + shown_json(j));
   return j;
+}
+
+std::vector<std::pair<std::string, const json*>> JsonReader::items_if(const json& obj, const std::string& pointer,
+                                                                    const char* key) const {
+  std::vector<std::pair<std::string, const json*>> items;
+  if (!obj.contains(key)) return items;
+  const std::string at = pointer + "/" + key;
+  const json& list = array(obj[key], at);
+  for (std::size_t i = 0; i < list.size(); ++i) items.emplace_back(at + "/" + std::to_string(i), &list[i]);
+  return items;
 }
 
 std::string JsonReader::string(const json& j, const std::string& pointer) const {
@@ -149,6 +172,17 @@ double JsonReader::number(const json& j, const std::string& pointer, const std::
     return *v;
   }
   fail(pointer, ids_.type, what + ", found " + shown_json(j));
+}
+
+bool JsonReader::number_if(const json& obj, const std::string& pointer, const char* key, const std::string& unit,
+                           double& value) const {
+  if (!obj.contains(key)) return false;
+  value = number(obj[key], pointer + "/" + key, unit);
+  return true;
+}
+
+void JsonReader::numbers_if(const json& obj, const std::string& pointer, std::initializer_list<NumberField> fields) const {
+  for (const NumberField& f : fields) number_if(obj, pointer, f.key, f.unit, *f.value);
 }
 
 std::vector<double> JsonReader::number_list(const json& j, const std::string& pointer, const std::string& unit) const {

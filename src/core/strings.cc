@@ -19,6 +19,24 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::vector<std::string> text_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  for (std::size_t start = 0, end = 0; start < text.size(); start = end + 1) {
+    end = std::min(text.find('\n', start), text.size());
+    const std::size_t length = end - start;
+    const bool cr = length > 0 && text[end - 1] == '\r';
+    lines.emplace_back(text.substr(start, cr ? length - 1 : length));
+  }
+  return lines;
+}
+
+std::string first_word(std::string_view line) {
+  line = trim(line);
+  std::size_t end = 0;
+  while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
+  return lower(line.substr(0, end));
+}
+
 std::string join(const std::vector<std::string>& parts, const std::string& separator) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;

@@ -2,6 +2,7 @@
 #include "gaincell/eval/cell_model.h"
 
 #include <cmath>
+#include <functional>
 #include <numbers>
 #include <sstream>
 
@@ -14,10 +15,6 @@ namespace gaincell::eval {
 namespace {
 
 namespace fs = std::filesystem;
-
-fit::Model load_model(const fs::path& file) {
-  return fit::load_model_file(file);
-}
 
 [[noreturn]] void wrong_model(const fs::path& file, const std::string& expected, const std::string& found) {
   throw InputError("GC-1706", "error GC-1706: " + file.string() + ": expected " + expected + "; found " + found);
@@ -41,7 +38,7 @@ double ReadCurrentModel::evaluate(double v_store_v, double v_line_v) const {
 }
 
 ReadCurrentModel load_read_current_model(const fs::path& file) {
-  ReadCurrentModel m{load_model(file), false};
+  ReadCurrentModel m{fit::load_model_file(file), false};
   const fit::ModelInfo& info = fit::info_of(m.model);
   const std::string kind = fit::kind_name(m.model);
   if (std::holds_alternative<fit::PaperPolyModel>(m.model)) {
@@ -76,7 +73,7 @@ std::vector<std::string> check_models_for_card(const EvalConfig& c, const cell::
                                       ": a model fitted to this cell's sweeps (gaincell flow " + card.path.filename().string() +
                                       " makes them); the presets' models are the default cell's");
     }
-    const fit::Model model = load_model(*model_path);
+    const fit::Model model = fit::load_model_file(*model_path);
     const nlohmann::json& prov = fit::info_of(model).provenance;
     if (!prov.contains("include_sha256") || !prov["include_sha256"].is_string()) {
       notes.push_back(std::string(key) + " " + model_path->string() +
@@ -99,26 +96,31 @@ std::vector<std::string> check_models_for_card(const EvalConfig& c, const cell::
   return notes;
 }
 
-CellMapping make_cell_mapping(const EvalConfig& c) {
+namespace {
+
+// The authors' cubic (poly) or the linear cell, in the reference's own units.
+CellMapping reference_mapping(const EvalConfig& c) {
   CellMapping m;
   m.offset_v = c.offset_v;
-  if (c.cell == CellKind::kPoly) {
-    m.a.assign(4, 0.0);
-    int idx = 0;
-    for (int i = 0; i <= 3; ++i) {
-      for (int j = 0; j <= 3 - i; ++j) m.a[static_cast<std::size_t>(i)] += c.poly_coefficients[static_cast<std::size_t>(idx++)] * std::pow(c.vin_v, j);
-    }
-    m.note = "the authors' cubic, collapsed at vin = " + std::to_string(c.vin_v) + " V";
-    return m;
-  }
   if (c.cell == CellKind::kLinear) {
     m.a = {0.0, c.linear_gain};
     m.note = "linear cell, gain " + std::to_string(c.linear_gain);
     return m;
   }
-  // Physical modes.
-  const ReadCurrentModel cell = load_read_current_model(c.cell_model);
-  const fit::Model c2p = load_model(c.c2p_model);
+  // a_i = sum_j C_ij vin^j with vin^j as the reference computes it (vin ** j).
+  m.a.assign(4, 0.0);
+  int idx = 0;
+  for (int i = 0; i <= 3; ++i) {
+    for (int j = 0; j <= 3 - i; ++j) m.a[static_cast<std::size_t>(i)] += c.poly_coefficients[static_cast<std::size_t>(idx++)] * std::pow(c.vin_v, j);
+  }
+  m.note = "the authors' cubic, collapsed at vin = " + std::to_string(c.vin_v) + " V";
+  return m;
+}
+
+// The physical scale from the C2P's HardSigmoid fit: t_max, Q0, Q_sat, the
+// pulse floor, and q_unit = (Q_sat - Q0) / s_sat.
+void map_c2p(const EvalConfig& c, CellMapping& m) {
+  const fit::Model c2p = fit::load_model_file(c.c2p_model);
   const auto* hs = std::get_if<fit::HardSigmoidModel>(&c2p);
   if (hs == nullptr) wrong_model(c.c2p_model, "a hard_sigmoid C2P model (pulse width vs charge)", "kind " + fit::kind_name(c2p));
   const fit::ModelInfo& hinfo = hs->info();
@@ -127,7 +129,6 @@ CellMapping make_cell_mapping(const EvalConfig& c) {
                 hinfo.inputs.empty() ? "no inputs" : hinfo.inputs[0].unit + " -> " + hinfo.output.unit);
   }
   m.physical = true;
-  m.cell_model_kind = fit::kind_name(cell.model);
   m.t_max_s = hs->y_sat();
   m.q0_c = hs->x0();
   m.q_sat_c = hs->x_sat();
@@ -137,18 +138,16 @@ CellMapping make_cell_mapping(const EvalConfig& c) {
   if (!(m.t_max_s > 0) || !(m.q_unit_c > 0)) {
     wrong_model(c.c2p_model, "a rising HardSigmoid (x_sat > x0, y_sat > 0)", "x0 " + std::to_string(m.q0_c) + " C, x_sat " + std::to_string(m.q_sat_c) + " C");
   }
-  // The signed current a key column contributes: the cell's, minus its
-  // reference cell's (storing offset_v) or its complement's (2 offset_v - w).
-  const double line = c.line_level_v();
-  auto effective = [&](double w) {
-    double i = cell.evaluate(w, line);
-    if (c.sign_scheme == cell::SignScheme::kReferenceColumn) i -= cell.evaluate(c.offset_v, line);
-    if (c.sign_scheme == cell::SignScheme::kDifferential) i -= cell.evaluate(2.0 * c.offset_v - w, line);
-    return i;
-  };
-  // Least-squares projection of that current at the held line voltage onto (w - offset)^i.
-  const int degree = c.projection_degree;
-  const double lo = c.clamp_kv[0], hi = c.clamp_kv[1];
+}
+
+// A current I(w) projected by least squares on (w - offset)^i, i <= degree,
+// over [lo, hi] (Chebyshev nodes), with its error on a fine grid.
+struct Projection {
+  std::vector<double> a_amp;  // A / V^i
+  double max_error_a = 0, rms_error_a = 0, full_scale_a = 0;
+};
+
+Projection project_current(const std::function<double(double)>& current, int degree, double lo, double hi, double offset_v) {
   const int n_nodes = 64 * (degree + 1);
   Eigen::MatrixXd A(n_nodes, degree + 1);
   Eigen::VectorXd b(n_nodes);
@@ -156,41 +155,71 @@ CellMapping make_cell_mapping(const EvalConfig& c) {
   // Columns scaled by half^i for conditioning.
   for (int r = 0; r < n_nodes; ++r) {
     const double w = mid + half * std::cos(std::numbers::pi * (r + 0.5) / n_nodes);
-    const double x = (w - c.offset_v) / half;
+    const double x = (w - offset_v) / half;
     double p = 1.0;
     for (int i = 0; i <= degree; ++i) {
       A(r, i) = p;
       p *= x;
     }
-    b(r) = effective(w);
+    b(r) = current(w);
   }
   const Eigen::VectorXd sol = A.colPivHouseholderQr().solve(b);
-  std::vector<double> a_amp(static_cast<std::size_t>(degree) + 1);
-  for (int i = 0; i <= degree; ++i) a_amp[static_cast<std::size_t>(i)] = sol(i) / std::pow(half, i);
-  double max_err = 0, sum2 = 0, full = 0;
+  Projection pr;
+  pr.a_amp.resize(static_cast<std::size_t>(degree) + 1);
+  for (int i = 0; i <= degree; ++i) pr.a_amp[static_cast<std::size_t>(i)] = sol(i) / std::pow(half, i);
+  double sum2 = 0;
   const int n_check = 2001;
   for (int r = 0; r < n_check; ++r) {
     const double w = lo + (hi - lo) * r / (n_check - 1);
-    const double truth = effective(w);
-    double y = 0, x = w - c.offset_v;
-    for (int i = degree; i >= 0; --i) y = y * x + a_amp[static_cast<std::size_t>(i)];
-    max_err = std::max(max_err, std::abs(y - truth));
+    const double truth = current(w);
+    double y = 0, x = w - offset_v;
+    for (int i = degree; i >= 0; --i) y = y * x + pr.a_amp[static_cast<std::size_t>(i)];
+    pr.max_error_a = std::max(pr.max_error_a, std::abs(y - truth));
     sum2 += (y - truth) * (y - truth);
-    full = std::max(full, std::abs(truth));
+    pr.full_scale_a = std::max(pr.full_scale_a, std::abs(truth));
   }
-  m.projection_max_error_a = max_err;
-  m.projection_rms_error_a = std::sqrt(sum2 / n_check);
-  m.current_full_scale_a = full;
-  const double to_ref = m.t_max_s / m.q_unit_c;  // A -> reference units
-  m.a.resize(a_amp.size());
-  for (std::size_t i = 0; i < a_amp.size(); ++i) m.a[i] = a_amp[i] * to_ref;
+  pr.rms_error_a = std::sqrt(sum2 / n_check);
+  return pr;
+}
+
+std::string physical_note(const EvalConfig& c, const CellMapping& m, double line) {
   std::ostringstream note;
   note << "fitted read current (" << m.cell_model_kind << ", " << c.cell_model.filename().string() << ") at v_line = "
        << line << " V" << (c.sign_scheme == cell::SignScheme::kSigned ? std::string() : ", " + cell::to_string(c.sign_scheme) + " around " + std::to_string(c.offset_v) + " V")
-       << ", projected on degree " << degree << " in (w - " << c.offset_v << " V): max error "
-       << max_err * 1e9 << " nA (" << 100.0 * max_err / full << " % of " << full * 1e6 << " uA); C2P Q_sat "
-       << m.q_sat_c * 1e12 << " pC, t_max " << m.t_max_s * 1e9 << " ns, q_unit " << m.q_unit_c * 1e15 << " fC";
-  m.note = note.str();
+       << ", projected on degree " << c.projection_degree << " in (w - " << c.offset_v << " V): max error "
+       << m.projection_max_error_a * 1e9 << " nA (" << 100.0 * m.projection_max_error_a / m.current_full_scale_a << " % of "
+       << m.current_full_scale_a * 1e6 << " uA); C2P Q_sat " << m.q_sat_c * 1e12 << " pC, t_max " << m.t_max_s * 1e9
+       << " ns, q_unit " << m.q_unit_c * 1e15 << " fC";
+  return note.str();
+}
+
+}  // namespace
+
+CellMapping make_cell_mapping(const EvalConfig& c) {
+  if (c.cell == CellKind::kPoly || c.cell == CellKind::kLinear) return reference_mapping(c);
+  CellMapping m;
+  m.offset_v = c.offset_v;
+  const ReadCurrentModel cell = load_read_current_model(c.cell_model);
+  map_c2p(c, m);
+  m.cell_model_kind = fit::kind_name(cell.model);
+  // The signed current a key column contributes at the line level: the
+  // cell's, minus its reference cell's (storing offset_v) or its complement's
+  // (2 offset_v - w).
+  const double line = c.line_level_v();
+  auto effective = [&](double w) {
+    double i = cell.evaluate(w, line);
+    if (c.sign_scheme == cell::SignScheme::kReferenceColumn) i -= cell.evaluate(c.offset_v, line);
+    if (c.sign_scheme == cell::SignScheme::kDifferential) i -= cell.evaluate(2.0 * c.offset_v - w, line);
+    return i;
+  };
+  const Projection pr = project_current(effective, c.projection_degree, c.clamp_kv[0], c.clamp_kv[1], c.offset_v);
+  m.projection_max_error_a = pr.max_error_a;
+  m.projection_rms_error_a = pr.rms_error_a;
+  m.current_full_scale_a = pr.full_scale_a;
+  const double to_ref = m.t_max_s / m.q_unit_c;  // A -> reference units
+  m.a.resize(pr.a_amp.size());
+  for (std::size_t i = 0; i < pr.a_amp.size(); ++i) m.a[i] = pr.a_amp[i] * to_ref;
+  m.note = physical_note(c, m, line);
   return m;
 }
 

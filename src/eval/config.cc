@@ -2,8 +2,7 @@
 #include "gaincell/eval/config.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <functional>
 
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
@@ -11,6 +10,7 @@
 #include "gaincell/core/limits.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/json_location.h"
+#include "gaincell/eval/cell_model.h"
 
 namespace gaincell::eval {
 namespace {
@@ -107,118 +107,208 @@ fs::path model_path(const Origin& o, const std::string& ptr, const json& v) {
   return find_data_file(p);
 }
 
-const char* kKeys =
-    "preset, levels_q, levels_kv, levels_out, clamp_q, clamp_kv, clamp_out, offset_v, vin_v, window, "
-    "tile_keys, decay_per_token, decay_rule, decay_bf16, s_sat, stage2_scale, scaler_q, scaler_k, "
-    "scaler_v, scaler_out, cell, poly_coefficients, linear_gain, cell_model, c2p_model, "
-    "projection_degree, c_line_f, line_v, sign_scheme, threads";
-
-void apply_key(EvalConfig& c, const Origin& o, const std::string& key, const json& v) {
-  const std::string ptr = "/" + key;
-  if (key == "preset") {
-    if (!v.is_string()) bad(o, ptr, "a preset name", v);
-    // A preset resets everything; it must come first (files apply it before other keys).
-    c = preset(v.get<std::string>());
-  } else if (key == "levels_q") {
-    c.levels_q = levels(o, ptr, v);
-  } else if (key == "levels_kv") {
-    c.levels_kv = levels(o, ptr, v);
-  } else if (key == "levels_out") {
-    c.levels_out = levels(o, ptr, v);
-  } else if (key == "clamp_q") {
-    c.clamp_q = range(o, ptr, v);
-  } else if (key == "clamp_kv") {
-    c.clamp_kv = range(o, ptr, v);
-  } else if (key == "clamp_out") {
-    c.clamp_out = range(o, ptr, v);
-  } else if (key == "offset_v") {
-    c.offset_v = number(o, ptr, v);
-  } else if (key == "vin_v") {
-    c.vin_v = number(o, ptr, v);
-  } else if (key == "window") {
-    c.window = positive_int(o, ptr, v, 1 << 24);
-  } else if (key == "tile_keys") {
-    c.tile_keys = positive_int(o, ptr, v, 4096);
-  } else if (key == "decay_per_token") {
-    c.decay_per_token = number(o, ptr, v);
-    if (!(c.decay_per_token >= 0) || !std::isfinite(c.decay_per_token)) bad(o, ptr, "a finite number >= 0", v);
-  } else if (key == "decay_rule") {
-    if (v == "per_order") {
-      c.decay_rule = DecayRule::kPerOrder;
-    } else if (v == "global") {
-      c.decay_rule = DecayRule::kGlobal;
-    } else {
-      bad(o, ptr, "\"per_order\" or \"global\"", v);
-    }
-  } else if (key == "decay_bf16") {
-    if (!v.is_boolean()) bad(o, ptr, "true or false", v);
-    c.decay_bf16 = v.get<bool>();
-  } else if (key == "s_sat") {
-    c.s_sat = number(o, ptr, v);
-    if (!(c.s_sat > 0)) bad(o, ptr, "a number > 0", v);
-  } else if (key == "stage2_scale") {
-    c.stage2_scale = number(o, ptr, v);
-    if (!(c.stage2_scale > 0)) bad(o, ptr, "a number > 0", v);
-  } else if (key == "scaler_q") {
-    apply_scaler(c.scaler_q, o, ptr, v);
-  } else if (key == "scaler_k") {
-    apply_scaler(c.scaler_k, o, ptr, v);
-  } else if (key == "scaler_v") {
-    apply_scaler(c.scaler_v, o, ptr, v);
-  } else if (key == "scaler_out") {
-    apply_scaler(c.scaler_out, o, ptr, v);
-  } else if (key == "cell") {
-    if (v == "poly") {
-      c.cell = CellKind::kPoly;
-    } else if (v == "linear") {
-      c.cell = CellKind::kLinear;
-    } else if (v == "fitted") {
-      c.cell = CellKind::kFitted;
-    } else if (v == "ode") {
-      c.cell = CellKind::kOde;
-    } else {
-      bad(o, ptr, "\"poly\", \"linear\", \"fitted\" or \"ode\"", v);
-    }
-  } else if (key == "poly_coefficients") {
-    if (!v.is_array() || v.size() != 10) bad(o, ptr, "a list of the 10 coefficients C_ij (i outer, j inner)", v);
-    for (std::size_t i = 0; i < 10; ++i) c.poly_coefficients[i] = number(o, ptr + "/" + std::to_string(i), v[i]);
-  } else if (key == "linear_gain") {
-    c.linear_gain = number(o, ptr, v);
-  } else if (key == "cell_model") {
-    c.cell_model = model_path(o, ptr, v);
-  } else if (key == "c2p_model") {
-    c.c2p_model = model_path(o, ptr, v);
-  } else if (key == "projection_degree") {
-    c.projection_degree = positive_int(o, ptr, v, 9);
-  } else if (key == "c_line_f") {
-    c.c_line_f = number(o, ptr, v);
-    if (!(c.c_line_f > 0)) bad(o, ptr, "a capacitance > 0 in F", v);
-  } else if (key == "line_v") {
-    c.line_v = number(o, ptr, v);
-    if (!std::isfinite(c.line_v)) bad(o, ptr, "a finite voltage", v);
-  } else if (key == "sign_scheme") {
-    if (v == "signed") {
-      c.sign_scheme = cell::SignScheme::kSigned;
-    } else if (v == "reference_column") {
-      c.sign_scheme = cell::SignScheme::kReferenceColumn;
-    } else if (v == "differential") {
-      c.sign_scheme = cell::SignScheme::kDifferential;
-    } else {
-      bad(o, ptr, "\"signed\", \"reference_column\" or \"differential\"", v);
-    }
-  } else if (key == "threads") {
-    if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > limits::kMaxJobs) {
-      bad(o, ptr, "an integer in [0, " + std::to_string(limits::kMaxJobs) + "] (0 = one per core; limits::kMaxJobs)", v);
-    }
-    c.threads = static_cast<int>(v.get<long long>());
-  } else {
-    throw_input_error(o.at(ptr), "GC-1702", "unknown key \"" + key + "\"", std::string("known keys: ") + kKeys);
-  }
-}
-
 json scaler_json(const Scaler& s) {
   auto one = [](const std::vector<double>& v) { return v.size() == 1 ? json(v[0]) : json(v); };
   return json{{"a", one(s.a)}, {"b", one(s.b)}};
+}
+
+// One configuration key: how docs/evaluator.md describes it, how its JSON
+// value is checked and stored (read), and written back (write; null = left
+// out). validate() reads every written value again (recheck), so that a
+// configuration built in code meets the same checks as a file.
+struct Key {
+  ConfigKeyInfo info;
+  std::function<void(EvalConfig&, const Origin&, const std::string& ptr, const json&)> read;
+  std::function<json(const EvalConfig&)> write;
+  bool recheck = true;
+};
+
+// A number with an optional constraint (`expected` names it in errors).
+struct Constraint {
+  bool (*ok)(double) = nullptr;
+  const char* expected = "";
+};
+
+Key number_key(ConfigKeyInfo info, double EvalConfig::*field, Constraint check = {}) {
+  return {std::move(info),
+          [field, check](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) {
+            const double x = number(o, ptr, v);
+            if (check.ok != nullptr && !check.ok(x)) bad(o, ptr, check.expected, v);
+            c.*field = x;
+          },
+          [field](const EvalConfig& c) { return json(c.*field); }};
+}
+
+Key levels_key(ConfigKeyInfo info, int EvalConfig::*field) {
+  return {std::move(info),
+          [field](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) { c.*field = levels(o, ptr, v); },
+          [field](const EvalConfig& c) { return c.*field <= 0 ? json("off") : json(c.*field); }};
+}
+
+// An integer in [1, max].
+Key count_key(ConfigKeyInfo info, int EvalConfig::*field, long long max) {
+  return {std::move(info),
+          [field, max](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) {
+            c.*field = positive_int(o, ptr, v, max);
+          },
+          [field](const EvalConfig& c) { return json(c.*field); }};
+}
+
+Key range_key(ConfigKeyInfo info, std::array<double, 2> EvalConfig::*field) {
+  return {std::move(info),
+          [field](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) { c.*field = range(o, ptr, v); },
+          [field](const EvalConfig& c) { return json(c.*field); }};
+}
+
+Key scaler_key(ConfigKeyInfo info, Scaler EvalConfig::*field) {
+  return {std::move(info),
+          [field](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) { apply_scaler(c.*field, o, ptr, v); },
+          [field](const EvalConfig& c) { return scaler_json(c.*field); }};
+}
+
+Key path_key(ConfigKeyInfo info, fs::path EvalConfig::*field) {
+  return {std::move(info),
+          [field](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) { c.*field = model_path(o, ptr, v); },
+          [field](const EvalConfig& c) { return (c.*field).empty() ? json() : json((c.*field).string()); },
+          /*recheck=*/false};
+}
+
+// "\"a\", \"b\" or \"c\"".
+std::string quoted_alternatives(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    out += (i == 0 ? "" : (i + 1 == names.size() ? " or " : ", ")) + ("\"" + names[i] + "\"");
+  }
+  return out;
+}
+
+// An enumeration written by its to_string names.
+template <class E>
+Key enum_key(ConfigKeyInfo info, E EvalConfig::*field, std::vector<E> values, std::string (*name)(E)) {
+  std::vector<std::string> names;
+  for (E e : values) names.push_back(name(e));
+  return {std::move(info),
+          [field, values, names](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) {
+            for (std::size_t i = 0; i < values.size(); ++i) {
+              if (v == names[i]) {
+                c.*field = values[i];
+                return;
+              }
+            }
+            bad(o, ptr, quoted_alternatives(names), v);
+          },
+          [field, name](const EvalConfig& c) { return json(name(c.*field)); }};
+}
+
+const std::vector<DecayRule> kDecayRules = {DecayRule::kPerOrder, DecayRule::kGlobal};
+const std::vector<CellKind> kCellKinds = {CellKind::kPoly, CellKind::kLinear, CellKind::kFitted, CellKind::kOde};
+
+std::string sign_name(cell::SignScheme s) { return cell::to_string(s); }
+
+bool is_non_negative(double x) { return x >= 0 && std::isfinite(x); }
+bool is_positive(double x) { return x > 0; }
+bool is_finite(double x) { return std::isfinite(x); }
+
+Key preset_key() {
+  return {{"preset", "preset name", "", "the preset the other keys apply over (applied first)"},
+          [](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) {
+            if (!v.is_string()) bad(o, ptr, "a preset name", v);
+            // A preset resets everything; it must come first (files apply it before other keys).
+            c = preset(v.get<std::string>());
+          },
+          [](const EvalConfig& c) { return json(c.preset); },
+          /*recheck=*/false};
+}
+
+Key poly_coefficients_key() {
+  return {{"poly_coefficients", "10 numbers", "µA/V^i", "C_ij of the authors' cubic, i outer, j inner"},
+          [](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) {
+            if (!v.is_array() || v.size() != 10) bad(o, ptr, "a list of the 10 coefficients C_ij (i outer, j inner)", v);
+            for (std::size_t i = 0; i < 10; ++i) c.poly_coefficients[i] = number(o, ptr + "/" + std::to_string(i), v[i]);
+          },
+          [](const EvalConfig& c) { return json(c.poly_coefficients); }};
+}
+
+Key line_v_key() {
+  Key k = number_key({"line_v", "number", "V", "the read line's level: held (fitted), precharged (ode); default offset_v"},
+                     &EvalConfig::line_v, {is_finite, "a finite voltage"});
+  k.write = [](const EvalConfig& c) { return json(c.line_level_v()); };
+  return k;
+}
+
+Key threads_key() {
+  return {{"threads", "integer", "", "worker threads, 0 = one per core"},
+          [](EvalConfig& c, const Origin& o, const std::string& ptr, const json& v) {
+            if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > limits::kMaxJobs) {
+              bad(o, ptr, "an integer in [0, " + std::to_string(limits::kMaxJobs) + "] (0 = one per core; limits::kMaxJobs)", v);
+            }
+            c.threads = static_cast<int>(v.get<long long>());
+          },
+          [](const EvalConfig& c) { return json(c.threads); }};
+}
+
+// Every key, once: the order of the "known keys" hint.
+const std::vector<Key>& keys() {
+  using C = EvalConfig;
+  static const std::vector<Key> table = {
+      preset_key(),
+      levels_key({"levels_q", "levels", "levels", "query DAC (pulse-width) levels, or \"off\""}, &C::levels_q),
+      levels_key({"levels_kv", "levels", "levels", "K and V write DAC levels, or \"off\""}, &C::levels_kv),
+      levels_key({"levels_out", "levels", "levels", "stage-2 ADC levels, or \"off\" (the clamp stays)"}, &C::levels_out),
+      range_key({"clamp_q", "[low, high]", "fraction of t_max", "query range (also the DAC's)"}, &C::clamp_q),
+      range_key({"clamp_kv", "[low, high]", "V", "stored-voltage range (also the DAC's)"}, &C::clamp_kv),
+      range_key({"clamp_out", "[low, high]", "1", "per-tile output range (also the ADC's)"}, &C::clamp_out),
+      number_key({"offset_v", "number", "V", "VDD/2: the zero of the stored offset w - offset_v"}, &C::offset_v),
+      number_key({"vin_v", "number", "V", "read word line voltage (collapses the authors' coefficients)"}, &C::vin_v),
+      count_key({"window", "integer", "tokens", "sliding window W"}, &C::window, 1 << 24),
+      count_key({"tile_keys", "integer", "keys", "keys per stage-2 sub-array"}, &C::tile_keys, 4096),
+      number_key({"decay_per_token", "number", "1/token", "retention decay: D(age) = exp(-decay)^age"},
+                 &C::decay_per_token, {is_non_negative, "a finite number >= 0"}),
+      enum_key({"decay_rule", "per_order | global", "", "how the decay enters the cell polynomial"}, &C::decay_rule,
+               kDecayRules, &to_string),
+      {{"decay_bf16", "bool", "", "round the stage-1 decay to bfloat16"},
+       [](C& c, const Origin& o, const std::string& ptr, const json& v) {
+         if (!v.is_boolean()) bad(o, ptr, "true or false", v);
+         c.decay_bf16 = v.get<bool>();
+       },
+       [](const C& c) { return json(c.decay_bf16); }},
+      number_key({"s_sat", "number", "units of S", "C2P saturation: phi = clamp(S / s_sat, 0, 1)"}, &C::s_sat,
+                 {is_positive, "a number > 0"}),
+      number_key({"stage2_scale", "number", "units of A", "stage-2 full scale: y = clamp(A / stage2_scale, -1, 1)"},
+                 &C::stage2_scale, {is_positive, "a number > 0"}),
+      scaler_key({"scaler_q", "scaler", "", "per-head input scaler of Q"}, &C::scaler_q),
+      scaler_key({"scaler_k", "scaler", "", "per-head input scaler of K"}, &C::scaler_k),
+      scaler_key({"scaler_v", "scaler", "", "per-head input scaler of V"}, &C::scaler_v),
+      scaler_key({"scaler_out", "scaler", "", "per-head output scaler"}, &C::scaler_out),
+      enum_key({"cell", "poly | linear | fitted | ode", "", "the cell model"}, &C::cell, kCellKinds, &to_string),
+      poly_coefficients_key(),
+      number_key({"linear_gain", "number", "µA/V", "gain of the linear cell"}, &C::linear_gain),
+      path_key({"cell_model", "path", "", "read-current model file (fitted, ode)"}, &C::cell_model),
+      path_key({"c2p_model", "path", "", "HardSigmoid C2P model file (fitted, ode)"}, &C::c2p_model),
+      count_key({"projection_degree", "integer", "", "fitted: degree of the projection polynomial"}, &C::projection_degree, 9),
+      number_key({"c_line_f", "number", "F", "ode: read line capacitance"}, &C::c_line_f,
+                 {is_positive, "a capacitance > 0 in F"}),
+      line_v_key(),
+      enum_key({"sign_scheme", "signed | reference_column | differential", "", "how signed values are formed"},
+               &C::sign_scheme,
+               {cell::SignScheme::kSigned, cell::SignScheme::kReferenceColumn, cell::SignScheme::kDifferential},
+               &sign_name),
+      threads_key()};
+  return table;
+}
+
+std::string known_keys() {
+  std::string out;
+  for (const Key& k : keys()) out += (out.empty() ? "" : ", ") + k.info.name;
+  return out;
+}
+
+void apply_key(EvalConfig& c, const Origin& o, const std::string& key, const json& v) {
+  const std::string ptr = "/" + key;
+  for (const Key& k : keys()) {
+    if (k.info.name == key) return k.read(c, o, ptr, v);
+  }
+  throw_input_error(o.at(ptr), "GC-1702", "unknown key \"" + key + "\"", "known keys: " + known_keys());
 }
 
 }  // namespace
@@ -318,6 +408,31 @@ void validate(const EvalConfig& c) {
   if (c.sign_scheme != cell::SignScheme::kSigned && c.cell != CellKind::kFitted && c.cell != CellKind::kOde) {
     fail("sign_scheme \"" + cell::to_string(c.sign_scheme) + "\" describes a physical cell: it needs cell fitted or ode");
   }
+  // Each key's own checks, as a file's value would meet them.
+  const Origin o{fs::path(), nullptr, "evaluator configuration"};
+  EvalConfig scratch = c;
+  for (const Key& k : keys()) {
+    if (k.recheck) k.read(scratch, o, "/" + k.info.name, k.write(c));
+  }
+}
+
+EvalConfig resolve_config(const std::string& preset_name, const fs::path& config_file,
+                          const std::vector<std::string>& settings, const cell::CellCard* card, const NoteSink& note) {
+  EvalConfig c = preset(preset_name);
+  if (card != nullptr) {
+    apply_card(c, *card);
+    c.cell_model.clear();
+    c.c2p_model.clear();
+  }
+  if (!config_file.empty()) apply_config_file(c, config_file);
+  for (const auto& s : settings) apply_setting(c, s);
+  if (card != nullptr && (c.cell == CellKind::kFitted || c.cell == CellKind::kOde)) {
+    for (const auto& n : check_models_for_card(c, *card)) {
+      if (note) note(n);
+    }
+  }
+  validate(c);
+  return c;
 }
 
 void apply_card(EvalConfig& c, const cell::CellCard& card) {
@@ -331,50 +446,25 @@ void apply_card(EvalConfig& c, const cell::CellCard& card) {
 }
 
 json to_json(const EvalConfig& c) {
-  auto lv = [](int n) { return n <= 0 ? json("off") : json(n); };
-  json j{{"preset", c.preset},
-         {"levels_q", lv(c.levels_q)},
-         {"levels_kv", lv(c.levels_kv)},
-         {"levels_out", lv(c.levels_out)},
-         {"clamp_q", c.clamp_q},
-         {"clamp_kv", c.clamp_kv},
-         {"clamp_out", c.clamp_out},
-         {"offset_v", c.offset_v},
-         {"vin_v", c.vin_v},
-         {"window", c.window},
-         {"tile_keys", c.tile_keys},
-         {"decay_per_token", c.decay_per_token},
-         {"decay_rule", to_string(c.decay_rule)},
-         {"decay_bf16", c.decay_bf16},
-         {"s_sat", c.s_sat},
-         {"stage2_scale", c.stage2_scale},
-         {"scaler_q", scaler_json(c.scaler_q)},
-         {"scaler_k", scaler_json(c.scaler_k)},
-         {"scaler_v", scaler_json(c.scaler_v)},
-         {"scaler_out", scaler_json(c.scaler_out)},
-         {"cell", to_string(c.cell)},
-         {"poly_coefficients", c.poly_coefficients},
-         {"linear_gain", c.linear_gain},
-         {"projection_degree", c.projection_degree},
-         {"c_line_f", c.c_line_f},
-         {"line_v", c.line_level_v()},
-         {"sign_scheme", cell::to_string(c.sign_scheme)},
-         {"threads", c.threads}};
-  if (!c.cell_model.empty()) j["cell_model"] = c.cell_model.string();
-  if (!c.c2p_model.empty()) j["c2p_model"] = c.c2p_model.string();
+  json j = json::object();
+  for (const Key& k : keys()) {
+    if (json v = k.write(c); !v.is_null()) j[k.info.name] = std::move(v);
+  }
   return j;
+}
+
+std::vector<ConfigKeyInfo> config_keys() {
+  std::vector<ConfigKeyInfo> out;
+  for (const Key& k : keys()) out.push_back(k.info);
+  return out;
 }
 
 std::string to_string(DecayRule rule) { return rule == DecayRule::kPerOrder ? "per_order" : "global"; }
 
 std::string to_string(CellKind kind) {
-  switch (kind) {
-    case CellKind::kPoly: return "poly";
-    case CellKind::kLinear: return "linear";
-    case CellKind::kFitted: return "fitted";
-    case CellKind::kOde: return "ode";
-  }
-  return "?";
+  static const char* const kNames[] = {"poly", "linear", "fitted", "ode"};  // in the order of CellKind
+  const auto i = static_cast<std::size_t>(kind);
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 }  // namespace gaincell::eval

@@ -41,6 +41,11 @@ std::size_t axis_index(const store::Results& r, const std::filesystem::path& fil
 
 }  // namespace
 
+void apply_card(EnergyOptions& o, const cell::CellCard& card) {
+  o.sign_scheme = card.sign;
+  o.t_max_s = card.t_max_s;
+}
+
 EnergyEstimate estimate_energy(const EnergyOptions& o) {
   EnergyEstimate e;
   e.options = o;

@@ -159,17 +159,46 @@ void check_heads(const EvalConfig& c, std::size_t heads) {
   }
 }
 
+// The output, and S and phi when asked, zero-filled.
+EvalResult empty_result(const Tensor& q, const Shape& sh, bool intermediates) {
+  EvalResult r;
+  r.output.shape = q.shape;
+  r.output.data.assign(q.size(), 0.0f);
+  if (intermediates) {
+    std::vector<std::size_t> st = {sh.b};
+    if (sh.has_heads) st.push_back(sh.h);
+    st.push_back(sh.t);
+    st.push_back(sh.t);
+    r.S.shape = st;
+    r.phi.shape = st;
+    r.S.data.assign(r.S.size(), 0.0f);
+    r.phi.data.assign(r.phi.size(), 0.0f);
+  }
+  return r;
+}
+
+// The kernel's inputs of every head: q, and the K and V bases, [T][dp] each (zero padded).
+struct PreparedInputs {
+  std::size_t dp = 0;
+  std::vector<float> q, k, v;
+  const float* q_row(std::size_t bh, std::size_t t, std::size_t T) const { return &q[(bh * T + t) * dp]; }
+  detail::KeyStore keys(std::size_t bh, std::size_t T) const {
+    return {&k[bh * T * dp], &v[bh * T * dp], static_cast<long>(T)};
+  }
+};
+
 }  // namespace
 
 struct Evaluator::Impl {
   EvalConfig config;
   CellMapping cell;
+  // The kernel's fields that the configuration and the cell fix; kernel()
+  // adds the sizes and the decay tables. Its pointers point into the vectors.
+  detail::Kernel terms;
   std::vector<float> coef;
   std::vector<int> exponent;
-  int n_features = 0;
-  int n_exponents = 1;
   std::vector<int> power;       // per feature: the power of the stored base
-  int max_power = 0;
+  int n_exponents = 1;
   std::vector<float> global_a;  // global: the polynomial F of the stored base
   std::unique_ptr<detail::CurrentTable> ode_model;
   mutable std::mutex pool_mu;
@@ -182,38 +211,52 @@ struct Evaluator::Impl {
   }
 
   // Stage-1 terms: an optional constant (order 0) and one per feature.
-  bool has_const = false;
-  float const_coef = 0.0f;
-  int const_exp = 0;
-
   void build_terms() {
+    detail::Kernel& k = terms;
     const auto& a = cell.a;
     if (config.decay_rule == DecayRule::kPerOrder) {
       for (std::size_t i = 0; i < a.size(); ++i) {
         if (a[i] == 0.0) continue;
         if (i == 0) {
-          has_const = true;
-          const_coef = static_cast<float>(a[0]);
-          const_exp = 0;
+          k.has_const = true;
+          k.const_coef = static_cast<float>(a[0]);
+          k.const_exp = 0;
           continue;
         }
         coef.push_back(static_cast<float>(a[i]));
         exponent.push_back(static_cast<int>(i));
         power.push_back(static_cast<int>(i));
-        max_power = std::max(max_power, static_cast<int>(i));
-        ++n_features;
+        k.max_power = std::max(k.max_power, static_cast<int>(i));
         n_exponents = std::max(n_exponents, static_cast<int>(i) + 1);
       }
     } else {
       coef.push_back(1.0f);
       exponent.push_back(1);
       power.push_back(1);
-      max_power = 1;
-      n_features = 1;
+      k.max_power = 1;
       n_exponents = 2;
       for (double x : a) global_a.push_back(static_cast<float>(x));
     }
-    GC_CHECK(n_features <= detail::kMaxFeatures && max_power <= detail::kMaxFeatures) << "too many features";
+    k.n_features = static_cast<int>(coef.size());
+    GC_CHECK(k.n_features <= detail::kMaxFeatures && k.max_power <= detail::kMaxFeatures) << "too many features";
+    k.coef = coef.data();
+    k.exponent = exponent.data();
+    k.power = power.data();
+  }
+
+  // The C2P, the stage-2 scale and the output ADC.
+  void build_readout() {
+    detail::Kernel& k = terms;
+    k.window = config.window;
+    k.tile = config.tile_keys;
+    k.inv_s_sat = static_cast<float>(1.0 / config.s_sat);
+    if (cell.physical) {
+      k.s0 = static_cast<float>(cell.q0_c / cell.q_unit_c);
+      k.phi_lo = static_cast<float>(cell.phi_lo);
+      k.phi_span = static_cast<float>(1.0 - cell.phi_lo);
+    }
+    k.inv_stage2_scale = static_cast<float>(1.0 / config.stage2_scale);
+    k.adc = output_adc(config.levels_out, config.clamp_out[0], config.clamp_out[1]);
   }
 
   // x^n by repeated multiplication, ((x * x) * x) ..., as torch computes x**2 and x**3.
@@ -251,32 +294,12 @@ struct Evaluator::Impl {
   }
 
   detail::Kernel kernel(int d, int dp, long table_len, const std::vector<float>& d1, const std::vector<float>& d2) const {
-    detail::Kernel k;
+    detail::Kernel k = terms;
     k.d = d;
     k.dp = dp;
-    k.has_const = has_const;
-    k.const_coef = const_coef;
-    k.const_exp = const_exp;
-    k.coef = coef.data();
-    k.exponent = exponent.data();
-    k.n_features = n_features;
-    k.max_power = max_power;
-    k.power = power.data();
+    k.table_len = table_len;
     k.dec1 = d1.data();
     k.dec2 = d2.data();
-    k.window = config.window;
-    k.table_len = table_len;
-    k.tile = config.tile_keys;
-    k.inv_s_sat = static_cast<float>(1.0 / config.s_sat);
-    if (cell.physical) {
-      k.s0 = static_cast<float>(cell.q0_c / cell.q_unit_c);
-      k.phi_lo = static_cast<float>(cell.phi_lo);
-      k.phi_span = static_cast<float>(1.0 - cell.phi_lo);
-    }
-    k.inv_stage2_scale = static_cast<float>(1.0 / config.stage2_scale);
-    k.out_lo = static_cast<float>(config.clamp_out[0]);
-    k.out_hi = static_cast<float>(config.clamp_out[1]);
-    k.out_step = config.levels_out > 0 ? quant_step(config.levels_out, config.clamp_out[0], config.clamp_out[1]) : 0.0f;
     return k;
   }
 
@@ -286,6 +309,12 @@ struct Evaluator::Impl {
   }
 
   float finish(float sum, std::size_t head) const { return detail::scale_output(config, sum, head); }
+
+  // The steps of forward(): the ODE mode, or the kernel on prepared inputs.
+  void forward_ode(const Tensor& q, const Tensor& k, const Tensor& v, const Shape& sh, EvalResult& r,
+                   const EvalProgress& progress) const;
+  PreparedInputs prepare_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Shape& sh) const;
+  void forward_rows(const PreparedInputs& in, const Shape& sh, EvalResult& r, const EvalProgress& progress) const;
 };
 
 Evaluator::Evaluator(EvalConfig config) : impl_(std::make_unique<Impl>()) {
@@ -293,6 +322,7 @@ Evaluator::Evaluator(EvalConfig config) : impl_(std::make_unique<Impl>()) {
   impl_->config = std::move(config);
   impl_->cell = make_cell_mapping(impl_->config);
   impl_->build_terms();
+  impl_->build_readout();
   if (impl_->config.cell == CellKind::kOde) {
     const ReadCurrentModel model = load_read_current_model(impl_->config.cell_model);
     if (!model.two_inputs) {
@@ -312,81 +342,80 @@ const CellMapping& Evaluator::cell() const { return impl_->cell; }
 EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v, bool intermediates,
                               const EvalProgress& progress) const {
   const Shape sh = check_shapes(q, k, v);
-  const Impl& m = *impl_;
-  check_heads(m.config, sh.h);
-  EvalResult r;
-  r.output.shape = q.shape;
-  r.output.data.assign(q.size(), 0.0f);
-  if (intermediates) {
-    std::vector<std::size_t> st = {sh.b};
-    if (sh.has_heads) st.push_back(sh.h);
-    st.push_back(sh.t);
-    st.push_back(sh.t);
-    r.S.shape = st;
-    r.phi.shape = st;
-    r.S.data.assign(r.S.size(), 0.0f);
-    r.phi.data.assign(r.phi.size(), 0.0f);
+  check_heads(impl_->config, sh.h);
+  EvalResult r = empty_result(q, sh, intermediates);
+  if (impl_->config.cell == CellKind::kOde) {
+    impl_->forward_ode(q, k, v, sh, r, progress);
+  } else {
+    impl_->forward_rows(impl_->prepare_inputs(q, k, v, sh), sh, r, progress);
   }
-  const std::size_t heads = sh.b * sh.h;
-  const int d = static_cast<int>(sh.d);
-  const int dp = (d + kLanes - 1) / kLanes * kLanes;
-  const long T = static_cast<long>(sh.t);
+  return r;
+}
 
-  if (m.config.cell == CellKind::kOde) {
-    const std::size_t clamped_before = m.ode_model->clamped();
-    detail::ode_forward(m.config, m.cell, *m.ode_model, sh.b, sh.h, sh.t, sh.d, q.data, k.data, v.data,
-                        r.output.data, intermediates ? &r.S.data : nullptr, intermediates ? &r.phi.data : nullptr,
-                        thread_count(m.config), progress);
-    if (const std::size_t n = m.ode_model->clamped() - clamped_before; n > 0) {
-      r.warnings.push_back("ode: " + std::to_string(n) + " evaluations of the read current fell outside its model's range (line " +
-                           std::to_string(m.ode_model->v_lo()) + " .. " + std::to_string(m.ode_model->v_hi()) +
-                           " V, stored values within clamp_kv) and were clamped to it: widen the read-current sweep's line "
-                           "range (the card's read.line_sweep_v)");
-    }
-    return r;
+void Evaluator::Impl::forward_ode(const Tensor& q, const Tensor& k, const Tensor& v, const Shape& sh, EvalResult& r,
+                                  const EvalProgress& progress) const {
+  const bool intermediates = !r.S.data.empty();
+  const std::size_t clamped_before = ode_model->clamped();
+  detail::ode_forward(config, cell, *ode_model, sh.b, sh.h, sh.t, sh.d, q.data, k.data, v.data, r.output.data,
+                      intermediates ? &r.S.data : nullptr, intermediates ? &r.phi.data : nullptr, thread_count(config),
+                      progress);
+  if (const std::size_t n = ode_model->clamped() - clamped_before; n > 0) {
+    r.warnings.push_back("ode: " + std::to_string(n) + " evaluations of the read current fell outside its model's range (line " +
+                         std::to_string(ode_model->v_lo()) + " .. " + std::to_string(ode_model->v_hi()) +
+                         " V, stored values within clamp_kv) and were clamped to it: widen the read-current sweep's line "
+                         "range (the card's read.line_sweep_v)");
   }
+}
 
-  const long table_len = std::min<long>(m.config.window, T);
-  std::vector<float> d1, d2;
-  m.tables(table_len, d1, d2);
-  const detail::Kernel kern = m.kernel(d, dp, table_len, d1, d2);
-
-  // Prepared inputs of every head: q, and the K and V bases, [T][dp] each.
-  const std::size_t T_ = sh.t, D_ = sh.d, DP = static_cast<std::size_t>(dp);
-  std::vector<float> qp(heads * T_ * DP, 0.0f), kf(heads * T_ * DP, 0.0f), vf(heads * T_ * DP, 0.0f);
-  ThreadPool& pool = m.threads();
-  pool.parallel_for(heads, [&](std::size_t bh, unsigned) {
+PreparedInputs Evaluator::Impl::prepare_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Shape& sh) const {
+  const std::size_t heads = sh.b * sh.h, T = sh.t, D = sh.d;
+  PreparedInputs p;
+  p.dp = (D + kLanes - 1) / kLanes * kLanes;
+  p.q.assign(heads * T * p.dp, 0.0f);
+  p.k.assign(heads * T * p.dp, 0.0f);
+  p.v.assign(heads * T * p.dp, 0.0f);
+  threads().parallel_for(heads, [&](std::size_t bh, unsigned) {
     const std::size_t head = bh % sh.h;
-    const std::size_t in0 = bh * T_ * D_;
-    for (std::size_t t = 0; t < T_; ++t) {
-      for (std::size_t i = 0; i < D_; ++i) {
-        const std::size_t in = in0 + t * D_ + i;
-        qp[(bh * T_ + t) * DP + i] = m.prepare(0, q.data[in], head);
-        kf[(bh * T_ + t) * DP + i] = m.base(1, k.data[in], head);
-        vf[(bh * T_ + t) * DP + i] = m.base(2, v.data[in], head);
+    const std::size_t in0 = bh * T * D;
+    for (std::size_t t = 0; t < T; ++t) {
+      for (std::size_t i = 0; i < D; ++i) {
+        const std::size_t in = in0 + t * D + i;
+        p.q[(bh * T + t) * p.dp + i] = prepare(0, q.data[in], head);
+        p.k[(bh * T + t) * p.dp + i] = base(1, k.data[in], head);
+        p.v[(bh * T + t) * p.dp + i] = base(2, v.data[in], head);
       }
     }
   });
+  return p;
+}
 
+void Evaluator::Impl::forward_rows(const PreparedInputs& in, const Shape& sh, EvalResult& r,
+                                   const EvalProgress& progress) const {
+  const bool intermediates = !r.S.data.empty();
+  const std::size_t heads = sh.b * sh.h, T = sh.t, D = sh.d;
+  const long table_len = std::min<long>(config.window, static_cast<long>(T));
+  std::vector<float> d1, d2;
+  tables(table_len, d1, d2);
+  const detail::Kernel kern = kernel(static_cast<int>(D), static_cast<int>(in.dp), table_len, d1, d2);
   constexpr std::size_t kChunk = 32;  // queries per work item
-  const std::size_t chunks = (T_ + kChunk - 1) / kChunk;
-  const std::size_t items = heads * chunks;
-  std::vector<std::vector<float>> scratch(pool.size(), std::vector<float>(detail::scratch_floats(kern)));
-  std::vector<std::vector<float>> rows(pool.size(), std::vector<float>(D_));
+  const std::size_t items = heads * ((T + kChunk - 1) / kChunk);
+  ThreadPool& workers = threads();
+  std::vector<std::vector<float>> scratch(workers.size(), std::vector<float>(detail::scratch_floats(kern)));
+  std::vector<std::vector<float>> rows(workers.size(), std::vector<float>(D));
   std::atomic<std::size_t> done{0};
   std::mutex progress_mu;
-  pool.parallel_for(items, [&](std::size_t item, unsigned th) {
+  workers.parallel_for(items, [&](std::size_t item, unsigned th) {
     // Interleave heads so that every thread starts on different heads.
     const std::size_t bh = item % heads;
     const std::size_t chunk = item / heads;
     const std::size_t head = bh % sh.h;
-    detail::KeyStore keys{&kf[bh * T_ * DP], &vf[bh * T_ * DP], T};
-    for (std::size_t t = chunk * kChunk; t < std::min(T_, (chunk + 1) * kChunk); ++t) {
-      float* S_row = intermediates ? &r.S.data[(bh * T_ + t) * T_] : nullptr;
-      float* phi_row = intermediates ? &r.phi.data[(bh * T_ + t) * T_] : nullptr;
+    const detail::KeyStore keys = in.keys(bh, T);
+    for (std::size_t t = chunk * kChunk; t < std::min(T, (chunk + 1) * kChunk); ++t) {
+      float* S_row = intermediates ? &r.S.data[(bh * T + t) * T] : nullptr;
+      float* phi_row = intermediates ? &r.phi.data[(bh * T + t) * T] : nullptr;
       float* out = rows[th].data();
-      detail::query_row(kern, &qp[(bh * T_ + t) * DP], static_cast<long>(t), keys, scratch[th].data(), out, S_row, phi_row);
-      for (std::size_t i = 0; i < D_; ++i) r.output.data[(bh * T_ + t) * D_ + i] = m.finish(out[i], head);
+      detail::query_row(kern, in.q_row(bh, t, T), static_cast<long>(t), keys, scratch[th].data(), out, S_row, phi_row);
+      for (std::size_t i = 0; i < D; ++i) r.output.data[(bh * T + t) * D + i] = finish(out[i], head);
     }
     if (progress) {
       const std::size_t n = ++done;
@@ -394,7 +423,6 @@ EvalResult Evaluator::forward(const Tensor& q, const Tensor& k, const Tensor& v,
       progress(n, items);
     }
   });
-  return r;
 }
 
 // ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <functional>
 #include <map>
 
 #include "gaincell/core/build_info.h"
@@ -67,6 +68,20 @@ void write_dataset(hid_t file, const std::string& name, const Tensor& t, const s
   h5::attach_dimensions(ds.id(), dimensions, name);
 }
 
+// Writes FILE.partial with `write`, then renames it to FILE: a killed process
+// leaves the old file (or none), never a truncated one.
+void write_file(const fs::path& file, const std::function<void(hid_t)>& write) {
+  h5::silence_hdf5_errors();
+  check_output_file(file);
+  const fs::path partial = file.string() + ".partial";
+  {
+    h5::Handle f = h5::create_file(partial.string());
+    write(f.id());
+    f.close();
+  }
+  fs::rename(partial, file);
+}
+
 }  // namespace
 
 Tensor read_tensor(const fs::path& file, const std::string& name) {
@@ -105,15 +120,9 @@ Tensor read_tensor(const fs::path& file, const std::string& name) {
 }
 
 void write_tensors(const fs::path& file, const std::vector<std::pair<std::string, const Tensor*>>& tensors) {
-  h5::silence_hdf5_errors();
-  check_output_file(file);
-  const fs::path partial = file.string() + ".partial";
-  {
-    h5::Handle f = h5::create_file(partial.string());
-    for (const auto& [name, t] : tensors) write_dataset(f.id(), name, *t);
-    f.close();
-  }
-  fs::rename(partial, file);
+  write_file(file, [&](hid_t f) {
+    for (const auto& [name, t] : tensors) write_dataset(f, name, *t);
+  });
 }
 
 nlohmann::json cell_json(const CellMapping& c) {
@@ -134,25 +143,19 @@ nlohmann::json cell_json(const CellMapping& c) {
 }
 
 void write_eval_results(const fs::path& file, const EvalResult& r, const Evaluator& ev, const nlohmann::json& meta) {
-  h5::silence_hdf5_errors();
-  check_output_file(file);
-  const fs::path partial = file.string() + ".partial";
-  {
-    h5::Handle f = h5::create_file(partial.string());
+  write_file(file, [&](hid_t f) {
     {
-      Dimensions dims(f.id());  // closed before the file, so that its close writes everything
-      write_dataset(f.id(), "output", r.output, dims.of(r.output, "dim"));
-      if (!r.S.data.empty()) write_dataset(f.id(), "S", r.S, dims.of(r.S, "key"));
-      if (!r.phi.data.empty()) write_dataset(f.id(), "phi", r.phi, dims.of(r.phi, "key"));
+      Dimensions dims(f);  // closed before the file, so that its close writes everything
+      write_dataset(f, "output", r.output, dims.of(r.output, "dim"));
+      if (!r.S.data.empty()) write_dataset(f, "S", r.S, dims.of(r.S, "key"));
+      if (!r.phi.data.empty()) write_dataset(f, "phi", r.phi, dims.of(r.phi, "key"));
     }
-    h5::write_string_attribute(f.id(), "gaincell_format", kEvalFormat);
-    h5::write_string_attribute(f.id(), "gaincell_version", build_info().version + " (" + build_info().git_sha + ")");
-    h5::write_string_attribute(f.id(), "config", to_json(ev.config()).dump());
-    h5::write_string_attribute(f.id(), "cell", cell_json(ev.cell()).dump());
-    h5::write_string_attribute(f.id(), "run", meta.dump());
-    f.close();
-  }
-  fs::rename(partial, file);
+    h5::write_string_attribute(f, "gaincell_format", kEvalFormat);
+    h5::write_string_attribute(f, "gaincell_version", build_info().version + " (" + build_info().git_sha + ")");
+    h5::write_string_attribute(f, "config", to_json(ev.config()).dump());
+    h5::write_string_attribute(f, "cell", cell_json(ev.cell()).dump());
+    h5::write_string_attribute(f, "run", meta.dump());
+  });
 }
 
 }  // namespace gaincell::eval

@@ -2,7 +2,6 @@
 #include "kernel.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 namespace gaincell::eval::detail {
@@ -29,7 +28,6 @@ inline float reduce(vec v) {
   return c0 + c1;
 }
 
-// Branch-free (minss/maxss): the clamp is hit at random, a branch would mispredict.
 // pow_mem[p - 1] = base^p for p = 1..np (row of nv vectors each), by repeated
 // multiplication as the fixed-size kernels compute them.
 inline void powers(float* pow_mem, const float* base, int np, int nv) {
@@ -43,7 +41,86 @@ inline void powers(float* pow_mem, const float* base, int np, int nv) {
   }
 }
 
-inline float clampf(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
+// The steps of a query row, inlined into row() (GC_KERNEL_STEP): with fixed
+// sizes (NF features = powers 1..NF, NV vectors of the key) the powers and
+// accumulators stay in registers; the _any steps read the sizes at run time.
+#define GC_KERNEL_STEP [[gnu::always_inline]] inline
+
+// Stage 1 of one key: S += sum_f coef_f dec1_f(age) (q . base^f), the powers
+// of the key's base by repeated multiplication, one dot product per power.
+template <int NF, int NV>
+GC_KERNEL_STEP float stage1_fixed(const Kernel& k, const vec (&qv)[NV], float S, const float* kb, long age) {
+  vec pw[NF][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < NV; ++i) pw[0][i] = load(kb + i * kLanes);
+#pragma GCC unroll 16
+  for (int f = 1; f < NF; ++f)
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; ++i) pw[f][i] = pw[f - 1][i] * pw[0][i];
+#pragma GCC unroll 16
+  for (int f = 0; f < NF; ++f) {
+    vec a = qv[0] * pw[f][0];
+#pragma GCC unroll 8
+    for (int i = 1; i < NV; ++i) a = a + qv[i] * pw[f][i];
+    S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
+  }
+  return S;
+}
+
+GC_KERNEL_STEP float stage1_any(const Kernel& k, const float* q, float S, const float* kb, long age, float* pow_mem, int nv) {
+  const int dp = nv * kLanes;
+  powers(pow_mem, kb, k.max_power, nv);
+  for (int f = 0; f < k.n_features; ++f) {
+    const float* pf = pow_mem + (k.power[f] - 1) * dp;
+    vec a = load(q) * load(pf);
+    for (int i = 1; i < nv; ++i) a = a + load(q + i * kLanes) * load(pf + i * kLanes);
+    S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
+  }
+  return S;
+}
+
+// Stage 2 of one key: acc_f += phi dec2_f(age) base^f of the value.
+template <int NF, int NV>
+GC_KERNEL_STEP void stage2_fixed(const Kernel& k, vec (&acc)[NF][NV], float phi, const float* vb, long age) {
+  vec pw[NV];
+  vec base[NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < NV; ++i) base[i] = pw[i] = load(vb + i * kLanes);
+#pragma GCC unroll 16
+  for (int f = 0; f < NF; ++f) {
+    if (f > 0) {
+#pragma GCC unroll 8
+      for (int i = 0; i < NV; ++i) pw[i] = pw[i] * base[i];
+    }
+    const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
+#pragma GCC unroll 8
+    for (int i = 0; i < NV; ++i) acc[f][i] = acc[f][i] + p * pw[i];
+  }
+}
+
+GC_KERNEL_STEP void stage2_any(const Kernel& k, float* acc_mem, float phi, const float* vb, long age, float* pow_mem, int nv) {
+  const int dp = nv * kLanes;
+  powers(pow_mem, vb, k.max_power, nv);
+  for (int f = 0; f < k.n_features; ++f) {
+    const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
+    const float* pf = pow_mem + (k.power[f] - 1) * dp;
+    float* a = acc_mem + f * dp;
+    for (int i = 0; i < nv; ++i) {
+      const vec r = load(a + i * kLanes) + p * load(pf + i * kLanes);
+      std::memcpy(a + i * kLanes, &r, sizeof(vec));
+    }
+  }
+}
+
+// The tile's readout: A[d] = const term + sum_f coef_f A_f[d]; clamp, ADC,
+// digital sum into out.
+GC_KERNEL_STEP void readout(const Kernel& k, const float* acc_mem, float acc0, int nf, int dp, float* out) {
+  for (int i = 0; i < k.d; ++i) {
+    float A = k.has_const ? k.const_coef * acc0 : 0.0f;
+    for (int f = 0; f < nf; ++f) A = A + k.coef[f] * acc_mem[f * dp + i];
+    out[i] = out[i] + k.adc(A * k.inv_stage2_scale);
+  }
+}
 
 // NF = number of features = max power with powers 1..NF, and NV vectors per
 // row, when known at compile time (0 = read from the kernel at run time).
@@ -53,7 +130,6 @@ void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* s
          float* phi_row) {
   constexpr bool kFixed = NF_ > 0 && NV_ > 0;
   const int nf = NF_ > 0 ? NF_ : k.n_features;
-  const int np = NF_ > 0 ? NF_ : k.max_power;
   const int nv = NV_ > 0 ? NV_ : k.dp / kLanes;
   constexpr int kF = NF_ > 0 ? NF_ : 1;
   constexpr int kV = NV_ > 0 ? NV_ : 1;
@@ -91,42 +167,19 @@ void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* s
     // stage 2: separate loops so that one key's chain does not stall the next.
     float S_tile[kMaxTile];
     for (long s = s_lo; s <= s_hi; ++s) {
-      const long slot = slot0 + (s - s_lo);
       const long age = t - s;
-      const float* kb = keys.kfeat + slot * dp;
-      float S = 0.0f;
-      if (k.has_const) S = k.const_coef * k.dec1[k.const_exp * k.table_len + age] * qsum;
+      const float* kb = keys.kfeat + (slot0 + (s - s_lo)) * dp;
+      const float S0 = k.has_const ? k.const_coef * k.dec1[k.const_exp * k.table_len + age] * qsum : 0.0f;
       if constexpr (kFixed) {
-        // Powers 1..NF of the key's base, then one dot product per power.
-        vec pw[kF][kV];
-#pragma GCC unroll 8
-        for (int i = 0; i < kV; ++i) pw[0][i] = load(kb + i * kLanes);
-#pragma GCC unroll 16
-        for (int f = 1; f < kF; ++f)
-#pragma GCC unroll 8
-          for (int i = 0; i < kV; ++i) pw[f][i] = pw[f - 1][i] * pw[0][i];
-#pragma GCC unroll 16
-        for (int f = 0; f < kF; ++f) {
-          vec a = qv[0] * pw[f][0];
-#pragma GCC unroll 8
-          for (int i = 1; i < kV; ++i) a = a + qv[i] * pw[f][i];
-          S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
-        }
+        S_tile[s - s_lo] = stage1_fixed<kF, kV>(k, qv, S0, kb, age);
       } else {
-        powers(pow_mem, kb, np, nv);
-        for (int f = 0; f < nf; ++f) {
-          const float* pf = pow_mem + (k.power[f] - 1) * dp;
-          vec a = load(q) * load(pf);
-          for (int i = 1; i < nv; ++i) a = a + load(q + i * kLanes) * load(pf + i * kLanes);
-          S = S + k.coef[f] * k.dec1[k.exponent[f] * k.table_len + age] * reduce(a);
-        }
+        S_tile[s - s_lo] = stage1_any(k, q, S0, kb, age, pow_mem, nv);
       }
-      S_tile[s - s_lo] = S;
     }
     float phi_tile[kMaxTile];
     for (long s = s_lo; s <= s_hi; ++s) {
       const float S = S_tile[s - s_lo];
-      const float phi = k.phi_lo + k.phi_span * clampf((S - k.s0) * k.inv_s_sat, 0.0f, 1.0f);
+      const float phi = k.phi_lo + k.phi_span * clamp_f((S - k.s0) * k.inv_s_sat, 0.0f, 1.0f);
       phi_tile[s - s_lo] = phi;
       if (S_row != nullptr) {
         S_row[s] = S;
@@ -134,52 +187,22 @@ void row(const Kernel& k, const float* q, long t, const KeyStore& keys, float* s
       }
     }
     for (long s = s_lo; s <= s_hi; ++s) {
-      const long slot = slot0 + (s - s_lo);
       const long age = t - s;
       const float phi = phi_tile[s - s_lo];
       // No branch on phi == 0 (half the pairs at random, unpredictable): adding p * v = +-0 is exact.
       if (k.has_const) acc0 = acc0 + phi * k.dec2[k.const_exp * k.table_len + age];
-      const float* vb = keys.vfeat + slot * dp;
+      const float* vb = keys.vfeat + (slot0 + (s - s_lo)) * dp;
       if constexpr (kFixed) {
-        vec pw[kV];
-        vec base[kV];
-#pragma GCC unroll 8
-        for (int i = 0; i < kV; ++i) base[i] = pw[i] = load(vb + i * kLanes);
-#pragma GCC unroll 16
-        for (int f = 0; f < kF; ++f) {
-          if (f > 0) {
-#pragma GCC unroll 8
-            for (int i = 0; i < kV; ++i) pw[i] = pw[i] * base[i];
-          }
-          const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
-#pragma GCC unroll 8
-          for (int i = 0; i < kV; ++i) acc[f][i] = acc[f][i] + p * pw[i];
-        }
+        stage2_fixed<kF, kV>(k, acc, phi, vb, age);
       } else {
-        powers(pow_mem, vb, np, nv);
-        for (int f = 0; f < nf; ++f) {
-          const vec p = vec{} + phi * k.dec2[k.exponent[f] * k.table_len + age];
-          const float* pf = pow_mem + (k.power[f] - 1) * dp;
-          float* a = acc_mem + f * dp;
-          for (int i = 0; i < nv; ++i) {
-            const vec r = load(a + i * kLanes) + p * load(pf + i * kLanes);
-            std::memcpy(a + i * kLanes, &r, sizeof(vec));
-          }
-        }
+        stage2_any(k, acc_mem, phi, vb, age, pow_mem, nv);
       }
     }
     if constexpr (kFixed) {
       for (int f = 0; f < kF; ++f)
         for (int i = 0; i < kV; ++i) std::memcpy(acc_mem + f * dp + i * kLanes, &acc[f][i], sizeof(vec));
     }
-    // A[d] = const term + sum_f coef_f A_f[d]; clamp, ADC, digital sum.
-    for (int i = 0; i < k.d; ++i) {
-      float A = k.has_const ? k.const_coef * acc0 : 0.0f;
-      for (int f = 0; f < nf; ++f) A = A + k.coef[f] * acc_mem[f * dp + i];
-      float y = clampf(A * k.inv_stage2_scale, k.out_lo, k.out_hi);
-      if (k.out_step != 0.0f) y = k.out_step * std::nearbyint(y / k.out_step);
-      out[i] = out[i] + y;
-    }
+    readout(k, acc_mem, acc0, nf, dp, out);
   }
 }
 

@@ -9,6 +9,8 @@
 
 #include <cstddef>
 
+#include "gaincell/eval/numerics.h"
+
 namespace gaincell::eval::detail {
 
 inline constexpr int kLanes = 16;  // floats per vector; D is padded to a multiple
@@ -40,8 +42,7 @@ struct Kernel {
   // (float32 multiplications), so do we.
   float inv_s_sat = 1.0f / 80.0f, s0 = 0.0f, phi_lo = 0.0f, phi_span = 1.0f;
   float inv_stage2_scale = 1.0f / 40.0f;
-  float out_lo = -1.0f, out_hi = 1.0f;
-  float out_step = 0.0f;  // 0 = no output quantization
+  OutputAdc adc;  // stage-2 clamp and ADC of each sub-array
 };
 
 // Keys of one head: bases [slot][dp] for K and V; slot = s % capacity.

@@ -96,60 +96,99 @@ double signed_line_charge_c(const EvalConfig& c, const CurrentTable& model, cons
   return q - line_charge_c(model, companion, width_s, scale, c.c_line_f, v0);
 }
 
+namespace {
+
+// One pass of the ODE mode: its arrays, and the per-thread scratch of one line.
+struct OdePass {
+  const EvalConfig& c;
+  const CellMapping& cell;
+  const CurrentTable& model;
+  std::size_t H, T, D;
+  const std::vector<float>& q;
+  const std::vector<float>& k;
+  const std::vector<float>& v;
+  std::vector<float>& out;
+  std::vector<float>* S;
+  std::vector<float>* phi;
+};
+
+struct OdeLine {
+  std::vector<double> w, width;  // the line's cells: stored voltages, pulse widths
+  std::vector<double> phis;      // stage-1 pulses of the query row, per key
+};
+
+// A stored value after `age` tokens: its offset relaxes (per-order rule), or
+// stays (global rule: the decay scales the current instead).
+double stored_v(const EvalConfig& c, double x, double decay) {
+  return c.decay_rule == DecayRule::kPerOrder ? c.offset_v + (x - c.offset_v) * decay : x;
+}
+
+// Stage 1 of query t of head bh: one line per key s in the window; fills line.phis.
+void stage1(const OdePass& p, std::size_t bh, std::size_t t, long first, OdeLine& line) {
+  const EvalConfig& c = p.c;
+  const bool per_order = c.decay_rule == DecayRule::kPerOrder;
+  const std::size_t head = bh % p.H, base = bh * p.T * p.D;
+  line.phis.assign(p.T, 0.0);
+  for (long s = first; s <= static_cast<long>(t); ++s) {
+    const double D_age = decay_at(c.decay_per_token, static_cast<long>(t) - s);
+    line.w.clear();
+    line.width.clear();
+    for (std::size_t d = 0; d < p.D; ++d) {
+      line.w.push_back(stored_v(c, prepare_input(c, Input::kK, p.k[base + static_cast<std::size_t>(s) * p.D + d], head), D_age));
+      line.width.push_back(prepare_input(c, Input::kQ, p.q[base + t * p.D + d], head) * p.cell.t_max_s);
+    }
+    const double Q = signed_line_charge_c(c, p.model, line.w, line.width, per_order ? 1.0 : D_age);
+    const double phi = p.cell.phi_of_charge(Q);
+    line.phis[static_cast<std::size_t>(s)] = phi;
+    const std::size_t at = (bh * p.T + t) * p.T + static_cast<std::size_t>(s);
+    if (p.S != nullptr) (*p.S)[at] = static_cast<float>(Q / p.cell.q_unit_c);
+    if (p.phi != nullptr) (*p.phi)[at] = static_cast<float>(phi);
+  }
+}
+
+// Stage 2 of query t of head bh: per output dimension and key tile, one line
+// of the tile's cells read with the stage-1 pulses, through the output ADC.
+void stage2(const OdePass& p, std::size_t bh, std::size_t t, long first, OdeLine& line) {
+  const EvalConfig& c = p.c;
+  const bool per_order = c.decay_rule == DecayRule::kPerOrder;
+  const long tile = c.tile_keys;
+  const std::size_t head = bh % p.H, base = bh * p.T * p.D;
+  const OutputAdc adc = output_adc(c.levels_out, c.clamp_out[0], c.clamp_out[1]);
+  for (std::size_t d = 0; d < p.D; ++d) {
+    float sum = 0.0f;
+    for (long t0 = (first / tile) * tile; t0 <= static_cast<long>(t); t0 += tile) {
+      line.w.clear();
+      line.width.clear();
+      for (long s = std::max(first, t0); s <= std::min<long>(static_cast<long>(t), t0 + tile - 1); ++s) {
+        const double D_age = decay_at(c.decay_per_token, static_cast<long>(t) - s);
+        line.w.push_back(stored_v(c, prepare_input(c, Input::kV, p.v[base + static_cast<std::size_t>(s) * p.D + d], head), D_age));
+        // Global decay scales each cell's current; fold it into its pulse width (charge is linear in both).
+        line.width.push_back(line.phis[static_cast<std::size_t>(s)] * p.cell.t_max_s * (per_order ? 1.0 : D_age));
+      }
+      const double Q2 = signed_line_charge_c(c, p.model, line.w, line.width, 1.0);
+      sum += adc(static_cast<float>(Q2 / p.cell.q2_full_scale_c));
+    }
+    p.out[base + t * p.D + d] = scale_output(c, sum, head);
+  }
+}
+
+}  // namespace
+
 void ode_forward(const EvalConfig& c, const CellMapping& cell, const CurrentTable& model, std::size_t B,
                  std::size_t H, std::size_t T, std::size_t D, const std::vector<float>& q, const std::vector<float>& k,
                  const std::vector<float>& v, std::vector<float>& out, std::vector<float>* S, std::vector<float>* phi,
                  unsigned threads, const EvalProgress& progress) {
-  const bool per_order = c.decay_rule == DecayRule::kPerOrder;
-  const long W = c.window, tile = c.tile_keys;
-  const float out_step = c.levels_out > 0 ? quant_step(c.levels_out, c.clamp_out[0], c.clamp_out[1]) : 0.0f;
+  const OdePass pass{c, cell, model, H, T, D, q, k, v, out, S, phi};
   const std::size_t items = B * H * T;
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex progress_mu;
   auto work = [&] {
-    std::vector<double> w, width, phis;
+    OdeLine line;
     for (std::size_t item = next++; item < items; item = next++) {
-      const std::size_t bh = item / T, t = item % T, head = bh % H;
-      const std::size_t base = bh * T * D;
-      const long first = std::max(0L, static_cast<long>(t) - W + 1);
-      phis.assign(T, 0.0);
-      // Stage 1: one line per key s in the window.
-      for (long s = first; s <= static_cast<long>(t); ++s) {
-        const double D_age = decay_at(c.decay_per_token, static_cast<long>(t) - s);
-        w.clear();
-        width.clear();
-        for (std::size_t d = 0; d < D; ++d) {
-          const double kv = prepare_input(c, Input::kK, k[base + static_cast<std::size_t>(s) * D + d], head);
-          w.push_back(per_order ? c.offset_v + (kv - c.offset_v) * D_age : kv);
-          width.push_back(prepare_input(c, Input::kQ, q[base + t * D + d], head) * cell.t_max_s);
-        }
-        const double Q = signed_line_charge_c(c, model, w, width, per_order ? 1.0 : D_age);
-        const double p = cell.phi_lo + (1.0 - cell.phi_lo) * std::clamp((Q - cell.q0_c) / (cell.q_sat_c - cell.q0_c), 0.0, 1.0);
-        phis[static_cast<std::size_t>(s)] = p;
-        if (S != nullptr) (*S)[(bh * T + t) * T + static_cast<std::size_t>(s)] = static_cast<float>(Q / cell.q_unit_c);
-        if (phi != nullptr) (*phi)[(bh * T + t) * T + static_cast<std::size_t>(s)] = static_cast<float>(p);
-      }
-      // Stage 2: per output dimension and key tile, one line of the tile's cells.
-      for (std::size_t d = 0; d < D; ++d) {
-        float sum = 0.0f;
-        for (long t0 = (first / tile) * tile; t0 <= static_cast<long>(t); t0 += tile) {
-          w.clear();
-          width.clear();
-          for (long s = std::max(first, t0); s <= std::min<long>(static_cast<long>(t), t0 + tile - 1); ++s) {
-            const double D_age = decay_at(c.decay_per_token, static_cast<long>(t) - s);
-            const double vv = prepare_input(c, Input::kV, v[base + static_cast<std::size_t>(s) * D + d], head);
-            w.push_back(per_order ? c.offset_v + (vv - c.offset_v) * D_age : vv);
-            // Global decay scales each cell's current; fold it into its pulse width (charge is linear in both).
-            width.push_back(phis[static_cast<std::size_t>(s)] * cell.t_max_s * (per_order ? 1.0 : D_age));
-          }
-          const double Q2 = signed_line_charge_c(c, model, w, width, 1.0);
-          float y = clamp_f(static_cast<float>(Q2 / cell.q2_full_scale_c), static_cast<float>(c.clamp_out[0]),
-                            static_cast<float>(c.clamp_out[1]));
-          if (out_step != 0.0f) y = quantize_with_step(y, out_step);
-          sum += y;
-        }
-        out[base + t * D + d] = scale_output(c, sum, head);
-      }
+      const std::size_t bh = item / T, t = item % T;
+      const long first = std::max(0L, static_cast<long>(t) - c.window + 1);
+      stage1(pass, bh, t, first, line);
+      stage2(pass, bh, t, first, line);
       if (progress) {
         const std::size_t n = ++done;
         std::lock_guard lock(progress_mu);

@@ -7,10 +7,12 @@
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/limits.h"
+#include "gaincell/core/strings.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/netlist/si_value.h"
 #include "gaincell/store/h5.h"
 #include "gaincell/store/results_file.h"
+#include "grid.h"
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -22,86 +24,96 @@ namespace {
   throw InputError("GC-1611", file + ": error GC-1611: no axis, measure or column named '" + name + "'; it has: " + have);
 }
 
-std::string trim(const std::string& s) {
-  const auto a = s.find_first_not_of(" \t\r");
-  if (a == std::string::npos) return "";
-  const auto b = s.find_last_not_of(" \t\r");
-  return s.substr(a, b - a + 1);
-}
+std::string trim(std::string_view s) { return std::string(gaincell::trim(s)); }
 
-}  // namespace
+// ---- gaincell results files -------------------------------------------------
 
-FitData load_results_data(const std::filesystem::path& path, const FitRequest& req, DataReport* report) {
-  const store::Results r = store::read_results(path);
-  const std::string file = path.string();
-  std::string have;
-  for (const auto& a : r.axes) have += (have.empty() ? "" : ", ") + a.name + " (axis)";
-  for (const auto& m : r.measures) have += (have.empty() ? "" : ", ") + m.name + " (measure)";
+// A results file's points on the grid of its axes.
+class ResultsGrid {
+ public:
+  ResultsGrid(const store::Results& r, std::string file) : r_(r), file_(std::move(file)) {
+    for (const auto& a : r.axes) shape_.push_back(a.values.size());
+    for (const auto& a : r.axes) have_ += (have_.empty() ? "" : ", ") + a.name + " (axis)";
+    for (const auto& m : r.measures) have_ += (have_.empty() ? "" : ", ") + m.name + " (measure)";
+  }
 
-  const std::size_t n = r.size();
-  std::vector<std::size_t> shape;
-  for (const auto& a : r.axes) shape.push_back(a.values.size());
-  // Coordinates of point k along axis d.
-  auto coordinate = [&](std::size_t k, std::size_t d) {
-    for (std::size_t e = shape.size(); e-- > d + 1;) k /= shape[e];
-    return r.axes[d].values[k % shape[d]];
-  };
-  auto axis_of = [&](const std::string& name) -> int {
-    for (std::size_t d = 0; d < r.axes.size(); ++d) {
-      if (r.axes[d].name == name) return static_cast<int>(d);
+  // Coordinate of point k along axis d.
+  double coordinate(std::size_t k, std::size_t d) const { return r_.axes[d].values[detail::grid_position(k, shape_, d)]; }
+  int axis_of(const std::string& name) const {
+    for (std::size_t d = 0; d < r_.axes.size(); ++d) {
+      if (r_.axes[d].name == name) return static_cast<int>(d);
     }
     return -1;
-  };
-  auto measure_of = [&](const std::string& name) -> const store::MeasureInfo* {
-    for (const auto& m : r.measures) {
+  }
+  const store::MeasureInfo* measure_of(const std::string& name) const {
+    for (const auto& m : r_.measures) {
       if (m.name == name) return &m;
     }
     return nullptr;
-  };
+  }
+  [[noreturn]] void unknown_name(const std::string& name) const { unknown(file_, name, have_); }
+  const std::string& file() const { return file_; }
 
-  const store::MeasureInfo* out = measure_of(req.output);
-  if (out == nullptr) unknown(file, req.output, have);
-  const bool trace = !out->trace_times_s.empty();
+ private:
+  const store::Results& r_;
+  std::string file_;
+  std::vector<std::size_t> shape_;
+  std::string have_;
+};
 
-  // Which points pass the `where` filter.
+// Which points pass the `where` filter; refuses a value not on its axis.
+std::vector<bool> where_filter(const store::Results& r, const ResultsGrid& grid, const std::map<std::string, double>& where) {
+  const std::size_t n = r.size();
   std::vector<bool> keep(n, true);
-  for (const auto& condition : req.where) {
+  for (const auto& condition : where) {
     const std::string& name = condition.first;
     const double value = condition.second;  // (clang 14 cannot capture a structured binding)
-    const int d = axis_of(name);
-    if (d < 0) unknown(file, name, have);
+    const int d = grid.axis_of(name);
+    if (d < 0) grid.unknown_name(name);
     const auto& values = r.axes[static_cast<std::size_t>(d)].values;
     if (std::none_of(values.begin(), values.end(), [&](double v) { return std::abs(v - value) <= 1e-12 * std::max(1.0, std::abs(v)); })) {
-      throw InputError("GC-1611", file + ": error GC-1611: " + name + " = " + netlist::format_exact(value) +
+      throw InputError("GC-1611", grid.file() + ": error GC-1611: " + name + " = " + netlist::format_exact(value) +
                                       " is not a value of that axis");
     }
     for (std::size_t k = 0; k < n; ++k) {
-      const double c = coordinate(k, static_cast<std::size_t>(d));
+      const double c = grid.coordinate(k, static_cast<std::size_t>(d));
       if (std::abs(c - value) > 1e-12 * std::max(1.0, std::abs(c))) keep[k] = false;
     }
   }
+  return keep;
+}
 
-  FitData data;
-  data.output = {out->name, out->unit, {}};
-  std::vector<const std::vector<double>*> sources;  // per input: a measure's values, or null for an axis
-  std::vector<int> axes;
+// Where each input's values come from: an axis, a scalar measure, or (the
+// trace output's "<output>_time_s") the trace's sample times.
+struct InputSource {
+  int axis = -1;
+  const std::vector<double>* measure = nullptr;
+};
+
+std::vector<InputSource> input_sources(const store::Results& r, const ResultsGrid& grid, const FitRequest& req,
+                                       const store::MeasureInfo& out, FitData& data) {
+  const bool trace = !out.trace_times_s.empty();
+  std::vector<InputSource> sources;
   for (const auto& name : req.inputs) {
-    const int d = axis_of(name);
-    const store::MeasureInfo* m = measure_of(name);
-    if (d < 0 && m == nullptr && !(trace && name == req.output + "_time_s")) unknown(file, name, have);
+    const int d = grid.axis_of(name);
+    const store::MeasureInfo* m = grid.measure_of(name);
+    if (d < 0 && m == nullptr && !(trace && name == req.output + "_time_s")) grid.unknown_name(name);
     if (m != nullptr && !m->trace_times_s.empty()) {
-      throw InputError("GC-1611", file + ": error GC-1611: '" + name + "' is a trace; only the output may be one");
+      throw InputError("GC-1611", grid.file() + ": error GC-1611: '" + name + "' is a trace; only the output may be one");
     }
-    axes.push_back(d);
-    sources.push_back(m != nullptr ? &r.values.at(name) : nullptr);
+    sources.push_back({d, m != nullptr ? &r.values.at(name) : nullptr});
     data.inputs.push_back({name, d >= 0 ? r.axes[static_cast<std::size_t>(d)].unit : (m != nullptr ? m->unit : "s"), {}});
   }
+  return sources;
+}
 
-  DataReport rep;
-  rep.points_total = n;
-  const auto& y = r.values.at(out->name);
-  const std::size_t width = trace ? out->trace_times_s.size() : 1;
-  for (std::size_t k = 0; k < n; ++k) {
+// The rows of the kept, successful points (a trace: one row per sample),
+// counting the filtered and failed ones in `rep`.
+void gather_rows(const store::Results& r, const ResultsGrid& grid, const store::MeasureInfo& out,
+                 const std::vector<InputSource>& sources, const std::vector<bool>& keep, FitData& data, DataReport& rep) {
+  const auto& y = r.values.at(out.name);
+  const std::size_t width = out.width();
+  for (std::size_t k = 0; k < r.size(); ++k) {
     if (!keep[k]) {
       ++rep.points_filtered;
       continue;
@@ -111,24 +123,122 @@ FitData load_results_data(const std::filesystem::path& path, const FitRequest& r
       continue;
     }
     for (std::size_t s = 0; s < width; ++s) {
-      for (std::size_t i = 0; i < req.inputs.size(); ++i) {
+      for (std::size_t i = 0; i < sources.size(); ++i) {
         double v;
-        if (axes[i] >= 0) {
-          v = coordinate(k, static_cast<std::size_t>(axes[i]));
-        } else if (sources[i] != nullptr) {
-          v = (*sources[i])[k];
+        if (sources[i].axis >= 0) {
+          v = grid.coordinate(k, static_cast<std::size_t>(sources[i].axis));
+        } else if (sources[i].measure != nullptr) {
+          v = (*sources[i].measure)[k];
         } else {
-          v = out->trace_times_s[s];  // the trace's own time
+          v = out.trace_times_s[s];  // the trace's own time
         }
         data.inputs[i].values.push_back(v);
       }
       data.output.values.push_back(y[k * width + s]);
     }
   }
+}
+
+// ---- any HDF5 file with dimension scales ---------------------------------------
+
+std::string units_of(hid_t obj) {
+  return h5::has_attribute(obj, "units") ? h5::read_string_attribute(obj, "units") : std::string("1");
+}
+
+// A dimension scale: name (the last path component), unit and values.
+struct Scale {
+  std::string name, unit;
+  std::vector<double> values;
+};
+
+// The first scale attached to each dimension of `out`; refuses a dimension
+// without one or with one of another length (GC-1611).
+std::vector<Scale> attached_scales(hid_t out, const std::vector<hsize_t>& shape, const std::string& file,
+                                   const std::string& output) {
+  std::vector<Scale> scales(shape.size());
+  for (unsigned d = 0; d < shape.size(); ++d) {
+    auto visit = [](hid_t, unsigned, hid_t scale, void* data) -> herr_t {
+      auto* found = static_cast<Scale*>(data);
+      char name[512] = {};
+      H5Iget_name(scale, name, sizeof name);
+      std::string full = name;
+      found->name = full.substr(full.find_last_of('/') + 1);
+      found->values = h5::read_doubles(scale);
+      found->unit = units_of(scale);
+      return 1;  // the first scale is enough
+    };
+    if (H5DSget_num_scales(out, d) <= 0 || H5DSiterate_scales(out, d, nullptr, visit, &scales[d]) < 0) {
+      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + output +
+                                      "' has no dimension scale attached (name the axes with H5DS / h5py dims)");
+    }
+    if (scales[d].values.size() != shape[d]) {
+      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + output +
+                                      "' has " + std::to_string(shape[d]) + " entries but its scale '" + scales[d].name +
+                                      "' has " + std::to_string(scales[d].values.size()) + " values");
+    }
+  }
+  return scales;
+}
+
+// The number of points of `shape`; refuses none or more than limits::kMaxPoints.
+std::size_t point_count(const std::vector<hsize_t>& shape, const std::string& file, const std::string& output) {
+  std::size_t n = 1;
+  for (auto s : shape) {
+    if (s == 0 || s > limits::kMaxPoints / n) {
+      throw InputError("GC-1611", file + ": error GC-1611: '" + output + "' is empty or holds more than " +
+                                      std::to_string(limits::kMaxPoints) + " points");
+    }
+    n *= s;
+  }
+  return n;
+}
+
+// Input `name`: a scale of the output's dimensions, else a dataset shaped
+// like the output.
+Column scale_or_dataset(hid_t file_id, const std::string& name, const std::vector<Scale>& scales,
+                        const std::vector<hsize_t>& shape, const std::string& file, const std::string& output) {
+  Column col{name, "1", {}};
+  for (std::size_t d = 0; d < scales.size(); ++d) {
+    if (scales[d].name != name) continue;
+    col.unit = scales[d].unit;
+    col.values.clear();
+    const std::size_t n = point_count(shape, file, output);
+    for (std::size_t k = 0; k < n; ++k) col.values.push_back(scales[d].values[detail::grid_position(k, shape, d)]);
+  }
+  if (!col.values.empty()) return col;
+  if (H5Lexists(file_id, name.c_str(), H5P_DEFAULT) > 0) {
+    h5::Handle ds = h5::open_dataset(file_id, name);
+    if (h5::dataset_shape(ds.id()) != shape) {
+      throw InputError("GC-1611", file + ": error GC-1611: '" + name + "' is not shaped like '" + output + "'");
+    }
+    col.unit = units_of(ds.id());
+    col.values = h5::read_doubles(ds.id());
+    return col;
+  }
+  std::string have;
+  for (const auto& s2 : scales) have += (have.empty() ? "" : ", ") + s2.name;
+  throw InputError("GC-1611", file + ": error GC-1611: no axis or dataset named '" + name + "'; the axes of '" +
+                                  output + "' are: " + have);
+}
+
+}  // namespace
+
+FitData load_results_data(const std::filesystem::path& path, const FitRequest& req, DataReport* report) {
+  const store::Results r = store::read_results(path);
+  const ResultsGrid grid(r, path.string());
+  const store::MeasureInfo* out = grid.measure_of(req.output);
+  if (out == nullptr) grid.unknown_name(req.output);
+  const std::vector<bool> keep = where_filter(r, grid, req.where);
+  FitData data;
+  data.output = {out->name, out->unit, {}};
+  const std::vector<InputSource> sources = input_sources(r, grid, req, *out, data);
+  DataReport rep;
+  rep.points_total = r.size();
+  gather_rows(r, grid, *out, sources, keep, data, rep);
   if (data.output.values.empty()) {
-    throw InputError("GC-1611", file + ": error GC-1611: no point left to fit (" + std::to_string(rep.points_failed) +
+    throw InputError("GC-1611", grid.file() + ": error GC-1611: no point left to fit (" + std::to_string(rep.points_failed) +
                                     " failed, " + std::to_string(rep.points_filtered) + " filtered out of " +
-                                    std::to_string(n) + ")");
+                                    std::to_string(r.size()) + ")");
   }
   rep.source_sha256 = sha256_file(path);
   for (const char* key : {"spec_name", "spec_sha256", "template_sha256", "include_sha256", "ngspice_version", "gaincell_version"}) {
@@ -147,75 +257,11 @@ FitData load_hdf5_data(const std::filesystem::path& path, const FitRequest& req,
   }
   h5::Handle out = h5::open_dataset(f.id(), req.output);
   const auto shape = h5::dataset_shape(out.id());
-  auto unit_of = [](hid_t obj) { return h5::has_attribute(obj, "units") ? h5::read_string_attribute(obj, "units") : std::string("1"); };
-  // The scales attached to each dimension: name (last path component) and values.
-  std::vector<std::pair<std::string, std::vector<double>>> scales(shape.size());
-  std::vector<std::string> scale_units(shape.size());
-  for (unsigned d = 0; d < shape.size(); ++d) {
-    struct Found {
-      std::string name, unit;
-      std::vector<double> values;
-    } found;
-    auto visit = [](hid_t, unsigned, hid_t scale, void* data) -> herr_t {
-      auto* fnd = static_cast<Found*>(data);
-      char name[512] = {};
-      H5Iget_name(scale, name, sizeof name);
-      std::string full = name;
-      fnd->name = full.substr(full.find_last_of('/') + 1);
-      fnd->values = h5::read_doubles(scale);
-      fnd->unit = h5::has_attribute(scale, "units") ? h5::read_string_attribute(scale, "units") : "1";
-      return 1;  // the first scale is enough
-    };
-    if (H5DSget_num_scales(out.id(), d) <= 0 || H5DSiterate_scales(out.id(), d, nullptr, visit, &found) < 0) {
-      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + req.output +
-                                      "' has no dimension scale attached (name the axes with H5DS / h5py dims)");
-    }
-    if (found.values.size() != shape[d]) {
-      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + req.output +
-                                      "' has " + std::to_string(shape[d]) + " entries but its scale '" + found.name +
-                                      "' has " + std::to_string(found.values.size()) + " values");
-    }
-    scales[d] = {found.name, found.values};
-    scale_units[d] = found.unit;
-  }
-  std::size_t n = 1;
-  for (auto s : shape) {
-    if (s == 0 || s > limits::kMaxPoints / n) {
-      throw InputError("GC-1611", file + ": error GC-1611: '" + req.output + "' is empty or holds more than " +
-                                      std::to_string(limits::kMaxPoints) + " points");
-    }
-    n *= s;
-  }
+  const std::vector<Scale> scales = attached_scales(out.id(), shape, file, req.output);
+  const std::size_t n = point_count(shape, file, req.output);
   FitData data;
-  data.output = {req.output.substr(req.output.find_last_of('/') + 1), unit_of(out.id()), h5::read_doubles(out.id())};
-  for (const auto& name : req.inputs) {
-    Column col{name, "1", {}};
-    int axis = -1;
-    for (std::size_t d = 0; d < scales.size(); ++d) {
-      if (scales[d].first == name) axis = static_cast<int>(d);
-    }
-    if (axis >= 0) {
-      col.unit = scale_units[static_cast<std::size_t>(axis)];
-      for (std::size_t k = 0; k < n; ++k) {
-        std::size_t rest = k;
-        for (std::size_t d = shape.size(); d-- > static_cast<std::size_t>(axis) + 1;) rest /= shape[d];
-        col.values.push_back(scales[static_cast<std::size_t>(axis)].second[rest % shape[static_cast<std::size_t>(axis)]]);
-      }
-    } else if (H5Lexists(f.id(), name.c_str(), H5P_DEFAULT) > 0) {
-      h5::Handle ds = h5::open_dataset(f.id(), name);
-      if (h5::dataset_shape(ds.id()) != shape) {
-        throw InputError("GC-1611", file + ": error GC-1611: '" + name + "' is not shaped like '" + req.output + "'");
-      }
-      col.unit = unit_of(ds.id());
-      col.values = h5::read_doubles(ds.id());
-    } else {
-      std::string have;
-      for (const auto& s2 : scales) have += (have.empty() ? "" : ", ") + s2.first;
-      throw InputError("GC-1611", file + ": error GC-1611: no axis or dataset named '" + name + "'; the axes of '" +
-                                      req.output + "' are: " + have);
-    }
-    data.inputs.push_back(std::move(col));
-  }
+  data.output = {req.output.substr(req.output.find_last_of('/') + 1), units_of(out.id()), h5::read_doubles(out.id())};
+  for (const auto& name : req.inputs) data.inputs.push_back(scale_or_dataset(f.id(), name, scales, shape, file, req.output));
   if (!req.where.empty()) {
     throw InputError("GC-1611", file + ": error GC-1611: --where applies to gaincell results files");
   }
@@ -262,11 +308,7 @@ FitData load_csv_data(const std::filesystem::path& path, const FitRequest& req, 
                         "expected " + std::to_string(header.size()) + " values, found " + std::to_string(cells.size()));
     }
     for (std::size_t c = 0; c < cells.size(); ++c) {
-      const std::string low = [&] {
-        std::string s = cells[c];
-        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-        return s;
-      }();
+      const std::string low = lower(cells[c]);
       if (low == "nan" || low.empty()) {
         columns[c].push_back(std::nan(""));  // a failed point elsewhere: excluded by the fit
         continue;
@@ -297,6 +339,11 @@ FitData load_csv_data(const std::filesystem::path& path, const FitRequest& req, 
     report->source_sha256 = sha256_file(path);
   }
   return data;
+}
+
+FitData load_fit_data(const std::filesystem::path& path, const FitRequest& request, DataReport* report) {
+  if (path.extension() == ".csv") return load_csv_data(path, request, report);
+  return load_hdf5_data(path, request, report);
 }
 
 }  // namespace gaincell::fit

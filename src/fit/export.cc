@@ -9,7 +9,9 @@
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
+#include "gaincell/core/strings.h"
 #include "gaincell/netlist/si_value.h"
+#include "grid.h"
 
 namespace gaincell::fit {
 namespace {
@@ -31,16 +33,10 @@ std::vector<double> linspace_axis(const Variable& v, std::size_t n) {
 // One line per point of the grid `axes` (row-major, the last input fastest):
 // the inputs, then the model's value, joined by `sep`.
 std::string grid_rows(const Model& model, const std::vector<std::vector<double>>& axes, const std::string& sep) {
-  std::size_t total = 1;
-  for (const auto& a : axes) total *= a.size();
   std::string out;
-  std::vector<double> x(axes.size());
+  const std::size_t total = detail::grid_count(axes);
   for (std::size_t k = 0; k < total; ++k) {
-    std::size_t rest = k;
-    for (std::size_t d = axes.size(); d-- > 0;) {
-      x[d] = axes[d][rest % axes[d].size()];
-      rest /= axes[d].size();
-    }
+    const std::vector<double> x = detail::grid_point(k, axes);
     for (double xi : x) out += netlist::format_exact(xi) + sep;
     out += netlist::format_exact(evaluate(model, x)) + "\n";
   }
@@ -110,34 +106,24 @@ nlohmann::json reference_json(const Model& model, const ExportOptions& o) {
       {"provenance", info.provenance}};
 }
 
-// Grid of one input for a table (input_axis), plus 0 when the range excludes
-// it (ngspice's table models use the origin at the operating point).
-std::vector<double> table_axis(const Model& model, std::size_t d, std::size_t n) {
-  const Variable& v = info_of(model).inputs.at(d);
-  std::vector<double> g = input_axis(model, d, n);
-  if (v.min > 0) g.insert(g.begin(), 0.0);
-  if (v.max < 0) g.push_back(0.0);
-  return g;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// XSPICE table2D/table3D data file and a wrapper subcircuit (docs/fitting.md).
-std::vector<std::filesystem::path> xspice_export(const Model& model, const std::filesystem::path& dir,
-                                                 const std::string& stem_in, std::size_t n) {
-  const ModelInfo& info = info_of(model);
-  const std::size_t dims = info.inputs.size();
-  if (dims != 2 && dims != 3) {
-    throw InputError("GC-1613", "error GC-1613: XSPICE tables take 2 or 3 inputs; this model has " +
-                                    std::to_string(dims) + " (export it as csv)");
-  }
-  // ngspice lower-cases names in model cards: keep every name lower-case.
-  const std::string stem = lower(stem_in);
+// The grids of all inputs for a table (input_axis), each plus 0 when its
+// range excludes it (ngspice's table models use the origin at the operating point).
+std::vector<std::vector<double>> table_axes(const Model& model, std::size_t n) {
   std::vector<std::vector<double>> axes;
-  for (std::size_t d = 0; d < dims; ++d) axes.push_back(table_axis(model, d, n == 0 ? 0 : std::max<std::size_t>(n, 4)));
+  for (std::size_t d = 0; d < info_of(model).inputs.size(); ++d) {
+    const Variable& v = info_of(model).inputs[d];
+    axes.push_back(input_axis(model, d, n));
+    if (v.min > 0) axes.back().insert(axes.back().begin(), 0.0);
+    if (v.max < 0) axes.back().push_back(0.0);
+  }
+  return axes;
+}
+
+// The XSPICE table2D/table3D data file: header, grids, then the values, a
+// row per y for each z.
+std::string xspice_table(const Model& model, const std::vector<std::vector<double>>& axes) {
+  const ModelInfo& info = info_of(model);
+  const std::size_t dims = axes.size();
   std::string tbl = "* gaincell XSPICE table" + std::to_string(dims) + "D of model '" + info.output.name + "' [" +
                     info.output.unit + "]\n* inputs:";
   for (const auto& in : info.inputs) tbl += " " + in.name + " [" + in.unit + "]";
@@ -163,6 +149,11 @@ std::vector<std::filesystem::path> xspice_export(const Model& model, const std::
       tbl += "\n";
     }
   }
+  return tbl;
+}
+
+// The subcircuit that wraps the table file `stem`.tbl as an XSPICE table model.
+std::string xspice_wrapper(const ModelInfo& info, const std::string& stem) {
   const bool current = info.output.unit == "A";
   std::string ports, inputs;
   for (const auto& in : info.inputs) {
@@ -180,9 +171,23 @@ std::vector<std::filesystem::path> xspice_export(const Model& model, const std::
   sub += "* (or give file= an absolute, lower-case path; ngspice lower-cases it).\n";
   sub += ".subckt " + stem + " " + ports + "out\n";
   sub += "a_" + stem + " " + inputs + (current ? "%id(out 0)" : "%vd(out 0)") + " " + stem + "_tab\n";
-  sub += ".model " + stem + "_tab table" + std::to_string(dims) + "d (file=\"" + stem + ".tbl\" order=2)\n";
+  sub += ".model " + stem + "_tab table" + std::to_string(info.inputs.size()) + "d (file=\"" + stem + ".tbl\" order=2)\n";
   sub += ".ends " + stem + "\n";
-  return {write(dir / (stem + ".tbl"), tbl), write(dir / (stem + ".sub"), sub)};
+  return sub;
+}
+
+// XSPICE table2D/table3D data file and a wrapper subcircuit (docs/fitting.md).
+std::vector<std::filesystem::path> xspice_export(const Model& model, const std::filesystem::path& dir,
+                                                 const std::string& stem_in, std::size_t n) {
+  const std::size_t dims = info_of(model).inputs.size();
+  if (dims != 2 && dims != 3) {
+    throw InputError("GC-1613", "error GC-1613: XSPICE tables take 2 or 3 inputs; this model has " +
+                                    std::to_string(dims) + " (export it as csv)");
+  }
+  // ngspice lower-cases names in model cards: keep every name lower-case.
+  const std::string stem = lower(stem_in);
+  const std::string tbl = xspice_table(model, table_axes(model, n == 0 ? 0 : std::max<std::size_t>(n, 4)));
+  return {write(dir / (stem + ".tbl"), tbl), write(dir / (stem + ".sub"), xspice_wrapper(info_of(model), stem))};
 }
 
 // ---- Verilog-A ---------------------------------------------------------------
@@ -285,13 +290,18 @@ std::string product(const std::vector<std::string>& factors, const std::vector<i
   return out;
 }
 
-// The analog block's statements (before the contribution) and the formula
-// for the file's header, per kind.
+// The analog block's variables and statements, the expression of the
+// model's value (assigned to gc_y, the last variable) and the formula for
+// the file's header, per kind.
 struct VaBody {
   std::string formula;
   std::vector<std::string> variables;
   std::vector<std::string> statements;
+  std::string value;
 };
+
+// Terms of a sum, one a line.
+std::string va_sum(const std::vector<std::string>& terms) { return join(terms, "\n        + "); }
 
 VaBody va_body(const PaperPolyModel& m, const VaWriter& w, const std::vector<std::string>& ports) {
   VaBody b;
@@ -299,21 +309,20 @@ VaBody va_body(const PaperPolyModel& m, const VaWriter& w, const std::vector<std
   b.formula = "y = x_pw * sum_{i=0..3} sum_{j=0..3-i} C_ij (v - " + netlist::format_exact(m.offset_v()) +
               ")^i vin^j (the paper's eq. 4),\n// x_pw = V(" + ports[0] + ") not clamped (y is proportional to it), v = V(" +
               ports[1] + ") clamped" + (has_vin ? ", vin = V(" + ports[2] + ") clamped" : ", vin = " + netlist::format_exact(m.vin_v()));
-  b.variables = {"gc_x0", "gc_x1", "gc_vin", "gc_d", "gc_y"};
+  b.variables = {"gc_x0", "gc_x1", "gc_vin", "gc_d"};
   b.statements.push_back("gc_x0 = V(" + ports[0] + ");");
   b.statements.push_back("gc_x1 = " + w.clamped(ports, 1) + ";");
   b.statements.push_back("gc_vin = " + (has_vin ? w.clamped(ports, 2) : w.real(m.vin_v(), "/parameters/vin_v")) + ";");
   b.statements.push_back("gc_d = gc_x1 - " + w.real(m.offset_v(), "/parameters/offset_v") + ";");
-  std::string sum;
+  std::vector<std::string> terms;
   for (int i = 0; i <= 3; ++i) {
     for (int j = 0; j <= 3 - i; ++j) {
       const int k = PaperPolyModel::index(i, j);
-      sum += std::string(sum.empty() ? "" : "\n        + ") +
-             w.real(m.coefficients()[static_cast<std::size_t>(k)], "/coefficients/" + std::to_string(k) + "/value") +
-             product({"gc_d", "gc_vin"}, {i, j});
+      terms.push_back(w.real(m.coefficients()[static_cast<std::size_t>(k)], "/coefficients/" + std::to_string(k) + "/value") +
+                      product({"gc_d", "gc_vin"}, {i, j}));
     }
   }
-  b.statements.push_back("gc_y = gc_x0 * (" + sum + ");");
+  b.value = "gc_x0 * (" + va_sum(terms) + ")";
   return b;
 }
 
@@ -333,25 +342,23 @@ VaBody va_body(const PolyModel& m, const VaWriter& w, const std::vector<std::str
                            w.real(m.centers().at(d), at + "centers/" + std::to_string(d)) + ") / " +
                            w.real(m.half_ranges().at(d), at + "half_ranges/" + std::to_string(d)) + ";");
   }
-  b.variables.push_back("gc_y");
   const auto mono = PolyModel::monomials(n, m.degree());
-  std::string sum;
+  std::vector<std::string> terms;
   for (std::size_t k = 0; k < mono.size(); ++k) {
-    sum += std::string(sum.empty() ? "" : "\n        + ") +
-           w.real(m.coefficients().at(k), "/coefficients/" + std::to_string(k) + "/value") + product(u, mono[k]);
+    terms.push_back(w.real(m.coefficients().at(k), "/coefficients/" + std::to_string(k) + "/value") + product(u, mono[k]));
   }
-  b.statements.push_back("gc_y = " + sum + ";");
+  b.value = va_sum(terms);
   return b;
 }
 
 VaBody va_body(const ExpDecayModel& m, const VaWriter& w, const std::vector<std::string>& ports) {
   VaBody b;
   b.formula = "y = V_inf + (V0 - V_inf) exp(-t / tau), t = V(" + ports[0] + ") clamped to its fitted range";
-  b.variables = {"gc_x0", "gc_y"};
+  b.variables = {"gc_x0"};
   const std::string v_inf = w.real(m.v_inf_v(), "/coefficients/1/value");
   b.statements.push_back("gc_x0 = " + w.clamped(ports, 0) + ";");
-  b.statements.push_back("gc_y = " + v_inf + " + (" + w.real(m.v0_v(), "/coefficients/2/value") + " - " + v_inf +
-                         ") * exp(-gc_x0 / " + w.real(m.tau_s(), "/coefficients/0/value") + ");");
+  b.value = v_inf + " + (" + w.real(m.v0_v(), "/coefficients/2/value") + " - " + v_inf + ") * exp(-gc_x0 / " +
+            w.real(m.tau_s(), "/coefficients/0/value") + ")";
   return b;
 }
 
@@ -359,14 +366,13 @@ VaBody va_body(const HardSigmoidModel& m, const VaWriter& w, const std::vector<s
   VaBody b;
   b.formula = "y = y_low + (y_sat - y_low) clamp((x - x0) / (x_sat - x0), 0, 1), x = V(" + ports[0] +
               ") clamped to its fitted range";
-  b.variables = {"gc_x0", "gc_u0", "gc_y"};
+  b.variables = {"gc_x0", "gc_u0"};
   const std::string x0 = w.real(m.x0(), "/coefficients/0/value");
   const std::string y_low = w.real(m.y_low(), "/coefficients/2/value");
   b.statements.push_back("gc_x0 = " + w.clamped(ports, 0) + ";");
   b.statements.push_back("gc_u0 = min(max((gc_x0 - " + x0 + ") / (" + w.real(m.x_sat(), "/coefficients/1/value") +
                          " - " + x0 + "), 0.0), 1.0);");
-  b.statements.push_back("gc_y = " + y_low + " + (" + w.real(m.y_sat(), "/coefficients/3/value") + " - " + y_low +
-                         ") * gc_u0;");
+  b.value = y_low + " + (" + w.real(m.y_sat(), "/coefficients/3/value") + " - " + y_low + ") * gc_u0";
   return b;
 }
 
@@ -432,10 +438,9 @@ std::filesystem::path va_closed_form(const Model& model, const std::filesystem::
               "path: out of range the inputs are clamped.\n"
             : ", inputs clamped to the fitted ranges\n// (its out-of-range policy \"clamp\").\n";
   va += va_module(module, ports);
-  std::string vars;
-  for (const auto& v : body.variables) vars += (vars.empty() ? "" : ", ") + v;
-  va += "  real " + vars + ";\n  analog begin\n";
+  va += "  real " + join(body.variables, ", ") + ", gc_y;\n  analog begin\n";
   for (const auto& s : body.statements) va += "    " + s + "\n";
+  va += "    gc_y = " + body.value + ";\n";
   va += va_contribution(info, "gc_y") + "  end\nendmodule\n";
   return write(dir / (lower(stem) + ".va"), va);
 }
@@ -454,19 +459,17 @@ std::string va_string(const std::string& s) {
 std::vector<std::filesystem::path> va_table(const Model& model, const std::filesystem::path& dir,
                                             const std::string& stem, std::size_t n) {
   const ModelInfo& info = info_of(model);
-  const std::size_t dims = info.inputs.size();
   const std::string module = verilog_a_identifier(stem);
   const std::vector<std::string> ports = va_ports(info);
   const std::string file = lower(stem);
-  std::vector<std::vector<double>> axes;
-  for (std::size_t d = 0; d < dims; ++d) axes.push_back(table_axis(model, d, n));
+  const std::vector<std::vector<double>> axes = table_axes(model, n);
   std::string data = "# gaincell $table_model data of model '" + info.output.name + "' [" + info.output.unit +
                      "]\n# columns:";
   for (const auto& in : info.inputs) data += " " + in.name + "[" + in.unit + "]";
   data += " " + info.output.name + "[" + info.output.unit + "]\n# gridded, the last input varying fastest\n";
   data += grid_rows(model, axes, " ");
   std::string args, control;
-  for (std::size_t d = 0; d < dims; ++d) {
+  for (std::size_t d = 0; d < ports.size(); ++d) {
     args += "V(" + ports[d] + "), ";
     control += std::string(d ? "," : "") + "1C";
   }
@@ -513,7 +516,10 @@ std::vector<std::filesystem::path> export_model(const Model& model, const std::s
   }
   std::filesystem::create_directories(dir);
   const std::string stem = options.stem.empty() ? "model" : options.stem;
-  if (format == "json") return {write(dir / (stem + ".json"), to_json(model).dump(1) + "\n")};
+  if (format == "json") {
+    save_model_file(dir / (stem + ".json"), model);
+    return {dir / (stem + ".json")};
+  }
   if (format == "csv") return {write(dir / (stem + ".csv"), csv_table(model, options.grid_points))};
   if (format == "xspice") return xspice_export(model, dir, stem, options.grid_points);
   if (format == "verilog-a") return verilog_a_export(model, dir, stem, options.grid_points);
@@ -522,6 +528,13 @@ std::vector<std::filesystem::path> export_model(const Model& model, const std::s
   }
   throw InputError("GC-1613", "error GC-1613: unknown export format '" + format +
                                   "'; this gaincell writes json, csv, reference, xspice and verilog-a");
+}
+
+std::vector<std::filesystem::path> export_model_file(const std::filesystem::path& model_file, const std::string& format,
+                                                     const std::filesystem::path& dir, ExportOptions options) {
+  const Model model = load_model_file(model_file);
+  if (options.stem.empty()) options.stem = model_file.stem().string();
+  return export_model(model, format, dir, options);
 }
 
 }  // namespace gaincell::fit

@@ -18,32 +18,6 @@ namespace gaincell::netlist {
 namespace fs = std::filesystem;
 namespace {
 
-// The file a `.include FILE`, `.inc FILE` or `.lib FILE SECTION` line reads
-// (quotes removed), or nothing for other lines (`.lib NAME` opens a section).
-std::optional<std::string> included_path(std::string_view raw) {
-  std::string_view line = trim(raw);
-  std::size_t end = 0;
-  while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
-  const std::string word = lower(line.substr(0, end));
-  if (word != ".include" && word != ".inc" && word != ".lib") return std::nullopt;
-  std::string_view rest = trim(line.substr(end));
-  std::string target;
-  std::string_view tail;
-  if (!rest.empty() && (rest[0] == '"' || rest[0] == '\'')) {
-    const auto close = rest.find(rest[0], 1);
-    if (close == std::string_view::npos) return std::nullopt;  // the template parser reports it (GC-1105)
-    target = std::string(rest.substr(1, close - 1));
-    tail = trim(rest.substr(close + 1));
-  } else {
-    std::size_t space = 0;
-    while (space < rest.size() && !std::isspace(static_cast<unsigned char>(rest[space]))) ++space;
-    target = std::string(rest.substr(0, space));
-    tail = trim(rest.substr(space));
-  }
-  if (target.empty() || (word == ".lib" && tail.empty())) return std::nullopt;
-  return target;
-}
-
 bool is_regular(const fs::path& p) {
   struct stat st{};
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -71,6 +45,29 @@ bool is_under(const fs::path& file, const fs::path& root) {
 
 }  // namespace
 
+std::string IncludeLine::trim_tail() const { return std::string(trim(tail)); }
+
+std::optional<IncludeLine> parse_include_line(std::string_view raw) {
+  const std::string_view line = trim(raw);
+  IncludeLine inc;
+  inc.word = first_word(line);
+  if (inc.word != ".include" && inc.word != ".inc" && inc.word != ".lib") return std::nullopt;
+  const std::string_view rest = trim(line.substr(inc.word.size()));
+  if (!rest.empty() && (rest[0] == '"' || rest[0] == '\'')) {
+    const auto close = rest.find(rest[0], 1);
+    inc.unterminated = close == std::string_view::npos;
+    if (inc.unterminated) return inc;
+    inc.target = std::string(rest.substr(1, close - 1));
+    inc.tail = std::string(rest.substr(close + 1));
+  } else {
+    std::size_t space = 0;
+    while (space < rest.size() && !std::isspace(static_cast<unsigned char>(rest[space]))) ++space;
+    inc.target = std::string(rest.substr(0, space));
+    inc.tail = std::string(rest.substr(space));
+  }
+  return inc;
+}
+
 fs::path expand_home(const std::string& target) {
   if (target.empty() || target[0] != '~') return target;
   const char* home = std::getenv("HOME");
@@ -79,13 +76,10 @@ fs::path expand_home(const std::string& target) {
 }
 
 void check_script_free(std::string_view text, const std::string& file) {
-  std::istringstream in{std::string(text)};
-  std::string raw;
-  int line_no = 0;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-    const std::string_view line = trim(raw);
+  const std::vector<std::string> lines = text_lines(text);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const int line_no = static_cast<int>(i) + 1;
+    const std::string_view line = trim(lines[i]);
     const std::string low = lower(line.substr(0, std::min<std::size_t>(line.size(), 16)));
     std::string why;
     if (line_no == 1 && low.rfind("*ng_script", 0) == 0) {
@@ -93,9 +87,7 @@ void check_script_free(std::string_view text, const std::string& file) {
     } else if (low.rfind("*#", 0) == 0) {
       why = "ngspice runs a line starting '*#' as a command";
     } else {
-      std::size_t end = 0;
-      while (end < low.size() && !std::isspace(static_cast<unsigned char>(low[end]))) ++end;
-      const std::string word = low.substr(0, end);
+      const std::string word = first_word(low);
       // ngspice matches these cards by prefix: ".controlx" opens a block too.
       if (word.rfind(".control", 0) == 0 || word.rfind(".endc", 0) == 0) {
         why = "a .control block holds ngspice commands (ngspice reads any line starting '.control' as one)";
@@ -157,15 +149,12 @@ std::vector<IncludedFile> included_files(std::string_view text, const fs::path& 
     Pending cur = std::move(todo.back());
     todo.pop_back();
     std::vector<Pending> nested;
-    std::istringstream in(cur.text);
-    std::string raw;
-    int line_no = 0;
-    while (std::getline(in, raw)) {
-      ++line_no;
-      if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-      const auto target = included_path(raw);
-      if (!target) continue;
-      fs::path p = expand_home(*target);
+    const std::vector<std::string> lines = text_lines(cur.text);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const int line_no = static_cast<int>(i) + 1;
+      const auto include = parse_include_line(lines[i]);
+      if (!include || !include->reads_file()) continue;
+      fs::path p = expand_home(include->target);
       if (p.is_relative()) {
         const fs::path beside = (cur.file.parent_path() / p).lexically_normal();
         const fs::path from_top = (top / p).lexically_normal();

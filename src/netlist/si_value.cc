@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <system_error>
 
 #include "gaincell/core/error.h"
@@ -48,34 +49,32 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
   return true;
 }
 
-// Quotes text for a one-line diagnostic. Control characters are escaped so a
-// value like "1\n.control" cannot break the message into lines that look like
-// something else (and so the reader sees what was really there).
-std::string quote_text(std::string_view text) {
+// How a byte of a value is shown in a message: printable ASCII and UTF-8
+// bytes as they are, quotes and backslashes escaped, control characters as
+// \n, \r, \t or \xNN, so a value like "1\n.control" cannot break the message
+// into lines that look like something else.
+std::string shown_byte(char ch) {
+  switch (ch) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default: break;
+  }
+  const auto u = static_cast<unsigned char>(ch);
+  if (u >= 0x20 && u != 0x7f) return std::string(1, ch);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
+  return {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
+}
+
+// Quotes text for a one-line diagnostic (and shows what was really there).
+std::string quote_text(std::string_view text) {
   const bool cut = text.size() > kMaxShown;
   if (cut) text = text.substr(0, kMaxShown);
-  for (const char ch : text) {
-    const auto u = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += "\\x";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-        } else {
-          out += ch;  // printable ASCII and UTF-8 bytes as they are
-        }
-    }
-  }
-  out += cut ? "...\"" : "\"";
-  return out;
+  std::string out = "\"";
+  for (const char ch : text) out += shown_byte(ch);
+  return out + (cut ? "...\"" : "\"");
 }
 
 struct Suffix {
@@ -135,134 +134,140 @@ std::string trailing_hint(std::string_view text, std::string_view number_and_suf
   return "";
 }
 
+// A number as written: sign, digits, exponent and scale suffix.
+struct Scanned {
+  bool negative = false;
+  std::string_view int_digits, frac_digits;
+  long exponent = 0;
+  std::size_t number_end = 0;  // where the suffix starts
+  const Suffix* suffix = nullptr;
+};
+
+// The digits: [+-] digits [. digits], at least one digit. Returns where they end.
+std::optional<std::size_t> scan_digits(std::string_view text, Scanned& s) {
+  std::size_t pos = 0;
+  if (text[pos] == '+' || text[pos] == '-') {
+    s.negative = text[pos] == '-';
+    ++pos;
+  }
+  const std::size_t int_begin = pos;
+  while (pos < text.size() && is_digit(text[pos])) ++pos;
+  s.int_digits = text.substr(int_begin, pos - int_begin);
+  if (pos < text.size() && text[pos] == '.') {
+    const std::size_t frac_begin = ++pos;
+    while (pos < text.size() && is_digit(text[pos])) ++pos;
+    s.frac_digits = text.substr(frac_begin, pos - frac_begin);
+  }
+  if (s.int_digits.empty() && s.frac_digits.empty()) return std::nullopt;
+  return pos;
+}
+
+// An exponent e[+-]digits at `pos`, if there is one; advances `pos` past it.
+std::optional<Failure> scan_exponent(std::string_view text, std::size_t& pos, Scanned& s) {
+  if (pos >= text.size() || (text[pos] != 'e' && text[pos] != 'E')) return std::nullopt;
+  // No suffix starts with 'e', so an 'e' here can only be an exponent.
+  std::size_t p = pos + 1;
+  bool exp_negative = false;
+  if (p < text.size() && (text[p] == '+' || text[p] == '-')) {
+    exp_negative = text[p] == '-';
+    ++p;
+  }
+  if (p >= text.size() || !is_digit(text[p])) {
+    return Failure{"GC-1002",
+                   "value " + quote_text(text) + ": exponent " + quote_text(text.substr(pos, p - pos)) + " has no digits; " +
+                       std::string(kExpected),
+                   ""};
+  }
+  while (p < text.size() && is_digit(text[p])) {
+    s.exponent = std::min(kExponentCap, s.exponent * 10 + (text[p] - '0'));
+    ++p;
+  }
+  if (exp_negative) s.exponent = -s.exponent;
+  pos = p;
+  return std::nullopt;
+}
+
+// The scale suffix at `pos`, and nothing after it.
+std::optional<Failure> scan_suffix(std::string_view text, std::size_t pos, Scanned& s) {
+  s.number_end = pos;
+  s.suffix = match_suffix(text.substr(pos));
+  if (s.suffix != nullptr) pos += s.suffix->name.size();
+  if (pos == text.size()) return std::nullopt;
+  const std::string_view trailing = text.substr(pos);
+  std::string message = "value " + quote_text(text) + ": unexpected " + quote_text(trailing) + " after ";
+  message += s.suffix == nullptr ? std::string("the number")
+                                 : "the scale suffix " + quote_text(text.substr(s.number_end, pos - s.number_end));
+  message += "; " + std::string(kExpected);
+  return Failure{"GC-1003", message, trailing_hint(text, text.substr(0, pos), trailing, s.suffix)};
+}
+
+Failure out_of_double_range(std::string_view text, bool too_large) {
+  const std::string what = too_large ? "too large for a double (the largest is about 1.8e308)"
+                                     : "too small for a double, it would become 0 (the smallest is about 4.9e-324)";
+  return Failure{"GC-1004", "value " + quote_text(text) + ": " + what + "; expected a finite number",
+                 too_large ? "" : "write 0 if zero is meant"};
+}
+
+// The double nearest the scanned number. Decimal suffixes shift the exponent
+// and the text is converted once, so "15n" is the correctly rounded double
+// nearest 15e-9, not 15 * 1e-9 (which can be one ulp off and would then print
+// as "1.5000000000000002e-08").
+Outcome convert(std::string_view text, const Scanned& s) {
+  const long total_exponent = s.exponent + (s.suffix != nullptr ? s.suffix->decimal_shift : 0);
+  std::string normal;
+  normal.reserve(s.int_digits.size() + s.frac_digits.size() + 16);
+  if (s.negative) normal += '-';
+  normal += s.int_digits.empty() ? std::string_view("0") : s.int_digits;
+  if (!s.frac_digits.empty()) {
+    normal += '.';
+    normal += s.frac_digits;
+  }
+  normal += 'e';
+  normal += std::to_string(total_exponent);
+
+  const bool nonzero_digits = s.int_digits.find_first_not_of('0') != std::string_view::npos ||
+                              s.frac_digits.find_first_not_of('0') != std::string_view::npos;
+  Outcome out;
+  const auto [end, ec] = std::from_chars(normal.data(), normal.data() + normal.size(), out.value);
+  if (ec == std::errc::result_out_of_range) {
+    // from_chars does not say which way it failed; the decimal magnitude does.
+    const auto first_int = s.int_digits.find_first_not_of('0');
+    long magnitude = total_exponent;
+    if (first_int != std::string_view::npos) {
+      magnitude += static_cast<long>(s.int_digits.size() - first_int);
+    } else {
+      magnitude -= static_cast<long>(s.frac_digits.find_first_not_of('0'));
+    }
+    out.failure = out_of_double_range(text, magnitude > 0);
+  } else if (ec != std::errc() || end != normal.data() + normal.size()) {
+    // Unreachable: `normal` is built from digits we scanned ourselves.
+    out.failure = not_a_number(text);
+  } else {
+    if (s.suffix != nullptr && s.suffix->mil) out.value *= 25.4e-6;  // 1 mil = 1/1000 inch
+    if (!std::isfinite(out.value)) out.failure = out_of_double_range(text, true);
+    if (out.value == 0 && nonzero_digits) out.failure = out_of_double_range(text, false);
+  }
+  return out;
+}
+
 Outcome parse(std::string_view text) {
   Outcome out;
   if (text.empty()) {
     out.failure = Failure{"GC-1001", "value \"\": empty; " + std::string(kExpected), ""};
     return out;
   }
-
   // Scan the grammar by hand rather than trusting from_chars/strtod to stop in
   // the right place: both accept "nan", "inf" and hex floats, which SPICE does not.
-  std::size_t pos = 0;
-  bool negative = false;
-  if (text[pos] == '+' || text[pos] == '-') {
-    negative = text[pos] == '-';
-    ++pos;
-  }
-  const std::size_t int_begin = pos;
-  while (pos < text.size() && is_digit(text[pos])) ++pos;
-  const std::string_view int_digits = text.substr(int_begin, pos - int_begin);
-  std::string_view frac_digits;
-  if (pos < text.size() && text[pos] == '.') {
-    const std::size_t frac_begin = ++pos;
-    while (pos < text.size() && is_digit(text[pos])) ++pos;
-    frac_digits = text.substr(frac_begin, pos - frac_begin);
-  }
-  if (int_digits.empty() && frac_digits.empty()) {
+  Scanned s;
+  const std::optional<std::size_t> digits_end = scan_digits(text, s);
+  if (!digits_end) {
     out.failure = not_a_number(text);
     return out;
   }
-
-  long exponent = 0;
-  if (pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
-    // No suffix starts with 'e', so an 'e' here can only be an exponent.
-    std::size_t p = pos + 1;
-    bool exp_negative = false;
-    if (p < text.size() && (text[p] == '+' || text[p] == '-')) {
-      exp_negative = text[p] == '-';
-      ++p;
-    }
-    if (p >= text.size() || !is_digit(text[p])) {
-      out.failure = Failure{"GC-1002",
-                            "value " + quote_text(text) + ": exponent " +
-                                quote_text(text.substr(pos, p - pos)) + " has no digits; " +
-                                std::string(kExpected),
-                            ""};
-      return out;
-    }
-    while (p < text.size() && is_digit(text[p])) {
-      exponent = std::min(kExponentCap, exponent * 10 + (text[p] - '0'));
-      ++p;
-    }
-    if (exp_negative) exponent = -exponent;
-    pos = p;
-  }
-  const std::size_t number_end = pos;
-
-  const Suffix* suffix = match_suffix(text.substr(pos));
-  if (suffix != nullptr) pos += suffix->name.size();
-  if (pos != text.size()) {
-    const std::string_view trailing = text.substr(pos);
-    std::string message = "value " + quote_text(text) + ": unexpected " + quote_text(trailing) + " after ";
-    message += suffix == nullptr ? std::string("the number")
-                                 : "the scale suffix " + quote_text(text.substr(number_end, pos - number_end));
-    message += "; " + std::string(kExpected);
-    out.failure =
-        Failure{"GC-1003", message, trailing_hint(text, text.substr(0, pos), trailing, suffix)};
-    return out;
-  }
-
-  // Apply decimal suffixes by shifting the exponent and converting once, so
-  // "15n" is the correctly rounded double nearest 15e-9, not 15 * 1e-9 (which
-  // can be one ulp off and would then print as "1.5000000000000002e-08").
-  const long total_exponent = exponent + (suffix != nullptr ? suffix->decimal_shift : 0);
-  std::string normal;
-  normal.reserve(int_digits.size() + frac_digits.size() + 16);
-  if (negative) normal += '-';
-  normal += int_digits.empty() ? std::string_view("0") : int_digits;
-  if (!frac_digits.empty()) {
-    normal += '.';
-    normal += frac_digits;
-  }
-  normal += 'e';
-  normal += std::to_string(total_exponent);
-
-  const bool nonzero_digits =
-      int_digits.find_first_not_of('0') != std::string_view::npos ||
-      frac_digits.find_first_not_of('0') != std::string_view::npos;
-
-  double value = 0;
-  const auto [end, ec] = std::from_chars(normal.data(), normal.data() + normal.size(), value);
-  bool overflow = false;
-  bool underflow = false;
-  if (ec == std::errc::result_out_of_range) {
-    // from_chars does not say which way it failed; the decimal magnitude does.
-    const auto first_int = int_digits.find_first_not_of('0');
-    long magnitude = total_exponent;
-    if (first_int != std::string_view::npos) {
-      magnitude += static_cast<long>(int_digits.size() - first_int);
-    } else {
-      magnitude -= static_cast<long>(frac_digits.find_first_not_of('0'));
-    }
-    (magnitude > 0 ? overflow : underflow) = true;
-  } else if (ec != std::errc() || end != normal.data() + normal.size()) {
-    // Unreachable: `normal` is built from digits we scanned ourselves.
-    out.failure = not_a_number(text);
-    return out;
-  } else {
-    if (suffix != nullptr && suffix->mil) value *= 25.4e-6;  // 1 mil = 1/1000 inch
-    overflow = !std::isfinite(value);
-    underflow = value == 0 && nonzero_digits;
-  }
-  if (overflow) {
-    out.failure = Failure{"GC-1004",
-                          "value " + quote_text(text) +
-                              ": too large for a double (the largest is about 1.8e308); "
-                              "expected a finite number",
-                          ""};
-    return out;
-  }
-  if (underflow) {
-    out.failure = Failure{"GC-1004",
-                          "value " + quote_text(text) +
-                              ": too small for a double, it would become 0 (the smallest is "
-                              "about 4.9e-324); expected a finite number",
-                          "write 0 if zero is meant"};
-    return out;
-  }
-  out.value = value;
-  return out;
+  std::size_t pos = *digits_end;
+  out.failure = scan_exponent(text, pos, s);
+  if (!out.failure) out.failure = scan_suffix(text, pos, s);
+  return out.failure ? out : convert(text, s);
 }
 
 }  // namespace

@@ -47,19 +47,16 @@ namespace {
 
 // The cards of a netlist: continuation lines joined, with their first line number.
 std::vector<std::pair<int, std::string>> join_cards(const std::string& text) {
-  std::istringstream in(text);
   std::vector<std::pair<int, std::string>> cards;
-  std::string raw;
-  int line_no = 0;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+  const std::vector<std::string> lines = text_lines(text);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& raw = lines[i];
     const auto first = raw.find_first_not_of(" \t");
     if (first != std::string::npos && raw[first] == '+' && !cards.empty()) {
       cards.back().second += " " + raw.substr(first + 1);
       continue;
     }
-    cards.emplace_back(line_no, raw);
+    cards.emplace_back(static_cast<int>(i) + 1, raw);
   }
   return cards;
 }
@@ -70,58 +67,62 @@ bool is_branch_element(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// A `.subckt NAME PORTS... [params:] [name=value...]` card.
+SubcktHeader read_header(int line, const std::string& card) {
+  SubcktHeader h;
+  h.line = line;
+  std::istringstream words(card);
+  std::string word;
+  words >> word >> h.name;
+  h.name = lower(h.name);
+  bool in_params = false;
+  while (words >> word) {
+    const std::string w = lower(word);
+    if (w == "params:") {
+      in_params = true;
+      continue;
+    }
+    const auto eq = w.find('=');
+    if (in_params || eq != std::string::npos) {
+      in_params = true;
+      if (eq != std::string::npos && eq > 0) h.params.push_back(w.substr(0, eq));
+      continue;
+    }
+    h.ports.push_back(w);
+  }
+  return h;
+}
+
+// At its .ends: the nodes its elements connect that are not ports.
+void add_internal_nodes(SubcktHeader& h, const std::set<std::string>& nodes) {
+  for (const auto& n : nodes) {
+    if (std::find(h.ports.begin(), h.ports.end(), n) == h.ports.end() && n != "0") h.internal_nodes.push_back(n);
+  }
+}
+
+}  // namespace
+
 std::vector<SubcktHeader> parse_subckts(const std::string& netlist) {
-  const auto cards = join_cards(netlist);
   std::vector<SubcktHeader> out;
   std::set<std::string> nodes;  // of the subcircuit being read
   int depth = 0;
-  for (const auto& [line, text] : cards) {
-    std::istringstream words(text);
-    std::string first;
-    words >> first;
-    first = lower(first);
+  for (const auto& [line, text] : join_cards(netlist)) {
+    const std::string first = first_word(text);
     if (first == ".ends") {
-      if (depth == 1 && !out.empty()) {
-        for (const auto& n : nodes) {
-          if (std::find(out.back().ports.begin(), out.back().ports.end(), n) == out.back().ports.end() && n != "0") {
-            out.back().internal_nodes.push_back(n);
-          }
-        }
+      if (depth == 1) {
+        add_internal_nodes(out.back(), nodes);
         nodes.clear();
       }
       if (depth > 0) --depth;
-      continue;
+    } else if (first == ".subckt") {
+      // A nested definition is local to its parent.
+      if (++depth == 1) out.push_back(read_header(line, text));
+    } else if (depth == 1 && !first.empty() && first[0] != '*' && first[0] != '.') {
+      for (const auto& n : element_nodes(text)) nodes.insert(n);
+      if (is_branch_element(first)) out.back().branch_elements.push_back(first);
     }
-    if (first != ".subckt") {
-      if (depth == 1 && !first.empty() && first[0] != '*' && first[0] != '.') {
-        for (const auto& n : element_nodes(text)) nodes.insert(n);
-        if (is_branch_element(first)) out.back().branch_elements.push_back(first);
-      }
-      continue;
-    }
-    ++depth;
-    if (depth > 1) continue;  // a nested definition is local to its parent
-    SubcktHeader h;
-    h.line = line;
-    words >> h.name;
-    h.name = lower(h.name);
-    std::string word;
-    bool in_params = false;
-    while (words >> word) {
-      const std::string w = lower(word);
-      if (w == "params:") {
-        in_params = true;
-        continue;
-      }
-      const auto eq = w.find('=');
-      if (in_params || eq != std::string::npos) {
-        in_params = true;
-        if (eq != std::string::npos && eq > 0) h.params.push_back(w.substr(0, eq));
-        continue;
-      }
-      h.ports.push_back(w);
-    }
-    out.push_back(std::move(h));
   }
   return out;
 }
@@ -136,10 +137,7 @@ std::vector<std::string> circuit_vector_names(const std::string& text, const std
   std::set<std::string> names;
   int depth = 0;
   for (const auto& [line, card] : join_cards(text)) {
-    std::istringstream words(card);
-    std::string first;
-    words >> first;
-    first = lower(first);
+    const std::string first = first_word(card);
     if (first == ".subckt") ++depth;
     if (first == ".ends" && depth > 0) --depth;
     if (depth > 0 || first.empty() || first[0] == '*' || first[0] == '.') continue;

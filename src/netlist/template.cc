@@ -17,14 +17,6 @@
 namespace gaincell::netlist {
 namespace {
 
-// The first word of a line, lower-cased ("" for blank lines).
-std::string first_word(std::string_view line) {
-  line = trim(line);
-  std::size_t end = 0;
-  while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
-  return lower(line.substr(0, end));
-}
-
 // ngspice ends a line's content at " $ " or ";" (inline comments). We split
 // there so a parameter's value and its documentation are read apart.
 std::pair<std::string_view, std::string_view> split_comment(std::string_view line) {
@@ -189,9 +181,7 @@ bool is_builtin_name(const std::string& name) {
 // The parameter names a file defines: `.param`, `.subckt ... params:` and the
 // arguments of `.func`, anywhere in it.
 void collect_defined_names(std::string_view text, std::set<std::string>& names) {
-  std::istringstream in{std::string(text)};
-  std::string raw;
-  while (std::getline(in, raw)) {
+  for (const std::string& raw : text_lines(text)) {
     const std::string word = first_word(raw);
     const auto [code, comment] = split_comment(raw);
     (void)comment;
@@ -207,6 +197,25 @@ void collect_defined_names(std::string_view text, std::set<std::string>& names) 
         if (is_identifier(w)) names.insert(lower(w));
       }
     }
+  }
+}
+
+// Each name=value is well formed, and the comment gives one unit for the
+// line or one per overridable parameter.
+void check_units(const std::vector<std::pair<std::string, std::string>>& assignments, std::size_t units,
+                 const SourceLocation& at) {
+  std::size_t overridable = 0;
+  for (const auto& [name, value] : assignments) {
+    if (!is_identifier(name) || value.empty()) {
+      throw_input_error(at, "GC-1101", "'" + name + (value.empty() ? "" : "=" + value) + "' is not a name=value assignment",
+                        "write .param name=value (several per line are fine)");
+    }
+    if (value[0] != '{' && value[0] != '\'' && try_parse_si(value)) ++overridable;
+  }
+  if (units > 1 && units != overridable) {
+    throw_input_error(at, "GC-1109", "the comment gives " + std::to_string(units) + " units for " +
+                                         std::to_string(overridable) + " parameters",
+                      "give one unit for every parameter of the line ($ [V]) or one per parameter, in order ($ [V] [s])");
   }
 }
 
@@ -231,25 +240,19 @@ void NetlistTemplate::check_names() const {
     std::error_code ec;
     if (std::filesystem::is_regular_file(f, ec)) collect_defined_names(read_text_file(f), defined);
   }
-  std::istringstream again(text_);
-  std::string raw;
-  int line_no = 0;
-  while (std::getline(again, raw)) {
-    ++line_no;
-    if (line_no == 1) continue;
-    const std::string word = first_word(raw);
+  const std::vector<std::string> lines = text_lines(text_);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::string word = first_word(lines[i]);
     if (word == ".end") break;
     if (!word.empty() && word[0] == '*') continue;
-    for (const auto& [name, expr] : expression_names(raw)) {
+    for (const auto& [name, expr] : expression_names(lines[i])) {
       if (defined.count(name) != 0 || is_builtin_name(name)) continue;
       std::vector<std::string> declared;
       for (const auto& p : params_) declared.push_back(p.name);
       for (const auto& d : derived_) declared.push_back(d.name);
-      std::string list;
-      for (const auto& d : declared) list += (list.empty() ? "" : ", ") + d;
       const auto close = closest_names(name, declared, 1);
-      throw_input_error({file, line_no, 1, ""}, "GC-1107",
-                        "undefined parameter '" + name + "' in " + expr + "; the template declares: " + list,
+      throw_input_error({file, static_cast<int>(i) + 1, 1, ""}, "GC-1107",
+                        "undefined parameter '" + name + "' in " + expr + "; the template declares: " + join(declared, ", "),
                         close.empty() ? "declare it with .param " + name + "=VALUE $ [UNIT] description"
                                       : "did you mean '" + close.front() + "'? (else declare it with .param " + name + "=VALUE)");
     }
@@ -266,134 +269,106 @@ NetlistTemplate NetlistTemplate::parse(std::string text, const std::filesystem::
   NetlistTemplate tpl;
   tpl.path_ = origin;
   tpl.text_ = std::move(text);
-  const std::string file = origin.string();
-  const std::filesystem::path base = std::filesystem::absolute(origin).parent_path();
-  check_script_free(tpl.text_, file);
-
-  std::istringstream in(tpl.text_);
-  std::string raw;
-  int line_no = 0;
+  check_script_free(tpl.text_, origin.string());
+  const std::vector<std::string> lines = text_lines(tpl.text_);
+  if (!lines.empty()) tpl.title_ = lines.front();
   int subckt_depth = 0;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-    if (line_no == 1) {
-      tpl.title_ = raw;
-      continue;
-    }
-    const std::string word = first_word(raw);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::string word = first_word(lines[i]);
     if (word == ".end") break;
     if (word == ".subckt") ++subckt_depth;
     if (word == ".ends" && subckt_depth > 0) --subckt_depth;
-    Line line;
-    if (is_dropped_card(word)) {
-      line.kind = Line::Kind::kDropped;
-      tpl.lines_.push_back(line);
-      continue;
-    }
-    if (word == ".include" || word == ".inc" || word == ".lib") {
-      std::string_view rest = trim(std::string_view(raw).substr(raw.find_first_not_of(" \t") + word.size()));
-      std::string target;
-      std::string tail;
-      if (!rest.empty() && (rest[0] == '"' || rest[0] == '\'')) {
-        const auto close = rest.find(rest[0], 1);
-        if (close == std::string_view::npos) {
-          throw_input_error({file, line_no, 1, ""}, "GC-1105", "unterminated quote in " + word + " path");
-        }
-        target = std::string(rest.substr(1, close - 1));
-        tail = std::string(rest.substr(close + 1));
-      } else {
-        const auto space = rest.find_first_of(" \t");
-        target = std::string(rest.substr(0, space));
-        tail = space == std::string_view::npos ? "" : std::string(rest.substr(space));
-      }
-      // ".lib NAME" opens a section of a library; only ".lib FILE SECTION" reads a file.
-      const std::string section(trim(tail));
-      if (word == ".lib" && section.empty()) {
-        line.kind = Line::Kind::kText;
-        line.text = raw;
-        tpl.lines_.push_back(line);
-        continue;
-      }
-      if (target.empty()) {
-        throw_input_error({file, line_no, 1, ""}, "GC-1105", word + " without a file name");
-      }
-      std::filesystem::path p = expand_home(target);
-      if (p.is_relative()) p = (base / p).lexically_normal();
-      tpl.includes_.push_back(p);
-      tpl.include_lines_.push_back(line_no);
-      line.kind = Line::Kind::kInclude;
-      line.text = word + " \"" + p.string() + "\"" + tail;
-      if (word == ".lib" && section.find_first_of(" \t") == std::string::npos) {
-        line.lib = tpl.libs_.size();
-        tpl.libs_.push_back({p, section, line_no});
-      }
-      tpl.lines_.push_back(line);
-      continue;
-    }
-    if (word == ".param" && subckt_depth == 0) {
-      auto [body, comment] = split_comment(raw);
-      body = trim(body);
-      body.remove_prefix(std::string_view(".param").size());
-      const SourceLocation at{file, line_no, 1, ""};
-      const auto assignments = split_assignments(body);
-      const ParamDoc doc = read_doc(comment, at);
-      std::size_t overridable = 0;
-      for (const auto& [name, value] : assignments) {
-        if (!is_identifier(name) || value.empty()) {
-          throw_input_error(at, "GC-1101", "'" + name + (value.empty() ? "" : "=" + value) + "' is not a name=value assignment",
-                            "write .param name=value (several per line are fine)");
-        }
-        if (value[0] != '{' && value[0] != '\'' && try_parse_si(value)) ++overridable;
-      }
-      if (doc.units.size() > 1 && doc.units.size() != overridable) {
-        throw_input_error(at, "GC-1109", "the comment gives " + std::to_string(doc.units.size()) + " units for " +
-                                             std::to_string(overridable) + " parameters",
-                          "give one unit for every parameter of the line ($ [V]) or one per parameter, in order ($ [V] [s])");
-      }
-      line.kind = Line::Kind::kParam;
-      line.comment = std::string(trim(comment));
-      std::size_t k = 0;
-      for (const auto& [name, value] : assignments) {
-        Assignment a{name, value};
-        const bool is_expression = value[0] == '{' || value[0] == '\'';
-        std::string why;
-        const auto number = is_expression ? std::nullopt : try_parse_si(value, &why);
-        if (!is_expression && !number) {
-          throw_input_error(at, "GC-1101", "parameter '" + name + "': " + why,
-                            "write derived values as .param " + name + "={expression}");
-        } else if (is_expression) {
-          tpl.derived_.push_back({name, value, line_no});
-        } else {
-          if (tpl.find_param(name) != nullptr) {
-            throw_input_error(at, "GC-1106", "parameter '" + name + "' declared twice");
-          }
-          TemplateParam param;
-          param.name = name;
-          param.default_value = *number;
-          param.line = line_no;
-          param.unit = doc.units.empty() ? "" : (doc.units.size() == 1 ? doc.units[0] : doc.units[k]);
-          param.description = doc.description;
-          param.range = doc.range;
-          if (!param.range.contains(param.default_value)) {
-            throw_input_error(at, "GC-1109", "parameter '" + name + "' defaults to " + format_exact(param.default_value) +
-                                                 ", outside its own declared range " + param.range.text);
-          }
-          a.param = tpl.params_.size();
-          tpl.params_.push_back(std::move(param));
-          ++k;
-        }
-        line.assignments.push_back(std::move(a));
-      }
-      tpl.lines_.push_back(line);
-      continue;
-    }
-    line.kind = Line::Kind::kText;
-    line.text = raw;
-    tpl.lines_.push_back(line);
+    tpl.lines_.push_back(tpl.read_line(lines[i], word, static_cast<int>(i) + 1, subckt_depth == 0));
   }
-
   return tpl;
+}
+
+NetlistTemplate::Line NetlistTemplate::read_line(const std::string& raw, const std::string& word, int line_no, bool top_level) {
+  Line line;
+  if (is_dropped_card(word)) {
+    line.kind = Line::Kind::kDropped;
+  } else if (const auto include = parse_include_line(raw)) {
+    line = read_include(raw, *include, line_no);
+  } else if (word == ".param" && top_level) {
+    line = read_param_line(raw, line_no);
+  } else {
+    line.text = raw;
+  }
+  return line;
+}
+
+NetlistTemplate::Line NetlistTemplate::read_include(const std::string& raw, const IncludeLine& include, int line_no) {
+  const SourceLocation at{path_.string(), line_no, 1, ""};
+  if (include.unterminated) throw_input_error(at, "GC-1105", "unterminated quote in " + include.word + " path");
+  Line line;
+  // ".lib NAME" opens a section of a library; only ".lib FILE SECTION" reads a file.
+  const std::string section = include.trim_tail();
+  if (include.word == ".lib" && section.empty()) {
+    line.text = raw;
+    return line;
+  }
+  if (include.target.empty()) throw_input_error(at, "GC-1105", include.word + " without a file name");
+  std::filesystem::path p = expand_home(include.target);
+  if (p.is_relative()) p = (std::filesystem::absolute(path_).parent_path() / p).lexically_normal();
+  includes_.push_back(p);
+  include_lines_.push_back(line_no);
+  line.kind = Line::Kind::kInclude;
+  line.text = include.word + " \"" + p.string() + "\"" + include.tail;
+  if (include.word == ".lib" && section.find_first_of(" \t") == std::string::npos) {
+    line.lib = libs_.size();
+    libs_.push_back({p, section, line_no});
+  }
+  return line;
+}
+
+NetlistTemplate::Line NetlistTemplate::read_param_line(const std::string& raw, int line_no) {
+  auto [body, comment] = split_comment(raw);
+  body = trim(body);
+  body.remove_prefix(std::string_view(".param").size());
+  const SourceLocation at{path_.string(), line_no, 1, ""};
+  const auto assignments = split_assignments(body);
+  const ParamDoc doc = read_doc(comment, at);
+  check_units(assignments, doc.units.size(), at);
+  Line line;
+  line.kind = Line::Kind::kParam;
+  line.comment = std::string(trim(comment));
+  TemplateParam param;
+  param.line = line_no;
+  param.description = doc.description;
+  param.range = doc.range;
+  std::size_t k = 0;  // overridable parameters so far
+  for (const auto& [name, value] : assignments) {
+    param.unit = doc.units.empty() ? "" : (doc.units.size() == 1 ? doc.units[0] : doc.units[k]);
+    line.assignments.push_back(read_assignment(name, value, param));
+    if (line.assignments.back().param < params_.size()) ++k;
+  }
+  return line;
+}
+
+NetlistTemplate::Assignment NetlistTemplate::read_assignment(const std::string& name, const std::string& value,
+                                                             TemplateParam param) {
+  const SourceLocation at{path_.string(), param.line, 1, ""};
+  Assignment a{name, value};
+  const bool is_expression = value[0] == '{' || value[0] == '\'';
+  if (is_expression) {
+    derived_.push_back({name, value, param.line});
+    return a;
+  }
+  std::string why;
+  const auto number = try_parse_si(value, &why);
+  if (!number) {
+    throw_input_error(at, "GC-1101", "parameter '" + name + "': " + why, "write derived values as .param " + name + "={expression}");
+  }
+  if (find_param(name) != nullptr) throw_input_error(at, "GC-1106", "parameter '" + name + "' declared twice");
+  param.name = name;
+  param.default_value = *number;
+  if (!param.range.contains(param.default_value)) {
+    throw_input_error(at, "GC-1109", "parameter '" + name + "' defaults to " + format_exact(param.default_value) +
+                                         ", outside its own declared range " + param.range.text);
+  }
+  a.param = params_.size();
+  params_.push_back(std::move(param));
+  return a;
 }
 
 const TemplateParam* NetlistTemplate::find_param(std::string_view name) const {

@@ -4,18 +4,9 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "gaincell/core/hash.h"
+
 namespace gaincell::spice {
-namespace {
-
-std::uint64_t mix(std::uint64_t x) {  // splitmix64
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
 std::optional<FaultPlan> parse_fault_plan(const std::string& text) {
   FaultPlan plan;
   bool have_rate = false;
@@ -60,7 +51,7 @@ std::optional<FaultPlan> fault_plan_from_env() {
 }
 
 InjectedFault fault_for(const FaultPlan& plan, std::size_t job_id) {
-  const std::uint64_t h = mix(plan.seed ^ mix(static_cast<std::uint64_t>(job_id)));
+  const std::uint64_t h = splitmix64(plan.seed ^ splitmix64(static_cast<std::uint64_t>(job_id)));
   const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
   if (!(u < plan.rate)) return InjectedFault::kNone;
   // The n-th allowed kind, n chosen by the hash.
@@ -69,7 +60,7 @@ InjectedFault fault_for(const FaultPlan& plan, std::size_t job_id) {
   unsigned allowed = 0;
   for (unsigned k = 0; k < 4; ++k) allowed += (plan.kinds >> k) & 1U;
   if (allowed == 0) return InjectedFault::kNone;
-  std::uint64_t n = mix(h) % allowed;
+  std::uint64_t n = splitmix64(h) % allowed;
   for (unsigned k = 0; k < 4; ++k) {
     if (((plan.kinds >> k) & 1U) == 0) continue;
     if (n-- == 0) return kKinds[k];

@@ -3,7 +3,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
+
+#include "gaincell/core/strings.h"
 
 namespace gaincell::spice {
 namespace {
@@ -25,13 +26,6 @@ constexpr std::array<OutcomeName, 10> kNames = {{
     {SimOutcome::kMeasureError, "measure_error"},
     {SimOutcome::kNotRun, "not_run"},
 }};
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Patterns seen from ngspice 39.3 (ngspice-baseline.md §5 and our tests),
 // matched case-insensitively, most specific first.

@@ -53,10 +53,15 @@ std::uint32_t decode_length(const std::uint8_t* p) {
          (std::uint32_t{p[3]} << 24);
 }
 
-// JSON cannot hold NaN; CBOR can, so measure values travel as CBOR doubles.
-nlohmann::json number(double v) { return v; }
-
 }  // namespace
+}  // namespace gaincell::spice::protocol
+
+namespace gaincell::spice {
+// A job travels as an object of its fields (and "type": "run").
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SimJob, id, netlist, t_stop_s, measures, return_vectors, timeout_s, keep_log)
+}  // namespace gaincell::spice
+
+namespace gaincell::spice::protocol {
 
 std::string encode_frame(const nlohmann::json& message) {
   const std::vector<std::uint8_t> body = nlohmann::json::to_cbor(message);
@@ -69,13 +74,8 @@ std::string encode_frame(const nlohmann::json& message) {
 }
 
 bool write_frame(int fd, const nlohmann::json& message) {
-  const std::vector<std::uint8_t> body = nlohmann::json::to_cbor(message);
-  GC_CHECK(body.size() < kMaxFrameBytes) << "frame of " << body.size() << " bytes";
-  std::vector<std::uint8_t> frame(4 + body.size());
-  const auto len = static_cast<std::uint32_t>(body.size());
-  for (int i = 0; i < 4; ++i) frame[i] = static_cast<std::uint8_t>(len >> (8 * i));
-  std::memcpy(frame.data() + 4, body.data(), body.size());
-  return write_all(fd, frame.data(), frame.size());
+  const std::string frame = encode_frame(message);
+  return write_all(fd, reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size());
 }
 
 std::optional<nlohmann::json> read_frame(int fd) {
@@ -116,36 +116,20 @@ std::optional<nlohmann::json> FrameBuffer::next() {
 }
 
 nlohmann::json job_to_json(const SimJob& job) {
-  return nlohmann::json{{"type", "run"},
-                        {"id", job.id},
-                        {"netlist", job.netlist},
-                        {"t_stop_s", job.t_stop_s},
-                        {"measures", job.measures},
-                        {"return_vectors", job.return_vectors},
-                        {"timeout_s", job.timeout_s},
-                        {"keep_log", job.keep_log}};
+  nlohmann::json j = job;
+  j["type"] = "run";
+  return j;
 }
 
-SimJob job_from_json(const nlohmann::json& j) {
-  SimJob job;
-  job.id = j.at("id").get<std::uint64_t>();
-  job.netlist = j.at("netlist").get<std::string>();
-  job.t_stop_s = j.at("t_stop_s").get<double>();
-  job.measures = j.at("measures").get<std::vector<sweep::ResolvedMeasure>>();
-  job.return_vectors = j.at("return_vectors").get<std::vector<std::string>>();
-  job.timeout_s = j.at("timeout_s").get<double>();
-  job.keep_log = j.at("keep_log").get<bool>();
-  return job;
-}
+SimJob job_from_json(const nlohmann::json& j) { return j.get<SimJob>(); }
 
 nlohmann::json result_to_json(const SimResult& r) {
-  nlohmann::json values = nlohmann::json::array();
-  for (double v : r.values) values.push_back(number(v));
+  // JSON cannot hold NaN; CBOR can, so measure values travel as CBOR doubles.
   return nlohmann::json{{"type", "result"},
                         {"id", r.id},
                         {"outcome", static_cast<int>(r.outcome)},
                         {"message", r.message},
-                        {"values", values},
+                        {"values", r.values},
                         {"vectors", r.vectors},
                         {"missing_vectors", r.missing_vectors},
                         {"plot_vectors", r.plot_vectors},

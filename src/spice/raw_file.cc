@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "gaincell/spice/raw_file.h"
+#include "raw_file.h"
 
 #include <bit>
 #include <cerrno>
@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "gaincell/core/error.h"
+#include "gaincell/core/strings.h"
 
 namespace gaincell::spice {
 namespace {
@@ -22,19 +23,7 @@ constexpr std::size_t kMaxShown = 80;  // longest excerpt of a bad line in a mes
 
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = to_lower(c);
-  return out;
-}
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
@@ -193,14 +182,27 @@ class Parser {
     plot.title = std::string(value_of(first_line, "Title", "expected \"Title: <text>\""));
     plot.date = std::string(expect_key("Date", "<text>"));
     plot.plot_name = std::string(expect_key("Plotname", "<name>"));
+    plot.is_complex = read_flags();
+    const std::uint64_t nvars = expect_count("No. Variables");
+    if (nvars == 0) fail_here("expected \"No. Variables: <count>\" with a count of at least 1, found 0");
+    const std::uint64_t npoints = expect_count("No. Points");
+    skip_to_variables();
+    read_variables(plot, nvars);
+    plot.columns.resize(nvars);
+    if (plot.is_complex) plot.imag_columns.resize(nvars);
+    read_values(plot, nvars, npoints);
+    return plot;
+  }
 
+  // "Flags: real" or "Flags: complex" (padded); true if complex.
+  bool read_flags() {
     const std::string_view flags = expect_key("Flags", "real|complex");
-    bool real = false;
+    bool real = false, complex = false;
     for (const auto word : split_words(flags)) {
       if (equals_ci(word, "real")) {
         real = true;
       } else if (equals_ci(word, "complex")) {
-        plot.is_complex = true;
+        complex = true;
       } else if (equals_ci(word, "unpadded")) {
         // Unpadded files leave out the missing tail of shorter vectors, so
         // the point-major layout no longer lines up; ngspice -r never writes it.
@@ -209,15 +211,14 @@ class Parser {
         fail_here("unknown flag " + quote_text(word) + " in \"Flags:\"; expected \"real\" or \"complex\"");
       }
     }
-    if (real == plot.is_complex) {
+    if (real == complex) {
       fail_here("expected \"Flags: real\" or \"Flags: complex\", found \"Flags: " + std::string(flags) + "\"");
     }
+    return complex;
+  }
 
-    const std::uint64_t nvars = expect_count("No. Variables");
-    if (nvars == 0) fail_here("expected \"No. Variables: <count>\" with a count of at least 1, found 0");
-    const std::uint64_t npoints = expect_count("No. Points");
-
-    // Optional lines written by `write`; they describe the session, not the data.
+  // Optional lines written by `write` describe the session, not the data.
+  void skip_to_variables() {
     std::string_view line;
     while (true) {
       if (!next_line(line)) fail_here("expected \"Variables:\", found end of file");
@@ -226,13 +227,17 @@ class Parser {
         continue;
       }
       if (!equals_ci(trim(line), "Variables:")) fail_here("expected \"Variables:\", found " + quote_text(line));
-      break;
+      return;
     }
+  }
+
+  void read_variables(RawPlot& plot, std::uint64_t nvars) {
     // A corrupt count must not make us allocate gigabytes of variable names:
     // each variable line takes at least 6 bytes ("\t0\tx\tt\n").
     if (nvars > (data_.size() - pos_) / 6 + 1) {
       fail_here("\"No. Variables: " + std::to_string(nvars) + "\" is more than the rest of the file can hold");
     }
+    std::string_view line;
     for (std::uint64_t i = 0; i < nvars; ++i) {
       const std::string expected =
           "expected \"<index> <name> <type>\" for variable " + std::to_string(i) + " of " + std::to_string(nvars);
@@ -243,9 +248,11 @@ class Parser {
       plot.types.emplace_back(words[2]);
       // Further words (grid=3, dims=1, color=...) only matter to ngspice's plotting.
     }
-    plot.columns.resize(nvars);
-    if (plot.is_complex) plot.imag_columns.resize(nvars);
+  }
 
+  // "Binary:" and the data, or "Values:" and the data as text.
+  void read_values(RawPlot& plot, std::uint64_t nvars, std::uint64_t npoints) {
+    std::string_view line;
     if (!next_line(line)) fail_here("expected \"Binary:\" or \"Values:\", found end of file");
     const std::string_view marker = trim(line);
     if (equals_ci(marker, "Binary:")) {
@@ -255,7 +262,6 @@ class Parser {
     } else {
       fail_here("expected \"Binary:\" or \"Values:\", found " + quote_text(line));
     }
-    return plot;
   }
 
   void read_binary(RawPlot& plot, std::uint64_t nvars, std::uint64_t npoints) {

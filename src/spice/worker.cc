@@ -31,17 +31,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 void fail(SimResult& r, SimOutcome outcome, const std::vector<std::string>& log, const std::string& extra) {
   r.outcome = outcome;
   r.message = failure_excerpt(log);
@@ -177,117 +166,149 @@ std::string allowed_init_forms() {
          "), 'optran' with 6 numbers (docs/pdk.md)";
 }
 
-InitLineCheck check_init_line(const std::string& raw) {
-  InitLineCheck c;
-  auto refuse = [&](const char* id, std::string why) {
-    c.id = id;
-    c.message = "\"" + raw + "\": " + std::move(why);
-    c.hint = allowed_init_forms();
-    return c;
-  };
-  const std::string low = lower(trim(raw));
-  if (low.empty()) return refuse("GC-1215", "an empty line");
-  // What a deck or the command shell would run before we look at words.
-  if (low.rfind("*#", 0) == 0) return refuse("GC-1216", "ngspice runs a line starting '*#' as a command");
-  if (low.rfind("*ng_script", 0) == 0) return refuse("GC-1216", "'*ng_script' makes a file a command script");
+namespace {
+
+// Why an init line is refused: its error id and the reason.
+struct Refusal {
+  const char* id;
+  std::string why;
+};
+using Verdict = std::optional<Refusal>;  // nullopt: allowed
+
+// What a deck or the command shell would run before words are looked at:
+// comments that are commands, .control blocks, refused commands, characters
+// the shell gives a meaning.
+Verdict check_shell_syntax(const std::string& low) {
+  if (low.empty()) return Refusal{"GC-1215", "an empty line"};
+  if (low.rfind("*#", 0) == 0) return Refusal{"GC-1216", "ngspice runs a line starting '*#' as a command"};
+  if (low.rfind("*ng_script", 0) == 0) return Refusal{"GC-1216", "'*ng_script' makes a file a command script"};
   if (low.rfind(".control", 0) == 0 || low.rfind(".endc", 0) == 0) {
-    return refuse("GC-1216", "a .control block holds ngspice commands");
+    return Refusal{"GC-1216", "a .control block holds ngspice commands"};
   }
-  if (low[0] == '*') return refuse("GC-1215", "a comment line (put notes in the spec's or card's description)");
+  if (low[0] == '*') return Refusal{"GC-1215", "a comment line (put notes in the spec's or card's description)"};
   // A command refused for what it does, whatever follows it.
   const std::string first = low.substr(0, low.find_first_of(" \t\n\r;"));
-  if (const char* why = find_refused(kRefusedCommands, std::size(kRefusedCommands), first)) return refuse("GC-1216", why);
+  if (const char* why = find_refused(kRefusedCommands, std::size(kRefusedCommands), first)) return Refusal{"GC-1216", why};
   for (const char ch : low) {
     const auto u = static_cast<unsigned char>(ch);
     if (std::isalnum(u) || ch == '_' || ch == '.' || ch == '=' || ch == '+' || ch == '-' || ch == ' ' || ch == '\t') continue;
     std::string shown = ch == '\n' || ch == '\r' ? std::string("a line break") : "'" + std::string(1, ch) + "'";
-    return refuse("GC-1216", shown + ": init lines are plain words and numbers; ngspice's command shell gives other "
-                             "characters a meaning (';' separates commands, '`' runs one, '<' and '>' redirect "
-                             "to files, '$' substitutes variables)");
+    return Refusal{"GC-1216", shown + ": init lines are plain words and numbers; ngspice's command shell gives other "
+                                      "characters a meaning (';' separates commands, '`' runs one, '<' and '>' redirect "
+                                      "to files, '$' substitutes variables)"};
   }
-  // Words, with "a = b" written "a=b".
+  return std::nullopt;
+}
+
+// The words of a line, with "a = b" written "a=b".
+std::vector<std::string> init_words(const std::string& low) {
   std::vector<std::string> words;
-  {
-    std::istringstream in(low);
-    std::string w;
-    while (in >> w) {
-      if (!words.empty() && (w.front() == '=' || words.back().back() == '=')) {
-        words.back() += w;
-      } else {
-        words.push_back(w);
-      }
+  std::istringstream in(low);
+  std::string w;
+  while (in >> w) {
+    if (!words.empty() && (w.front() == '=' || words.back().back() == '=')) {
+      words.back() += w;
+    } else {
+      words.push_back(w);
     }
   }
-  std::string line;
-  for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
-  c.line = line;
+  return words;
+}
+
+// "name=value" -> (name, value); "name" -> (name, "").
+std::pair<std::string, std::string> name_value(const std::string& item) {
+  const auto eq = item.find('=');
+  return eq == std::string::npos ? std::pair<std::string, std::string>{item, ""}
+                                 : std::pair<std::string, std::string>{item.substr(0, eq), item.substr(eq + 1)};
+}
+
+Verdict check_set(const std::vector<std::string>& words) {
+  if (words.size() != 2) return Refusal{"GC-1215", "one variable per 'set' line"};
+  const auto [name, value] = name_value(words[1]);
+  const bool has_value = words[1].find('=') != std::string::npos;
+  if (name == "num_threads") {
+    return Refusal{"GC-1217", "num_threads is gaincell's: every worker runs one OpenMP thread (set num_threads=1), "
+                              "since parallel workers with ngspice's default of 2 threads ran BSIM4 5-10x slower"};
+  }
+  if (name == "rndseed") {
+    return Refusal{"GC-1217", "the seed is gaincell's: each point seeds ngspice's random generator with its index + 1, "
+                              "so agauss() and the like draw the same values in any worker, shard or resumed run"};
+  }
+  if (name == "noaskquit" || name == "nomoremode") return Refusal{"GC-1217", name + " is set by gaincell already"};
+  if (const char* why = find_refused(kRefusedVariables, std::size(kRefusedVariables), name)) return Refusal{"GC-1216", why};
+  if (name == "ngbehavior") {
+    if (std::string why = mode_problem(value); !why.empty()) return Refusal{"GC-1218", std::move(why)};
+    return std::nullopt;
+  }
+  if (name == "wnflag") {
+    if (value != "0" && value != "1") return Refusal{"GC-1218", "wnflag takes 0 or 1"};
+    return std::nullopt;
+  }
+  if (is_one_of(kSetFlags, name)) {
+    if (has_value) return Refusal{"GC-1218", name + " is a flag: write 'set " + name + "' without a value"};
+    return std::nullopt;
+  }
+  return Refusal{"GC-1215", "variable '" + name + "' is not on gaincell's list of init settings"};
+}
+
+Verdict check_option(const std::vector<std::string>& words) {
+  if (words.size() < 2) return Refusal{"GC-1215", "'option' needs at least one NAME or NAME=VALUE"};
+  for (std::size_t k = 1; k < words.size(); ++k) {
+    const auto [name, value] = name_value(words[k]);
+    const bool has_value = words[k].find('=') != std::string::npos;
+    if (name == "seed") {
+      return Refusal{"GC-1217", "the seed is gaincell's: each point seeds ngspice's random generator with its index + 1"};
+    }
+    if (name == "method") {
+      if (value != "gear" && value != "trap") return Refusal{"GC-1218", "option method takes gear or trap"};
+    } else if (is_one_of(kNumberOptions, name)) {
+      if (!has_value || !is_number(value)) {
+        return Refusal{"GC-1218", "option " + name + " takes a number (" + name + "=VALUE, SPICE suffixes allowed)"};
+      }
+    } else if (is_one_of(kFlagOptions, name)) {
+      if (has_value) return Refusal{"GC-1218", "option " + name + " is a flag: write it without a value"};
+    } else {
+      return Refusal{"GC-1215", "option '" + name + "' is not on gaincell's list of init options"};
+    }
+  }
+  return std::nullopt;
+}
+
+// The line's command and its arguments against the allow-list.
+Verdict check_command(const std::vector<std::string>& words) {
   const std::string& command = words.front();
   if (command.front() == '.') {
-    return refuse("GC-1215", "'" + command + "' is a netlist card; init lines are ngspice commands (write 'option', "
-                                             "not '.options')");
+    return Refusal{"GC-1215", "'" + command + "' is a netlist card; init lines are ngspice commands (write 'option', "
+                                              "not '.options')"};
   }
-  auto split = [](const std::string& item) {
-    const auto eq = item.find('=');
-    return eq == std::string::npos ? std::pair<std::string, std::string>{item, ""}
-                                   : std::pair<std::string, std::string>{item.substr(0, eq), item.substr(eq + 1)};
-  };
-  if (command == "set") {
-    if (words.size() != 2) return refuse("GC-1215", "one variable per 'set' line");
-    const auto [name, value] = split(words[1]);
-    const bool has_value = words[1].find('=') != std::string::npos;
-    if (name == "num_threads") {
-      return refuse("GC-1217", "num_threads is gaincell's: every worker runs one OpenMP thread (set num_threads=1), "
-                               "since parallel workers with ngspice's default of 2 threads ran BSIM4 5-10x slower");
-    }
-    if (name == "rndseed") {
-      return refuse("GC-1217", "the seed is gaincell's: each point seeds ngspice's random generator with its index + 1, "
-                               "so agauss() and the like draw the same values in any worker, shard or resumed run");
-    }
-    if (name == "noaskquit" || name == "nomoremode") return refuse("GC-1217", name + " is set by gaincell already");
-    if (const char* why = find_refused(kRefusedVariables, std::size(kRefusedVariables), name)) return refuse("GC-1216", why);
-    if (name == "ngbehavior") {
-      if (const std::string why = mode_problem(value); !why.empty()) return refuse("GC-1218", why);
-      return c;
-    }
-    if (name == "wnflag") {
-      if (value != "0" && value != "1") return refuse("GC-1218", "wnflag takes 0 or 1");
-      return c;
-    }
-    if (is_one_of(kSetFlags, name)) {
-      if (has_value) return refuse("GC-1218", name + " is a flag: write 'set " + name + "' without a value");
-      return c;
-    }
-    return refuse("GC-1215", "variable '" + name + "' is not on gaincell's list of init settings");
-  }
-  if (command == "option") {
-    if (words.size() < 2) return refuse("GC-1215", "'option' needs at least one NAME or NAME=VALUE");
-    for (std::size_t k = 1; k < words.size(); ++k) {
-      const auto [name, value] = split(words[k]);
-      const bool has_value = words[k].find('=') != std::string::npos;
-      if (name == "seed") {
-        return refuse("GC-1217", "the seed is gaincell's: each point seeds ngspice's random generator with its index + 1");
-      }
-      if (name == "method") {
-        if (value != "gear" && value != "trap") return refuse("GC-1218", "option method takes gear or trap");
-      } else if (is_one_of(kNumberOptions, name)) {
-        if (!has_value || !is_number(value)) {
-          return refuse("GC-1218", "option " + name + " takes a number (" + name + "=VALUE, SPICE suffixes allowed)");
-        }
-      } else if (is_one_of(kFlagOptions, name)) {
-        if (has_value) return refuse("GC-1218", "option " + name + " is a flag: write it without a value");
-      } else {
-        return refuse("GC-1215", "option '" + name + "' is not on gaincell's list of init options");
-      }
-    }
-    return c;
-  }
+  if (command == "set") return check_set(words);
+  if (command == "option") return check_option(words);
   if (command == "optran") {
     if (words.size() != 7 || !std::all_of(words.begin() + 1, words.end(), is_number)) {
-      return refuse("GC-1218", "optran takes 6 numbers (e.g. optran 0 0 0 100p 2n 0)");
+      return Refusal{"GC-1218", "optran takes 6 numbers (e.g. optran 0 0 0 100p 2n 0)"};
     }
-    return c;
+    return std::nullopt;
   }
-  return refuse("GC-1215", "'" + command + "' is not on gaincell's list of init commands");
+  return Refusal{"GC-1215", "'" + command + "' is not on gaincell's list of init commands"};
+}
+
+}  // namespace
+
+InitLineCheck check_init_line(const std::string& raw) {
+  InitLineCheck c;
+  const std::string low = lower(trim(raw));
+  Verdict refusal = check_shell_syntax(low);
+  if (!refusal) {
+    const std::vector<std::string> words = init_words(low);
+    c.line = join(words, " ");
+    refusal = check_command(words);
+  }
+  if (refusal) {
+    c.id = refusal->id;
+    c.message = "\"" + raw + "\": " + refusal->why;
+    c.hint = allowed_init_forms();
+  }
+  return c;
 }
 
 std::string worker_spiceinit(const std::vector<std::string>& extra) {
@@ -306,12 +327,35 @@ std::string worker_spiceinit(const std::vector<std::string>& extra) {
   return text;
 }
 
-SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
+namespace {
+
+// False (and `r` failed, with `log`) if libngspice hit a ControlledExit
+// (`controlled_exit`: why) or ngspice printed an error among `printed`.
+bool ngspice_ok(bool controlled_exit, const char* why, const std::vector<std::string>& printed,
+                const std::vector<std::string>& log, SimResult& r) {
+  if (controlled_exit) {
+    fail(r, SimOutcome::kControlledExit, log, why);
+    return false;
+  }
+  if (SimOutcome o = classify_log(printed); o != SimOutcome::kOk) {
+    fail(r, o, log, "");
+    return false;
+  }
+  return true;
+}
+
+// A job's result before it ran: not run, every value NaN.
+SimResult empty_result(const SimJob& job) {
   SimResult r;
   r.id = job.id;
   r.worker_pid = static_cast<int>(::getpid());
-  r.values.assign(sweep::total_width(job.measures), std::numeric_limits<double>::quiet_NaN());
+  r.values.assign(measure::total_width(job.measures), std::numeric_limits<double>::quiet_NaN());
+  return r;
+}
 
+// Loads the job's netlist on a clean slate. False (and `r` failed) if ngspice
+// could not: a ControlledExit or the errors it printed.
+bool load_netlist(NgspiceLibrary& ng, const SimJob& job, SimResult& r, std::vector<std::string>& log) {
   // Clean slate: stale plots survive failed runs and would be read as ours.
   ng.command("destroy all");
   ng.command("remcirc");
@@ -323,22 +367,18 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
   ng.take_log();
 
   const auto t0 = Clock::now();
-  const int circ_status = ng.load_circuit(split_lines(job.netlist));
+  const int circ_status = ng.load_circuit(text_lines(job.netlist));
   r.parse_time_s = seconds_since(t0);
-  std::vector<std::string> log = ng.take_log();
+  log = ng.take_log();
   echo_errors(log);
-  if (ng.is_poisoned() || circ_status != 0) {
-    fail(r, SimOutcome::kControlledExit, log,
-         "libngspice could not load the netlist and must be restarted (ControlledExit)");
-    if (job.keep_log) r.log = log;
-    return r;
-  }
-  if (SimOutcome o = classify_log(log); o != SimOutcome::kOk) {
-    fail(r, o, log, "");
-    if (job.keep_log) r.log = log;
-    return r;
-  }
+  if (job.keep_log) r.log = log;
+  return ngspice_ok(ng.is_poisoned() || circ_status != 0,
+                    "libngspice could not load the netlist and must be restarted (ControlledExit)", log, log, r);
+}
 
+// Runs the transient. False (and `r` failed) on a ControlledExit, an error
+// ngspice printed, or no transient plot.
+bool run_transient(NgspiceLibrary& ng, const SimJob& job, SimResult& r, std::vector<std::string>& log) {
   const auto t1 = Clock::now();
   ng.command("run");
   r.run_time_s = seconds_since(t1);
@@ -346,102 +386,113 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
   echo_errors(run_log);
   log.insert(log.end(), run_log.begin(), run_log.end());
   if (job.keep_log) r.log = log;
-  if (ng.is_poisoned()) {
-    fail(r, SimOutcome::kControlledExit, log, "libngspice requested ControlledExit during the run");
-    return r;
-  }
-  if (SimOutcome o = classify_log(run_log); o != SimOutcome::kOk) {
-    fail(r, o, log, "");
-    return r;
-  }
+  if (!ngspice_ok(ng.is_poisoned(), "libngspice requested ControlledExit during the run", run_log, log, r)) return false;
   const std::string plot = ng.current_plot();
   if (plot.rfind("tran", 0) != 0) {
     fail(r, SimOutcome::kNoConvergence, log, "no transient plot was produced (current plot: '" + plot + "')");
-    return r;
+    return false;
   }
+  return true;
+}
+
+// The plot's time vector, if the transient reached t_stop (else `r` failed).
+std::optional<std::vector<double>> time_vector(NgspiceLibrary& ng, const SimJob& job, SimResult& r,
+                                               const std::vector<std::string>& log) {
   auto time = ng.vector("time");
   if (!time || time->empty()) {
     fail(r, SimOutcome::kNoConvergence, log, "the transient produced no time points");
-    return r;
+    return std::nullopt;
   }
   if (time->back() < job.t_stop_s * (1.0 - 1e-9)) {
     std::ostringstream why;
     why << "the transient stopped at " << time->back() << " s of " << job.t_stop_s << " s";
     fail(r, SimOutcome::kNoConvergence, log, why.str());
-    return r;
+    return std::nullopt;
   }
+  return time;
+}
 
-  // Every vector the measures read, from the vectors ngspice has (v(a,b) is
-  // v(a) - v(b), i(x1.vs) is i(v.x1.vs): sweep::vector_terms).
-  sweep::Waveforms waves;
-  waves.time = std::move(*time);
-  std::vector<std::string> wanted = sweep::required_vectors(job.measures);
-  for (const auto& v : job.return_vectors) wanted.push_back(v);
-  std::vector<std::string> problems;
+// A measure's vector as the sum of the ngspice vectors it stands for
+// (v(a,b) is v(a) - v(b), i(x1.vs) is i(v.x1.vs): measure::vector_terms);
+// nullopt if ngspice lacks one of them.
+std::optional<std::vector<double>> vector_sum(NgspiceLibrary& ng, const std::string& name, std::size_t length) {
+  std::vector<double> sum(length, 0.0);
+  try {
+    for (const auto& term : measure::vector_terms(name)) {
+      auto data = ng.vector(term.name);
+      if (!data || data->size() != length) return std::nullopt;
+      for (std::size_t k = 0; k < length; ++k) sum[k] += term.sign * (*data)[k];
+    }
+  } catch (const measure::MeasureError&) {
+    return std::nullopt;
+  }
+  return sum;
+}
+
+// Every vector the measures read and the job returns, copied out of ngspice.
+// Names ngspice lacks go to r.missing_vectors; nullopt (and `r` failed) if a
+// vector holds NaN or Inf.
+std::optional<measure::Waveforms> collect_waveforms(NgspiceLibrary& ng, const SimJob& job, std::vector<double> time,
+                                                    SimResult& r, const std::vector<std::string>& log) {
+  measure::Waveforms waves;
+  waves.time = std::move(time);
+  std::vector<std::string> wanted = measure::required_vectors(job.measures);
+  wanted.insert(wanted.end(), job.return_vectors.begin(), job.return_vectors.end());
   for (const auto& name : wanted) {
     if (name == "time" || waves.vectors.count(name) != 0) continue;
-    std::vector<double> sum(waves.time.size(), 0.0);
-    bool found = true;
-    try {
-      for (const auto& term : sweep::vector_terms(name)) {
-        auto data = ng.vector(term.name);
-        if (!data || data->size() != sum.size()) {
-          found = false;
-          break;
-        }
-        for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += term.sign * (*data)[k];
-      }
-    } catch (const sweep::MeasureError&) {
-      found = false;
-    }
-    if (!found) {
+    auto sum = vector_sum(ng, name, waves.time.size());
+    if (!sum) {
       r.missing_vectors.push_back(name);
       continue;
     }
-    for (double v : sum) {
-      if (!std::isfinite(v)) {
-        fail(r, SimOutcome::kNoConvergence, log, "vector '" + name + "' holds NaN or Inf");
-        return r;
-      }
+    if (!std::all_of(sum->begin(), sum->end(), [](double v) { return std::isfinite(v); })) {
+      fail(r, SimOutcome::kNoConvergence, log, "vector '" + name + "' holds NaN or Inf");
+      return std::nullopt;
     }
-    waves.vectors.emplace(name, std::move(sum));
+    waves.vectors.emplace(name, std::move(*sum));
   }
   if (!r.missing_vectors.empty()) r.plot_vectors = ng.vector_names();
+  return waves;
+}
 
-  // Each measure on its own: one that cannot be evaluated leaves NaN and a
-  // message; the others keep their values.
+// Each measure on its own: one that cannot be evaluated leaves NaN and a
+// message; the others keep their values. Then the vectors the job asked for.
+void evaluate_measures(const SimJob& job, const measure::Waveforms& waves, SimResult& r) {
+  std::vector<std::string> problems;
+  if (!r.missing_vectors.empty()) {
+    problems.push_back("not in the plot: " + join(r.missing_vectors, ", ") + "; it has: " + join(r.plot_vectors, ", "));
+  }
   std::vector<double> values;
   values.reserve(r.values.size());
   for (const auto& m : job.measures) {
     const std::size_t before = values.size();
     try {
-      sweep::evaluate_into(m, waves, values);
-    } catch (const sweep::MeasureError& e) {
+      measure::evaluate_into(m, waves, values);
+    } catch (const measure::MeasureError& e) {
       values.resize(before);
       values.insert(values.end(), m.width(), std::numeric_limits<double>::quiet_NaN());
       problems.push_back("measure '" + m.name + "': " + e.what());
     }
-  }
-  if (!r.missing_vectors.empty()) {
-    std::string have;
-    for (const auto& n : r.plot_vectors) have += (have.empty() ? "" : ", ") + n;
-    problems.insert(problems.begin(), "not in the plot: " + [&] {
-      std::string m;
-      for (const auto& n : r.missing_vectors) m += (m.empty() ? "" : ", ") + n;
-      return m;
-    }() + "; it has: " + have);
   }
   r.values = std::move(values);
   for (const auto& name : job.return_vectors) {
     if (waves.vectors.count(name) != 0) r.vectors[name] = waves.at(name);
   }
   if (!job.return_vectors.empty()) r.vectors["time"] = waves.time;
-  if (!problems.empty()) {
-    r.outcome = SimOutcome::kMeasureError;
-    for (const auto& p : problems) r.message += (r.message.empty() ? "" : "\n") + p;
-    return r;
-  }
-  r.outcome = SimOutcome::kOk;
+  r.outcome = problems.empty() ? SimOutcome::kOk : SimOutcome::kMeasureError;
+  for (const auto& p : problems) r.message += (r.message.empty() ? "" : "\n") + p;
+}
+
+}  // namespace
+
+SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
+  SimResult r = empty_result(job);
+  std::vector<std::string> log;
+  if (!load_netlist(ng, job, r, log) || !run_transient(ng, job, r, log)) return r;
+  auto time = time_vector(ng, job, r, log);
+  if (!time) return r;
+  const auto waves = collect_waveforms(ng, job, std::move(*time), r, log);
+  if (waves) evaluate_measures(job, *waves, r);
   return r;
 }
 

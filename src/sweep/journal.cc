@@ -35,6 +35,13 @@ void put(std::string& out, T v) {
   out.append(b, sizeof(T));
 }
 
+// A checksummed chunk: u32 length, the bytes, u32 CRC-32 of the bytes.
+void put_checked(std::string& out, const std::string& bytes) {
+  put(out, static_cast<std::uint32_t>(bytes.size()));
+  out += bytes;
+  put(out, crc32(bytes.data(), bytes.size()));
+}
+
 template <typename T>
 bool get(const std::string& in, std::size_t& pos, T& v) {
   if (pos + sizeof(T) > in.size()) return false;
@@ -126,41 +133,24 @@ JournalContents read_journal(const std::filesystem::path& path) {
 }
 
 JournalWriter JournalWriter::create(const std::filesystem::path& path, const nlohmann::json& header) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError("cannot create the journal " + path.string() + ": " + std::strerror(errno));
-  JournalWriter w(path, fd);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) throw IoError("cannot create the journal " + path.string() + ": " + std::strerror(errno));
   const std::string h = header.dump();
   std::string out(kMagic, 4);
-  put(out, static_cast<std::uint32_t>(h.size()));
-  out += h;
-  put(out, crc32(h.data(), h.size()));
-  write_all(fd, out, path);
+  put_checked(out, h);
+  write_all(fd.get(), out, path);
+  JournalWriter w(path, std::move(fd));
   w.sync();
   return w;
 }
 
 JournalWriter JournalWriter::append(const std::filesystem::path& path, std::uintmax_t valid_bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError("cannot open the journal " + path.string() + ": " + std::strerror(errno));
-  if (::ftruncate(fd, static_cast<off_t>(valid_bytes)) != 0 || ::lseek(fd, 0, SEEK_END) < 0) {
-    ::close(fd);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw IoError("cannot open the journal " + path.string() + ": " + std::strerror(errno));
+  if (::ftruncate(fd.get(), static_cast<off_t>(valid_bytes)) != 0 || ::lseek(fd.get(), 0, SEEK_END) < 0) {
     throw IoError("cannot truncate the journal " + path.string() + ": " + std::strerror(errno));
   }
-  return JournalWriter(path, fd);
-}
-
-JournalWriter::JournalWriter(JournalWriter&& o) noexcept : path_(std::move(o.path_)), fd_(o.fd_) { o.fd_ = -1; }
-JournalWriter& JournalWriter::operator=(JournalWriter&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    path_ = std::move(o.path_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-  }
-  return *this;
-}
-JournalWriter::~JournalWriter() {
-  if (fd_ >= 0) ::close(fd_);
+  return JournalWriter(path, std::move(fd));
 }
 
 void JournalWriter::write(const JournalRecord& r) {
@@ -176,19 +166,16 @@ void JournalWriter::write(const JournalRecord& r) {
   std::string out;
   out.reserve(payload.size() + 12);
   put(out, kRecordMagic);
-  put(out, static_cast<std::uint32_t>(payload.size()));
-  out += payload;
-  put(out, crc32(payload.data(), payload.size()));
-  write_all(fd_, out, path_);
+  put_checked(out, payload);
+  write_all(fd_.get(), out, path_);
 }
 
 void JournalWriter::sync() {
-  if (fd_ >= 0) ::fdatasync(fd_);
+  if (fd_) ::fdatasync(fd_.get());
 }
 
 void JournalWriter::close_and_remove() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   std::error_code ec;
   std::filesystem::remove(path_, ec);
 }

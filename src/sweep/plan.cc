@@ -22,6 +22,76 @@ double resolve_time(const TimeRef& t, const std::map<std::string, double>& param
   return end_s;
 }
 
+// A measure's vector as plain ngspice vectors, one .meas line per term: an
+// expression (par('...')) makes ngspice build a B source, which for a name the
+// circuit lacks adds a floating node and breaks the operating point. A sum
+// (v(a,b)) or a scale gets a comment that says how gaincell combines them.
+struct MeasTerms {
+  std::vector<measure::VectorTerm> terms;
+  std::string note;  // "" for one plain vector, unscaled
+};
+
+MeasTerms meas_terms(const measure::ResolvedMeasure& m) {
+  using netlist::format_exact;
+  MeasTerms t;
+  t.terms = m.of.empty() ? std::vector<measure::VectorTerm>{} : measure::vector_terms(m.of);
+  if (t.terms.size() != 1 || t.terms[0].sign != 1.0 || m.scale != 1.0) {
+    t.note = "* gaincell measure " + m.name + " = " + (m.scale == 1.0 ? "" : format_exact(m.scale) + " * ") + "(";
+    for (std::size_t i = 0; i < t.terms.size(); ++i) {
+      t.note += (t.terms[i].sign < 0 ? " - " : (i == 0 ? "" : " + ")) + m.name + "_" + std::to_string(i + 1);
+    }
+    t.note += ")\n";
+  }
+  return t;
+}
+
+// The note, then `what` once per term, %N its name and %V its vector.
+std::string term_lines(const measure::ResolvedMeasure& m, const MeasTerms& t, const std::string& what) {
+  std::string out;
+  for (std::size_t i = 0; i < t.terms.size(); ++i) {
+    const std::string name = t.terms.size() == 1 && t.note.empty() ? m.name : m.name + "_" + std::to_string(i + 1);
+    std::string l = what;
+    for (std::size_t p = l.find("%N"); p != std::string::npos; p = l.find("%N")) l.replace(p, 2, name);
+    for (std::size_t p = l.find("%V"); p != std::string::npos; p = l.find("%V")) l.replace(p, 2, t.terms[i].name);
+    out += (out.empty() ? "" : "\n") + l;
+  }
+  return t.note + out;
+}
+
+// ngspice has no "time above"; its first-pulse width equals it for a single pulse.
+std::string time_above_lines(const measure::ResolvedMeasure& m, const MeasTerms& t, const std::string& from,
+                             const std::string& to) {
+  const std::string th = netlist::format_exact(m.threshold);
+  std::string l = "* gaincell measure " + m.name + ": time " + m.of + " > " + th + " in [" + from + ", " + to + "] s";
+  if (t.terms.size() == 1 && t.terms[0].sign == 1.0) {
+    l += "\n.meas tran " + m.name + "_first_pulse trig " + t.terms[0].name + " val=" + th + " rise=1 targ " +
+         t.terms[0].name + " val=" + th + " fall=1";
+  }
+  return l;
+}
+
+std::string meas_line(const measure::ResolvedMeasure& m, double t_stop_s);
+
+// A .meas line per sample is a breakpoint each: fine for a retention trace's
+// tens of samples, absurd for a 100k-sample waveform.
+std::string trace_lines(const measure::ResolvedMeasure& m, double t_stop_s) {
+  constexpr std::size_t kMaxMeasLines = 1000;
+  if (m.times_s.size() > kMaxMeasLines) {
+    return "* gaincell measure " + m.name + ": " + std::to_string(m.times_s.size()) + " samples of " + m.of +
+           " (no .meas lines beyond " + std::to_string(kMaxMeasLines) + " samples)";
+  }
+  std::string lines;
+  for (std::size_t i = 0; i < m.times_s.size(); ++i) {
+    if (i > 0) lines += "\n";
+    measure::ResolvedMeasure one = m;
+    one.name = m.name + "_" + std::to_string(i);
+    one.kind = measure::MeasureKind::kValueAt;
+    one.t_at_s = m.times_s[i];
+    lines += meas_line(one, t_stop_s);
+  }
+  return lines;
+}
+
 // A .meas line computing the same quantity as gaincell's measure, so that the
 // rendered netlist documents itself under `ngspice -b`. ngspice prints 7
 // digits; gaincell's values come from the vectors. Plain vectors are used
@@ -30,77 +100,29 @@ double resolve_time(const TimeRef& t, const std::map<std::string, double>& param
 // a point each). Energies are written as comments: ngspice's INTEG of a
 // product is not the exact integral gaincell computes, and printing a
 // different number would mislead.
-std::string meas_line(const ResolvedMeasure& m, double t_stop_s) {
+std::string meas_line(const measure::ResolvedMeasure& m, double t_stop_s) {
   using netlist::format_exact;
   const std::string from = format_exact(m.t_from_s);
   const std::string to = format_exact(std::isinf(m.t_to_s) ? t_stop_s : m.t_to_s);
-  // Plain ngspice vectors only: an expression (par('...')) makes ngspice build
-  // a B source, which for a name the circuit lacks adds a floating node and
-  // breaks the operating point. A sum (v(a,b)) or a scale is one .meas line
-  // per term and a comment that says how gaincell combines them.
-  const std::vector<VectorTerm> terms = m.of.empty() ? std::vector<VectorTerm>{} : vector_terms(m.of);
-  std::string note;
-  if (terms.size() != 1 || terms[0].sign != 1.0 || m.scale != 1.0) {
-    note = "* gaincell measure " + m.name + " = " + (m.scale == 1.0 ? "" : format_exact(m.scale) + " * ") + "(";
-    for (std::size_t i = 0; i < terms.size(); ++i) {
-      note += (terms[i].sign < 0 ? " - " : (i == 0 ? "" : " + ")) + m.name + "_" + std::to_string(i + 1);
-    }
-    note += ")\n";
-  }
-  auto line = [&](const std::string& what) {
-    std::string out;
-    for (std::size_t i = 0; i < terms.size(); ++i) {
-      const std::string name = terms.size() == 1 && note.empty() ? m.name : m.name + "_" + std::to_string(i + 1);
-      std::string l = what;
-      for (std::size_t p = l.find("%N"); p != std::string::npos; p = l.find("%N")) l.replace(p, 2, name);
-      for (std::size_t p = l.find("%V"); p != std::string::npos; p = l.find("%V")) l.replace(p, 2, terms[i].name);
-      out += (out.empty() ? "" : "\n") + l;
-    }
-    return note + out;
-  };
+  const MeasTerms t = meas_terms(m);
   switch (m.kind) {
-    case MeasureKind::kIntegral:
-      return line(".meas tran %N integ %V from=" + from + " to=" + to);
-    case MeasureKind::kValueAt:
-      return line(".meas tran %N find %V at=" + format_exact(std::isinf(m.t_at_s) ? t_stop_s : m.t_at_s));
-    case MeasureKind::kEnergy:
+    case measure::MeasureKind::kIntegral:
+      return term_lines(m, t, ".meas tran %N integ %V from=" + from + " to=" + to);
+    case measure::MeasureKind::kValueAt:
+      return term_lines(m, t, ".meas tran %N find %V at=" + format_exact(std::isinf(m.t_at_s) ? t_stop_s : m.t_at_s));
+    case measure::MeasureKind::kEnergy:
       return "* gaincell measure " + m.name + " = -" + (m.scale == 1.0 ? "" : format_exact(m.scale) + " * ") +
              "integral of " + m.voltage + " * " + m.current + " dt over [" + from + ", " + to + "] s";
-    case MeasureKind::kAverage:
-      return line(".meas tran %N avg %V from=" + from + " to=" + to);
-    case MeasureKind::kMin:
-      return line(".meas tran %N min %V from=" + from + " to=" + to);
-    case MeasureKind::kMax:
-      return line(".meas tran %N max %V from=" + from + " to=" + to);
-    case MeasureKind::kTimeAbove: {
-      // ngspice has no "time above"; its first-pulse width equals it for a single pulse.
-      const std::string th = format_exact(m.threshold);
-      std::string l = "* gaincell measure " + m.name + ": time " + m.of + " > " + th + " in [" + from + ", " + to + "] s";
-      if (terms.size() == 1 && terms[0].sign == 1.0) {
-        l += "\n.meas tran " + m.name + "_first_pulse trig " + terms[0].name + " val=" + th + " rise=1 targ " + terms[0].name +
-             " val=" + th + " fall=1";
-      }
-      return l;
-    }
-    case MeasureKind::kTrace: {
-      // A .meas line per sample is a breakpoint each: fine for a retention
-      // trace's tens of samples, absurd for a 100k-sample waveform.
-      constexpr std::size_t kMaxMeasLines = 1000;
-      if (m.times_s.size() > kMaxMeasLines) {
-        return "* gaincell measure " + m.name + ": " + std::to_string(m.times_s.size()) + " samples of " + m.of +
-               " (no .meas lines beyond " + std::to_string(kMaxMeasLines) + " samples)";
-      }
-      std::string lines;
-      for (std::size_t i = 0; i < m.times_s.size(); ++i) {
-        if (i > 0) lines += "\n";
-        ResolvedMeasure one = m;
-        one.name = m.name + "_" + std::to_string(i);
-        one.kind = MeasureKind::kValueAt;
-        one.t_at_s = m.times_s[i];
-        lines += meas_line(one, t_stop_s);
-      }
-      return lines;
-    }
+    case measure::MeasureKind::kAverage:
+      return term_lines(m, t, ".meas tran %N avg %V from=" + from + " to=" + to);
+    case measure::MeasureKind::kMin:
+      return term_lines(m, t, ".meas tran %N min %V from=" + from + " to=" + to);
+    case measure::MeasureKind::kMax:
+      return term_lines(m, t, ".meas tran %N max %V from=" + from + " to=" + to);
+    case measure::MeasureKind::kTimeAbove:
+      return time_above_lines(m, t, from, to);
+    case measure::MeasureKind::kTrace:
+      return trace_lines(m, t_stop_s);
   }
   return "";
 }
@@ -169,25 +191,14 @@ std::string SweepPlan::describe(std::size_t k) const {
   return out;
 }
 
-std::vector<ResolvedMeasure> SweepPlan::measures(std::size_t k) const {
+std::vector<measure::ResolvedMeasure> SweepPlan::measures(std::size_t k) const {
   const auto params = parameters(k);
-  std::vector<ResolvedMeasure> out;
+  const double end = std::numeric_limits<double>::infinity();  // the end of the simulation, whenever it is
+  std::vector<measure::ResolvedMeasure> out;
   for (const auto& m : spec_.measures) {
-    ResolvedMeasure r;
-    r.name = m.name;
-    r.kind = m.kind;
-    r.unit = m.unit;
-    r.of = m.of;
-    r.voltage = m.voltage;
-    r.current = m.current;
-    r.scale = m.scale;
-    const double inf = std::numeric_limits<double>::infinity();
-    r.t_from_s = resolve_time(m.from, params, inf);
-    r.t_to_s = resolve_time(m.to, params, inf);
-    r.t_at_s = resolve_time(m.at, params, inf);
-    r.threshold = m.threshold;
-    r.times_s = m.times_s;
-    out.push_back(r);
+    // ResolvedMeasure's fields in order: the spec's measure with its times resolved at point k.
+    out.push_back({m.name, m.kind, m.unit, m.of, m.voltage, m.current, m.scale, resolve_time(m.from, params, end),
+                   resolve_time(m.to, params, end), resolve_time(m.at, params, end), m.threshold, m.times_s});
   }
   return out;
 }
@@ -218,7 +229,7 @@ std::string SweepPlan::render(std::size_t k) const {
   if (t.start_s > 0 || t.max_step_s > 0) req.analysis += " " + format_exact(t.start_s);
   if (t.max_step_s > 0) req.analysis += " " + format_exact(t.max_step_s);
   const auto ms = measures(k);
-  req.saves = save_names(ms);
+  req.saves = measure::save_names(ms);
   std::string text = spec_.netlist.render(req);
   // .meas lines go before the final .end.
   std::string meas;

@@ -48,7 +48,7 @@ std::string seconds_text(double s) { return netlist::format_human(s, "s", 3, tru
 // A plot's vector name as a measure would write it: node -> v(node),
 // v.x1.vs#branch -> i(x1.vs), vs#branch -> i(vs).
 std::string user_vector_name(std::string n) {
-  for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  n = lower(n);
   const auto hash = n.find("#branch");
   if (hash != std::string::npos) {
     n = n.substr(0, hash);
@@ -59,60 +59,69 @@ std::string user_vector_name(std::string n) {
   return "v(" + n + ")";
 }
 
+// The part of vector `missing` (of v(a,b): a or b) that a plot with these
+// vectors lacks, as the user writes it.
+std::string lacking_part(const std::string& missing, const std::vector<std::string>& plot_vectors) {
+  std::vector<std::string> plot_lower;
+  for (const auto& n : plot_vectors) plot_lower.push_back(lower(n));
+  const auto in_plot = [&](const std::string& name) {
+    return std::find(plot_lower.begin(), plot_lower.end(), lower(name)) != plot_lower.end();
+  };
+  for (const auto& t : measure::vector_terms(missing)) {
+    const std::string inner = t.name.size() > 3 && t.name[1] == '(' ? t.name.substr(2, t.name.size() - 3) : t.name;
+    if (!in_plot(inner) && !in_plot(t.name) && !in_plot(inner + "#branch")) return t.name[0] == 'v' ? t.name : missing;
+  }
+  return missing;
+}
+
+// The vectors to suggest for a missing one: the plot's (the saved ones) and
+// every vector the circuit has.
+std::vector<std::string> offered_vectors(const SweepSpec& spec, const std::vector<std::string>& plot_vectors) {
+  std::vector<std::string> have;
+  for (const auto& n : plot_vectors) {
+    const std::string u = user_vector_name(n);
+    if (u != "time") have.push_back(u);
+  }
+  for (const auto& n : netlist::circuit_vector_names(spec.netlist.text(), netlist::dependency_files(spec.netlist))) {
+    if (std::find(have.begin(), have.end(), n) == have.end()) have.push_back(n);
+  }
+  return have;
+}
+
+// GC-1213 at the measure that reads a vector the first point's plot lacks.
+void check_missing_vectors(const SweepSpec& spec, const spice::SimResult& r) {
+  if (r.outcome != spice::SimOutcome::kMeasureError || r.missing_vectors.empty()) return;
+  const std::string missing = r.missing_vectors.front();
+  for (std::size_t i = 0; i < spec.measures.size(); ++i) {
+    const auto& m = spec.measures[i];
+    for (const auto& [key, vec] : {std::pair{"of", m.of}, std::pair{"voltage", m.voltage}, std::pair{"current", m.current}}) {
+      if (vec != missing) continue;
+      const std::string pointer = "/measures/" + std::to_string(i) + "/" + key;
+      const auto [line, col] = locate_json_pointer(spec.text, pointer);
+      const std::string lacking = lacking_part(missing, r.plot_vectors);
+      const auto close = closest_names(lacking, offered_vectors(spec, r.plot_vectors), 3);
+      throw_input_error({spec.path.string(), line, col, pointer}, "GC-1213",
+                        "measure '" + m.name + "' reads " + missing + ", but the circuit has no " + lacking + " (point " +
+                            std::to_string(r.id) + " was simulated first; nothing else ran)",
+                        close.empty() ? "the circuit has no vectors to offer" : "closest: " + join(close, ", "));
+    }
+  }
+}
+
 // Stops the sweep when its first point failed for a reason every point shares.
 void check_preflight(const SweepSpec& spec, const SweepPlan& plan, const spice::SimResult& r) {
   using spice::SimOutcome;
-  if (r.outcome == SimOutcome::kMeasureError && !r.missing_vectors.empty()) {
-    std::vector<std::string> have;
-    for (const auto& n : r.plot_vectors) {
-      const std::string u = user_vector_name(n);
-      if (u != "time") have.push_back(u);
-    }
-    const std::string missing = r.missing_vectors.front();
-    for (std::size_t i = 0; i < spec.measures.size(); ++i) {
-      const auto& m = spec.measures[i];
-      for (const auto& [key, vec] : {std::pair{"of", m.of}, std::pair{"voltage", m.voltage}, std::pair{"current", m.current}}) {
-        if (vec != missing) continue;
-        const std::string pointer = "/measures/" + std::to_string(i) + "/" + key;
-        const auto [line, col] = locate_json_pointer(spec.text, pointer);
-        // The part the circuit lacks (of v(a,b), a or b), as the user writes it.
-        std::string lacking = missing;
-        std::vector<std::string> plot_lower;
-        for (const auto& n : r.plot_vectors) plot_lower.push_back(lower(n));
-        for (const auto& t : vector_terms(missing)) {
-          const std::string inner = t.name.size() > 3 && t.name[1] == '(' ? t.name.substr(2, t.name.size() - 3) : t.name;
-          const bool present = std::find(plot_lower.begin(), plot_lower.end(), lower(inner)) != plot_lower.end() ||
-                               std::find(plot_lower.begin(), plot_lower.end(), lower(t.name)) != plot_lower.end() ||
-                               std::find(plot_lower.begin(), plot_lower.end(), lower(inner) + "#branch") != plot_lower.end();
-          if (!present) {
-            lacking = t.name[0] == 'v' ? t.name : missing;
-            break;
-          }
-        }
-        // Suggestions from the circuit itself (the plot holds only the saved vectors).
-        for (const auto& n : netlist::circuit_vector_names(spec.netlist.text(), netlist::dependency_files(spec.netlist))) {
-          if (std::find(have.begin(), have.end(), n) == have.end()) have.push_back(n);
-        }
-        const auto close = closest_names(lacking, have, 3);
-        throw_input_error({spec.path.string(), line, col, pointer}, "GC-1213",
-                          "measure '" + m.name + "' reads " + missing + ", but the circuit has no " + lacking + " (point " +
-                              std::to_string(r.id) + " was simulated first; nothing else ran)",
-                          close.empty() ? "the circuit has no vectors to offer" : "closest: " + join(close, ", "));
-      }
-    }
-  }
+  check_missing_vectors(spec, r);
+  const bool has_corners =
+      std::any_of(spec.axes.begin(), spec.axes.end(), [](const Axis& a) { return a.kind == Axis::Kind::kCorner; });
   const bool fatal = r.outcome == SimOutcome::kParseError || r.outcome == SimOutcome::kControlledExit ||
-                     (r.outcome == SimOutcome::kMissingModel &&
-                      std::none_of(spec.axes.begin(), spec.axes.end(), [](const Axis& a) { return a.kind == Axis::Kind::kCorner; }));
+                     (r.outcome == SimOutcome::kMissingModel && !has_corners);
   if (!fatal) return;
+  std::string said = r.message;
+  for (std::size_t p = said.find('\n'); p != std::string::npos; p = said.find('\n', p + 3)) said.insert(p + 1, "  ");
   throw InputError("GC-1214", "error GC-1214: " + spec.path.string() + ": point " + std::to_string(r.id) + " (" +
                                   plan.describe(r.id) + ") failed as " + std::string(spice::to_string(r.outcome)) +
-                                  ", a reason no other point can escape; nothing else was run. ngspice said:\n  " +
-                                  [&] {
-                                    std::string m = r.message;
-                                    for (std::size_t p = m.find('\n'); p != std::string::npos; p = m.find('\n', p + 3)) m.insert(p + 1, "  ");
-                                    return m;
-                                  }());
+                                  ", a reason no other point can escape; nothing else was run. ngspice said:\n  " + said);
 }
 
 }  // namespace
@@ -245,7 +254,10 @@ std::string FailureDigest::text(std::size_t max_groups, const std::string& inden
   return out.str();
 }
 
-SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Reporter& reporter) {
+namespace {
+
+// GC-1302 (no output), GC-1303 (timeout), GC-1301 (jobs): before anything starts.
+void check_options(const SweepOptions& options) {
   if (options.output.empty()) {
     throw InputError("GC-1302", "Invalid configuration. output = \"\". Violated constraint: an output file is required");
   }
@@ -260,278 +272,119 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
     throw InputError("GC-1301", "error GC-1301: " + std::to_string(options.jobs) + " workers: expected 0 (one per core) to " +
                                     std::to_string(limits::kMaxJobs) + " (limits::kMaxJobs, docs/cli.md#limits)");
   }
-  check_output_file(options.output);
-  check_regular_or_absent(options.output.string() + ".journal");
-  if (!options.output.parent_path().empty()) std::filesystem::create_directories(options.output.parent_path());
-  // One run per output: a second one (say a --resume while this one still
-  // writes) is refused here, before it opens the .partial or the journal.
-  const RunLock lock(options.output);
-  const auto start = Clock::now();
-  SweepPlan plan(spec);
-  spice::PoolOptions pool_options;
-  pool_options.jobs = options.jobs;
-  pool_options.recycle_after = options.recycle_after;
-  pool_options.worker = options.worker;
-  pool_options.stop = options.stop;
-  pool_options.ngspice_init = spec.ngspice_init;
-  spice::WorkerPool pool(pool_options);
-  pool.start();  // workers load libngspice while we set up the results file
+}
 
-  SweepSummary summary;
-  summary.name = spec.name;
-  summary.output = options.output;
-  summary.points = plan.size();
-  summary.jobs = pool.jobs();
+spice::PoolOptions pool_options(const SweepSpec& spec, const SweepOptions& options) {
+  return {.jobs = options.jobs, .recycle_after = options.recycle_after, .worker = options.worker,
+          .ngspice_library = {}, .scratch_dir = {}, .ngspice_init = spec.ngspice_init, .stop = options.stop};
+}
 
-  // Provenance: enough to tell whether two files describe the same experiment.
-  store::ResultsLayout layout;
-  for (const auto& a : spec.axes) layout.axes.push_back({a.name, a.unit, a.description, a.values, a.labels});
-  // Monte Carlo draws, per sample, so results can be related to them.
-  if (spec.monte_carlo.samples > 0) {
-    for (const auto& [name, sigma] : spec.monte_carlo.sigma) {
-      store::MonteCarloDraws d;
-      d.param = name;
-      d.unit = spec.netlist.find_param(name)->unit;
-      d.sigma = sigma;
-      for (std::size_t s = 0; s < spec.monte_carlo.samples; ++s) d.values.push_back(monte_carlo_value(spec, name, s));
-      layout.monte_carlo.push_back(std::move(d));
-    }
-    layout.attributes["monte_carlo_seed"] = std::to_string(spec.monte_carlo.seed);
+// Monte Carlo draws, per sample, so results can be related to them.
+void add_monte_carlo_draws(const SweepSpec& spec, store::ResultsLayout& layout) {
+  if (spec.monte_carlo.samples == 0) return;
+  for (const auto& [name, sigma] : spec.monte_carlo.sigma) {
+    store::MonteCarloDraws d{name, spec.netlist.find_param(name)->unit, sigma, {}};
+    for (std::size_t s = 0; s < spec.monte_carlo.samples; ++s) d.values.push_back(monte_carlo_value(spec, name, s));
+    layout.monte_carlo.push_back(std::move(d));
   }
-  for (const auto& m : spec.measures) layout.measures.push_back({m.name, m.unit, m.description, m.times_s});
-  auto& attrs = layout.attributes;
-  attrs["gaincell_version"] = build_info().version;
-  attrs["gaincell_git_sha"] = build_info().git_sha;
-  attrs["ngspice_library"] = build_info().ngspice_path;
-  attrs["spec_name"] = spec.name;
-  attrs["spec_description"] = spec.description;
-  attrs["spec_file"] = spec.path.string();
-  attrs["spec_sha256"] = sha256_hex(spec.text);
-  attrs["spec_json"] = spec.text;
-  // What every worker's .spiceinit held (gaincell's lines and the spec's ngspice_init).
-  attrs["ngspice_init"] = spice::worker_spiceinit(spec.ngspice_init);
-  attrs["template_file"] = spec.template_path.string();
-  attrs["template_sha256"] = sha256_hex(spec.netlist.text());
+  layout.attributes["monte_carlo_seed"] = std::to_string(spec.monte_carlo.seed);
+}
+
+// Provenance: enough to tell whether two files describe the same experiment.
+std::map<std::string, std::string> provenance(const SweepSpec& spec, const SweepPlan& plan) {
   std::string includes;
   for (const auto& inc : netlist::dependency_files(spec.netlist)) {
     std::error_code ec;
     includes += inc.string() + " " + (std::filesystem::exists(inc, ec) ? sha256_file(inc) : "missing") + "\n";
   }
-  attrs["include_sha256"] = includes;
-  attrs["created_utc"] = utc_now();
-  attrs["host"] = host_name();
-  attrs["point_count"] = std::to_string(plan.size());
-  attrs["point_order"] = "row-major over axes (last axis fastest)";
+  return {{"gaincell_version", build_info().version},
+          {"gaincell_git_sha", build_info().git_sha},
+          {"ngspice_library", build_info().ngspice_path},
+          {"spec_name", spec.name},
+          {"spec_description", spec.description},
+          {"spec_file", spec.path.string()},
+          {"spec_sha256", sha256_hex(spec.text)},
+          {"spec_json", spec.text},
+          // What every worker's .spiceinit held (gaincell's lines and the spec's ngspice_init).
+          {"ngspice_init", spice::worker_spiceinit(spec.ngspice_init)},
+          {"template_file", spec.template_path.string()},
+          {"template_sha256", sha256_hex(spec.netlist.text())},
+          {"include_sha256", includes},
+          {"created_utc", utc_now()},
+          {"host", host_name()},
+          {"point_count", std::to_string(plan.size())},
+          {"point_order", "row-major over axes (last axis fastest)"}};
+}
 
-  // Which points this run owns: all, or one shard's.
-  if (options.shard_count > 0 && options.shard_index >= options.shard_count) {
-    throw InputError("GC-1801", "error GC-1801: shard " + std::to_string(options.shard_index) + "/" +
-                                    std::to_string(options.shard_count) + ": expected 0 <= i < N");
-  }
-  const std::vector<std::size_t> owned = shard_points(plan.size(), options.shard_index, options.shard_count);
+// The results file's layout: axes, measures, Monte Carlo draws, provenance,
+// and for a shard the points it owns.
+store::ResultsLayout results_layout(const SweepSpec& spec, const SweepPlan& plan, const SweepOptions& options,
+                                    const std::vector<std::size_t>& owned) {
+  store::ResultsLayout layout;
+  for (const auto& a : spec.axes) layout.axes.push_back({a.name, a.unit, a.description, a.values, a.labels});
+  add_monte_carlo_draws(spec, layout);
+  for (const auto& m : spec.measures) layout.measures.push_back({m.name, m.unit, m.description, m.times_s});
+  layout.attributes.merge(provenance(spec, plan));
   if (options.shard_count > 0) {
     layout.points = owned;
     layout.shard = true;
-    attrs["shard_index"] = std::to_string(options.shard_index);
-    attrs["shard_count"] = std::to_string(options.shard_count);
-    attrs["shard_points"] = std::to_string(owned.size());
-    attrs["shard_rule"] = "interleaved: point k belongs to shard k % shard_count";
+    layout.attributes["shard_index"] = std::to_string(options.shard_index);
+    layout.attributes["shard_count"] = std::to_string(options.shard_count);
+    layout.attributes["shard_points"] = std::to_string(owned.size());
+    layout.attributes["shard_rule"] = "interleaved: point k belongs to shard k % shard_count";
   }
-  summary.points = owned.size();
+  return layout;
+}
 
-  // Names that cannot share the file's root group are refused before any file is made.
-  store::check_layout_names(options.output, layout);
+// What a journal records of its run: --resume continues only the same one.
+nlohmann::json journal_header(const SweepSpec& spec, const SweepPlan& plan, const SweepOptions& options,
+                              const std::map<std::string, std::string>& attrs) {
+  return {{"format", "gaincell-journal/1"},
+          {"spec_name", spec.name},
+          {"spec_sha256", attrs.at("spec_sha256")},
+          {"template_sha256", attrs.at("template_sha256")},
+          {"include_sha256", attrs.at("include_sha256")},
+          {"gaincell_version", build_info().version},
+          {"gaincell_git_sha", build_info().git_sha},
+          {"points_total", plan.size()},
+          {"shard_index", options.shard_index},
+          {"shard_count", options.shard_count}};
+}
 
-  // The journal: what makes a killed run resumable.
-  const std::filesystem::path journal_path = options.output.string() + ".journal";
-  nlohmann::json header{{"format", "gaincell-journal/1"},
-                        {"spec_name", spec.name},
-                        {"spec_sha256", attrs["spec_sha256"]},
-                        {"template_sha256", attrs["template_sha256"]},
-                        {"include_sha256", attrs["include_sha256"]},
-                        {"gaincell_version", build_info().version},
-                        {"gaincell_git_sha", build_info().git_sha},
-                        {"points_total", plan.size()},
-                        {"shard_index", options.shard_index},
-                        {"shard_count", options.shard_count}};
-  std::error_code exists_ec;
-  const bool have_journal = std::filesystem::exists(journal_path, exists_ec);
-  std::vector<JournalRecord> earlier;
-  std::optional<JournalWriter> journal;
-  if (have_journal && !options.resume) {
-    throw InputError("GC-1803", "error GC-1803: " + journal_path.string() + " exists: an earlier run of " +
-                                    options.output.string() + " was interrupted. Rerun with --resume to finish it " +
-                                    "(its points are kept), or delete " + journal_path.string() + " and " +
-                                    options.output.string() + ".partial to start over");
-  }
-  if (!options.resume && !options.overwrite && std::filesystem::exists(options.output, exists_ec)) {
-    throw InputError("GC-1810", "error GC-1810: " + options.output.string() +
-                                    " exists; refusing to overwrite it: give --overwrite to replace it, or another -o");
-  }
-  // Preflight (a fresh run): the first point runs alone, and a failure no
-  // point can escape stops the sweep with that point's reason.
-  std::optional<spice::SimResult> first;
-  if (!have_journal && !owned.empty()) {
-    pool.run(1, [&](std::size_t) { return plan.job(owned.front(), options.timeout_s); },
-             [&](spice::SimResult&& r) { first = std::move(r); });
-    if (first) check_preflight(spec, plan, *first);
-  }
-  if (options.resume && !have_journal && std::filesystem::exists(options.output, exists_ec)) {
-    // A finished file of this very run: nothing to do (a requeued array task).
-    const store::Results done = store::read_results(options.output);
-    auto same = [&](const char* key, const std::string& want) {
-      auto it = done.attributes.find(key);
-      return it != done.attributes.end() && it->second == want;
-    };
-    const std::string shard_index = options.shard_count > 0 ? std::to_string(options.shard_index) : std::string();
-    const bool shard_ok = options.shard_count > 0
-                              ? same("shard_index", shard_index) && same("shard_count", std::to_string(options.shard_count))
-                              : done.attributes.count("shard_count") == 0;
-    if (same("complete", "yes") && same("spec_sha256", attrs["spec_sha256"]) && same("gaincell_git_sha", build_info().git_sha) &&
-        shard_ok) {
-      for (auto st : done.status) {
-        if (st != spice::SimOutcome::kNotRun) ++summary.outcomes[st];
-      }
-      summary.done = summary.resumed = done.status.size();
-      reporter.info("resume: " + options.output.string() + " is already complete; nothing to run");
-      return summary;
+// GC-1803 if the journal was written by another run.
+void check_same_run(const JournalContents& jc, const nlohmann::json& header, const std::filesystem::path& journal_path) {
+  for (const char* key : {"spec_sha256", "template_sha256", "include_sha256", "gaincell_version", "gaincell_git_sha",
+                          "points_total", "shard_index", "shard_count"}) {
+    if (jc.header.value(key, nlohmann::json()) != header[key]) {
+      throw InputError("GC-1805", "error GC-1805: " + journal_path.string() + " was written by a different run (" +
+                                      key + ": " + jc.header.value(key, nlohmann::json()).dump() + ", now " +
+                                      header[key].dump() + "); --resume continues only the same spec, netlists, " +
+                                      "shard and gaincell build. Delete the journal and the .partial file to start over");
     }
-    throw InputError("GC-1803", "error GC-1803: " + options.output.string() +
-                                    " exists and is not a finished file of this run; --resume will not overwrite it");
   }
-  if (have_journal) {
-    JournalContents jc = read_journal(journal_path);
-    for (const char* key : {"spec_sha256", "template_sha256", "include_sha256", "gaincell_version", "gaincell_git_sha",
-                            "points_total", "shard_index", "shard_count"}) {
-      if (jc.header.value(key, nlohmann::json()) != header[key]) {
-        throw InputError("GC-1805", "error GC-1805: " + journal_path.string() + " was written by a different run (" +
-                                        key + ": " + jc.header.value(key, nlohmann::json()).dump() + ", now " +
-                                        header[key].dump() + "); --resume continues only the same spec, netlists, " +
-                                        "shard and gaincell build. Delete the journal and the .partial file to start over");
-      }
-    }
-    if (jc.torn_tail) reporter.warning("resume: the journal's last record was cut short by the kill; that point is rerun");
-    earlier = std::move(jc.records);
-    journal.emplace(JournalWriter::append(journal_path, jc.valid_bytes));
-  } else {
-    if (options.resume) reporter.info("resume: no journal at " + journal_path.string() + "; starting from the beginning");
-    journal.emplace(JournalWriter::create(journal_path, header));
-  }
-  // A write that fails (disk full) loses nothing the journal holds: say so.
-  const auto keep_going = [&](const IoError& e) {
-    return IoError(std::string(e.what()) + "\n  every finished point is in " + journal_path.string() +
-                   ": free some space (or raise the file size limit) and rerun with --resume");
+}
+
+// Is `done` the finished results file of this very run (spec, build, shard)?
+bool is_finished_file_of(const store::Results& done, const SweepOptions& options, const std::string& spec_sha256) {
+  auto same = [&](const char* key, const std::string& want) {
+    auto it = done.attributes.find(key);
+    return it != done.attributes.end() && it->second == want;
   };
-  std::optional<store::ResultsWriter> writer_slot;
-  try {
-    writer_slot.emplace(store::ResultsWriter::create(options.output, layout));
-  } catch (const IoError& e) {
-    throw keep_going(e);
-  }
-  store::ResultsWriter& writer = *writer_slot;
+  const bool shard_ok = options.shard_count > 0 ? same("shard_index", std::to_string(options.shard_index)) &&
+                                                      same("shard_count", std::to_string(options.shard_count))
+                                                : done.attributes.count("shard_count") == 0;
+  return same("complete", "yes") && same("spec_sha256", spec_sha256) && same("gaincell_git_sha", build_info().git_sha) &&
+         shard_ok;
+}
 
-  std::vector<double> lo(spec.measures.size(), std::numeric_limits<double>::infinity());
-  std::vector<double> hi(spec.measures.size(), -std::numeric_limits<double>::infinity());
-  Progress progress;
-  progress.stage = "sweep " + spec.name;
-  progress.total = plan.size();
-  auto last_flush = Clock::now();
+// A write that fails (disk full) loses nothing the journal holds: say so.
+IoError with_journal_hint(const IoError& e, const std::filesystem::path& journal_path) {
+  return IoError(std::string(e.what()) + "\n  every finished point is in " + journal_path.string() +
+                 ": free some space (or raise the file size limit) and rerun with --resume");
+}
 
-  std::vector<bool> have(plan.size(), false);
-  auto account = [&](std::size_t id, spice::SimOutcome outcome, const std::vector<double>& values,
-                     const std::string& message, double parse_s, double run_s) {
-    ++summary.outcomes[outcome];
-    summary.parse_time_s += parse_s;
-    summary.run_time_s += run_s;
-    if (outcome == spice::SimOutcome::kOk) {
-      std::size_t offset = 0;
-      for (std::size_t m = 0; m < lo.size(); ++m) {
-        const std::size_t width = layout.measures[m].width();
-        for (std::size_t i = offset; i < offset + width && i < values.size(); ++i) {
-          lo[m] = std::min(lo[m], values[i]);
-          hi[m] = std::max(hi[m], values[i]);
-        }
-        offset += width;
-      }
-    } else {
-      ++progress.failed;
-      summary.failures.add(id, outcome, message);
-    }
-    writer.write_point(id, outcome, values, message, parse_s, run_s);
-    ++progress.done;
-  };
-  for (const auto& r : earlier) {
-    if (r.point >= plan.size() || have[r.point]) continue;
-    have[r.point] = true;
-    account(r.point, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
-  }
-  summary.resumed = progress.done;
-  if (first) {
-    journal->write({first->id, first->outcome, first->values, first->parse_time_s, first->run_time_s, first->message});
-    have[first->id] = true;
-    account(first->id, first->outcome, first->values, first->message, first->parse_time_s, first->run_time_s);
-    progress.total = owned.size();
-    progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-    reporter.progress(progress);
-  }
-  std::vector<std::size_t> remaining;
-  for (std::size_t k : owned) {
-    if (!have[k]) remaining.push_back(k);
-  }
-  progress.total = owned.size();
-
-  reporter.info("sweep '" + spec.name + "': " + std::to_string(owned.size()) + " points" +
-                (options.shard_count > 0 ? " (shard " + std::to_string(options.shard_index) + "/" +
-                                               std::to_string(options.shard_count) + " of " +
-                                               std::to_string(plan.size()) + ")"
-                                         : std::string()) +
-                (summary.resumed > 0 ? ", " + std::to_string(summary.resumed) + " from the journal, " +
-                                           std::to_string(remaining.size()) + " to run"
-                                     : std::string()) +
-                ", " + std::to_string(pool.jobs()) + " worker(s), output " + writer.partial_path().string());
-
-  bool finished = false;
-  try {
-  finished = pool.run(
-      remaining.size(), [&](std::size_t k) { return plan.job(remaining[k], options.timeout_s); },
-      [&](spice::SimResult&& r) {
-        // The journal first: once it holds the record, a kill cannot lose the point.
-        journal->write({r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message});
-        account(r.id, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
-        progress.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-        progress.eta_s = progress.elapsed_s / static_cast<double>(progress.done) *
-                         static_cast<double>(progress.total - progress.done);
-        reporter.progress(progress);
-        // Flush now and then so a killed run keeps what it computed.
-        if (Clock::now() - last_flush > std::chrono::seconds(5)) {
-          writer.flush();
-          journal->sync();
-          last_flush = Clock::now();
-        }
-      });
-  } catch (const IoError& e) {
-    throw keep_going(e);
-  }
-  reporter.progress_done(progress);
-  summary.done = progress.done;
-  if (!finished) {
-    // Keep every finished point: write the queue, flush, and leave the
-    // .partial file (complete = "no") for inspection or a rerun.
-    summary.interrupted = true;
-    summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
-    summary.output = writer.partial_path();
-    writer.flush();
-    journal->sync();
-    reporter.warning("interrupted: " + std::to_string(progress.done) + " of " + std::to_string(owned.size()) +
-                     " points were finished and are saved in " + writer.partial_path().string() + " and " +
-                     journal_path.string() + "; rerun with --resume to finish");
-    return summary;
-  }
-
-  summary.wall_time_s = std::chrono::duration<double>(Clock::now() - start).count();
-  summary.pool = pool.stats();
-  summary.ngspice_version = pool.ngspice_version();
-  pool.shutdown();  // reap every worker so their peak memory is counted
+// Peak memory and CPU time of this process and its reaped workers.
+void record_resource_use(SweepSummary& summary) {
   rusage usage{};
   if (::getrusage(RUSAGE_SELF, &usage) == 0) {
     summary.parent_peak_rss_kib = usage.ru_maxrss;
@@ -539,26 +392,325 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Repor
                                 1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
   }
   if (::getrusage(RUSAGE_CHILDREN, &usage) == 0) summary.worker_peak_rss_kib = usage.ru_maxrss;
-  for (std::size_t m = 0; m < spec.measures.size(); ++m) {
-    const bool any = lo[m] <= hi[m];
-    summary.ranges.push_back({spec.measures[m].name, spec.measures[m].unit,
-                              any ? lo[m] : std::nan(""), any ? hi[m] : std::nan("")});
+}
+
+// The root attributes a finished sweep adds to its results file.
+std::map<std::string, std::string> final_attributes(const SweepSummary& summary) {
+  std::map<std::string, std::string> attrs{
+      {"points_ok", std::to_string(summary.ok())},
+      {"points_failed", std::to_string(summary.failed())},
+      {"wall_time_s", netlist::format_exact(summary.wall_time_s)},
+      {"jobs", std::to_string(summary.jobs)},
+      {"ngspice_version", summary.ngspice_version},
+      {"parent_cpu_time_s", netlist::format_exact(summary.parent_cpu_time_s)},
+      {"parent_peak_rss_kib", std::to_string(summary.parent_peak_rss_kib)},
+      {"worker_peak_rss_kib", std::to_string(summary.worker_peak_rss_kib)},
+      {"ngspice_parse_time_s", netlist::format_exact(summary.parse_time_s)},
+      {"ngspice_run_time_s", netlist::format_exact(summary.run_time_s)}};
+  if (summary.resumed > 0) attrs["points_from_journal"] = std::to_string(summary.resumed);
+  return attrs;
+}
+
+// One sweep after its output is locked, as named steps: plan and start the
+// workers, lay out the file, preflight the first point, open (or resume) the
+// journal and the results file, run the remaining points, finish.
+class SweepRun {
+ public:
+  SweepRun(const SweepSpec& spec, const SweepOptions& options, Reporter& reporter)
+      : spec_(spec), options_(options), reporter_(reporter), plan_(spec), pool_(pool_options(spec, options)),
+        journal_path_(options.output.string() + ".journal") {
+    pool_.start();  // workers load libngspice while we set up the results file
   }
-  std::map<std::string, std::string> final_attrs;
-  final_attrs["points_ok"] = std::to_string(summary.ok());
-  final_attrs["points_failed"] = std::to_string(summary.failed());
-  final_attrs["wall_time_s"] = netlist::format_exact(summary.wall_time_s);
-  final_attrs["jobs"] = std::to_string(summary.jobs);
-  final_attrs["ngspice_version"] = summary.ngspice_version;
-  final_attrs["parent_cpu_time_s"] = netlist::format_exact(summary.parent_cpu_time_s);
-  final_attrs["parent_peak_rss_kib"] = std::to_string(summary.parent_peak_rss_kib);
-  final_attrs["worker_peak_rss_kib"] = std::to_string(summary.worker_peak_rss_kib);
-  final_attrs["ngspice_parse_time_s"] = netlist::format_exact(summary.parse_time_s);
-  final_attrs["ngspice_run_time_s"] = netlist::format_exact(summary.run_time_s);
-  if (summary.resumed > 0) final_attrs["points_from_journal"] = std::to_string(summary.resumed);
-  writer.finish(final_attrs);
-  journal->close_and_remove();  // the results file is complete; the journal has served
-  return summary;
+
+  SweepSummary run() {
+    lay_out();
+    check_existing_output();
+    run_preflight();
+    if (options_.resume && !have_journal_ && exists(options_.output)) return finished_file_summary();
+    open_journal();
+    open_writer();
+    replay(earlier_);
+    const std::vector<std::size_t> remaining = remaining_points();
+    announce(remaining.size());
+    const bool finished = run_points(remaining);
+    reporter_.progress_done(progress_);
+    summary_.done = progress_.done;
+    return finished ? finish() : interrupted();
+  }
+
+ private:
+  static bool exists(const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::exists(p, ec);
+  }
+  double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+  // Which points this run owns (all, or one shard's), and the file that holds them.
+  void lay_out() {
+    summary_.name = spec_.name;
+    summary_.output = options_.output;
+    summary_.jobs = pool_.jobs();
+    if (options_.shard_count > 0 && options_.shard_index >= options_.shard_count) {
+      throw InputError("GC-1801", "error GC-1801: shard " + std::to_string(options_.shard_index) + "/" +
+                                      std::to_string(options_.shard_count) + ": expected 0 <= i < N");
+    }
+    owned_ = shard_points(plan_.size(), options_.shard_index, options_.shard_count);
+    summary_.points = owned_.size();
+    layout_ = results_layout(spec_, plan_, options_, owned_);
+    // Names that cannot share the file's root group are refused before any file is made.
+    store::check_layout_names(options_.output, layout_);
+    header_ = journal_header(spec_, plan_, options_, layout_.attributes);
+    have_journal_ = exists(journal_path_);
+  }
+
+  // GC-1803: an interrupted run's journal without --resume; GC-1810: an existing output.
+  void check_existing_output() const {
+    if (have_journal_ && !options_.resume) {
+      throw InputError("GC-1803", "error GC-1803: " + journal_path_.string() + " exists: an earlier run of " +
+                                      options_.output.string() + " was interrupted. Rerun with --resume to finish it " +
+                                      "(its points are kept), or delete " + journal_path_.string() + " and " +
+                                      options_.output.string() + ".partial to start over");
+    }
+    if (!options_.resume && !options_.overwrite && exists(options_.output)) {
+      throw InputError("GC-1810", "error GC-1810: " + options_.output.string() +
+                                      " exists; refusing to overwrite it: give --overwrite to replace it, or another -o");
+    }
+  }
+
+  // A fresh run: the first point runs alone, and a failure no point can
+  // escape stops the sweep with that point's reason.
+  void run_preflight() {
+    if (have_journal_ || owned_.empty()) return;
+    pool_.run(1, [&](std::size_t) { return plan_.job(owned_.front(), options_.timeout_s); },
+              [&](spice::SimResult&& r) { first_ = std::move(r); });
+    if (first_) check_preflight(spec_, plan_, *first_);
+  }
+
+  // --resume without a journal on an existing file: done if it is this very
+  // run's finished file (a requeued array task), else GC-1803.
+  SweepSummary finished_file_summary() {
+    const store::Results done = store::read_results(options_.output);
+    if (!is_finished_file_of(done, options_, layout_.attributes.at("spec_sha256"))) {
+      throw InputError("GC-1803", "error GC-1803: " + options_.output.string() +
+                                      " exists and is not a finished file of this run; --resume will not overwrite it");
+    }
+    for (auto st : done.status) {
+      if (st != spice::SimOutcome::kNotRun) ++summary_.outcomes[st];
+    }
+    summary_.done = summary_.resumed = done.status.size();
+    reporter_.info("resume: " + options_.output.string() + " is already complete; nothing to run");
+    return summary_;
+  }
+
+  // The journal: what makes a killed run resumable.
+  void open_journal() {
+    if (!have_journal_) {
+      if (options_.resume) reporter_.info("resume: no journal at " + journal_path_.string() + "; starting from the beginning");
+      journal_.emplace(JournalWriter::create(journal_path_, header_));
+      return;
+    }
+    JournalContents jc = read_journal(journal_path_);
+    check_same_run(jc, header_, journal_path_);
+    if (jc.torn_tail) reporter_.warning("resume: the journal's last record was cut short by the kill; that point is rerun");
+    earlier_ = std::move(jc.records);
+    journal_.emplace(JournalWriter::append(journal_path_, jc.valid_bytes));
+  }
+
+  void open_writer() {
+    try {
+      writer_.emplace(store::ResultsWriter::create(options_.output, layout_));
+    } catch (const IoError& e) {
+      throw with_journal_hint(e, journal_path_);
+    }
+    lo_.assign(spec_.measures.size(), std::numeric_limits<double>::infinity());
+    hi_.assign(spec_.measures.size(), -std::numeric_limits<double>::infinity());
+    have_.assign(plan_.size(), false);
+    progress_.stage = "sweep " + spec_.name;
+    progress_.total = plan_.size();
+  }
+
+  // Counts a point's result in the summary and the value ranges, and queues it for the file.
+  void account(const JournalRecord& r) {
+    have_[r.point] = true;
+    ++summary_.outcomes[r.outcome];
+    summary_.parse_time_s += r.parse_time_s;
+    summary_.run_time_s += r.run_time_s;
+    if (r.outcome == spice::SimOutcome::kOk) {
+      std::size_t offset = 0;
+      for (std::size_t m = 0; m < lo_.size(); ++m) {
+        const std::size_t width = layout_.measures[m].width();
+        for (std::size_t i = offset; i < offset + width && i < r.values.size(); ++i) {
+          lo_[m] = std::min(lo_[m], r.values[i]);
+          hi_[m] = std::max(hi_[m], r.values[i]);
+        }
+        offset += width;
+      }
+    } else {
+      ++progress_.failed;
+      summary_.failures.add(r.point, r.outcome, r.message);
+    }
+    writer_->write_point(r.point, r.outcome, r.values, r.message, r.parse_time_s, r.run_time_s);
+    ++progress_.done;
+  }
+
+  // The journal's points of an earlier run, then the preflight point.
+  void replay(const std::vector<JournalRecord>& earlier) {
+    for (const auto& r : earlier) {
+      if (r.point < plan_.size() && !have_[r.point]) account(r);
+    }
+    summary_.resumed = progress_.done;
+    if (first_) {
+      const JournalRecord r = record_of(*first_);
+      journal_->write(r);
+      account(r);
+      progress_.total = owned_.size();
+      progress_.elapsed_s = elapsed_s();
+      reporter_.progress(progress_);
+    }
+    progress_.total = owned_.size();
+  }
+
+  static JournalRecord record_of(const spice::SimResult& r) {
+    return {r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message};
+  }
+
+  std::vector<std::size_t> remaining_points() const {
+    std::vector<std::size_t> remaining;
+    for (std::size_t k : owned_) {
+      if (!have_[k]) remaining.push_back(k);
+    }
+    return remaining;
+  }
+
+  void announce(std::size_t remaining) const {
+    std::string shard, resumed;
+    if (options_.shard_count > 0) {
+      shard = " (shard " + std::to_string(options_.shard_index) + "/" + std::to_string(options_.shard_count) + " of " +
+              std::to_string(plan_.size()) + ")";
+    }
+    if (summary_.resumed > 0) {
+      resumed = ", " + std::to_string(summary_.resumed) + " from the journal, " + std::to_string(remaining) + " to run";
+    }
+    reporter_.info("sweep '" + spec_.name + "': " + std::to_string(owned_.size()) + " points" + shard + resumed + ", " +
+                   std::to_string(pool_.jobs()) + " worker(s), output " + writer_->partial_path().string());
+  }
+
+  // Runs the points; false if stopped before every one had a result.
+  bool run_points(const std::vector<std::size_t>& remaining) {
+    auto last_flush = Clock::now();
+    try {
+      return pool_.run(
+          remaining.size(), [&](std::size_t k) { return plan_.job(remaining[k], options_.timeout_s); },
+          [&](spice::SimResult&& r) {
+            // The journal first: once it holds the record, a kill cannot lose the point.
+            const JournalRecord record = record_of(r);
+            journal_->write(record);
+            account(record);
+            progress_.elapsed_s = elapsed_s();
+            progress_.eta_s = progress_.elapsed_s / static_cast<double>(progress_.done) *
+                              static_cast<double>(progress_.total - progress_.done);
+            reporter_.progress(progress_);
+            // Flush now and then so a killed run keeps what it computed.
+            if (Clock::now() - last_flush > std::chrono::seconds(5)) {
+              writer_->flush();
+              journal_->sync();
+              last_flush = Clock::now();
+            }
+          });
+    } catch (const IoError& e) {
+      throw with_journal_hint(e, journal_path_);
+    }
+  }
+
+  // Keeps every finished point: writes the queue, flushes, and leaves the
+  // .partial file (complete = "no") for inspection or a rerun.
+  SweepSummary interrupted() {
+    summary_.interrupted = true;
+    summary_.wall_time_s = elapsed_s();
+    summary_.output = writer_->partial_path();
+    writer_->flush();
+    journal_->sync();
+    reporter_.warning("interrupted: " + std::to_string(progress_.done) + " of " + std::to_string(owned_.size()) +
+                      " points were finished and are saved in " + writer_->partial_path().string() + " and " +
+                      journal_path_.string() + "; rerun with --resume to finish");
+    return summary_;
+  }
+
+  SweepSummary finish() {
+    summary_.wall_time_s = elapsed_s();
+    summary_.pool = pool_.stats();
+    summary_.ngspice_version = pool_.ngspice_version();
+    pool_.shutdown();  // reap every worker so their peak memory is counted
+    record_resource_use(summary_);
+    for (std::size_t m = 0; m < spec_.measures.size(); ++m) {
+      const bool any = lo_[m] <= hi_[m];
+      summary_.ranges.push_back({spec_.measures[m].name, spec_.measures[m].unit, any ? lo_[m] : std::nan(""),
+                                 any ? hi_[m] : std::nan("")});
+    }
+    writer_->finish(final_attributes(summary_));
+    journal_->close_and_remove();  // the results file is complete; the journal has served
+    return summary_;
+  }
+
+  const SweepSpec& spec_;
+  const SweepOptions& options_;
+  Reporter& reporter_;
+  const Clock::time_point start_ = Clock::now();
+  const SweepPlan plan_;
+  spice::WorkerPool pool_;
+  const std::filesystem::path journal_path_;
+  SweepSummary summary_;
+  std::vector<std::size_t> owned_;
+  store::ResultsLayout layout_;
+  nlohmann::json header_;
+  bool have_journal_ = false;
+  std::optional<spice::SimResult> first_;
+  std::vector<JournalRecord> earlier_;
+  std::optional<JournalWriter> journal_;
+  std::optional<store::ResultsWriter> writer_;
+  std::vector<double> lo_, hi_;  // value ranges of the measures over ok points
+  std::vector<bool> have_;       // points with a result
+  Progress progress_;
+};
+
+}  // namespace
+
+std::vector<MeasureRange> measure_ranges(const store::Results& results) {
+  std::vector<MeasureRange> ranges;
+  for (const auto& m : results.measures) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -std::numeric_limits<double>::infinity();
+    for (double v : results.values.at(m.name)) {
+      if (std::isfinite(v)) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+    }
+    const bool any = lo <= hi;
+    ranges.push_back({m.name, m.unit, any ? lo : std::nan(""), any ? hi : std::nan("")});
+  }
+  return ranges;
+}
+
+FailureDigest failure_digest(const store::Results& results) {
+  FailureDigest digest;
+  for (std::size_t k = 0; k < results.status.size(); ++k) {
+    const spice::SimOutcome s = results.status[k];
+    if (s != spice::SimOutcome::kOk && s != spice::SimOutcome::kNotRun) {
+      digest.add(k, s, k < results.messages.size() ? results.messages[k] : "");
+    }
+  }
+  return digest;
+}
+
+SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Reporter& reporter) {
+  check_options(options);
+  check_output_file(options.output);
+  check_regular_or_absent(options.output.string() + ".journal");
+  if (!options.output.parent_path().empty()) std::filesystem::create_directories(options.output.parent_path());
+  // One run per output: a second one (say a --resume while this one still
+  // writes) is refused here, before it opens the .partial or the journal.
+  const RunLock lock(options.output);
+  return SweepRun(spec, options, reporter).run();
 }
 
 }  // namespace gaincell::sweep

@@ -84,18 +84,6 @@ std::string companion_of(const TileSpec& t, std::size_t j) {
   return "";
 }
 
-std::string instance(const cell::SubcktBinding& b, const std::string& name, const std::map<std::string, std::string>& nodes,
-                     const std::string& fixed_prefix) {
-  std::string out = name;
-  for (const auto& port : b.ports) {
-    const std::string role = b.role_of(port);
-    out += " " + (role.empty() ? fixed_prefix + port : nodes.at(role));
-  }
-  out += " " + b.name;
-  for (const auto& [k, v] : b.params) out += " " + k + "=" + v;
-  return out;
-}
-
 }  // namespace
 
 std::string TileSpec::converter_param(const std::string& name) const {
@@ -116,42 +104,41 @@ void TileSpec::set_converter_param(const std::string& name, double value) {
 }
 
 TileSpec tile_from_card(const cell::CellCard& c) {
-  TileSpec t;
-  t.cell_name = c.name;
-  t.card = c.path;
-  t.cell = c.cell;
-  t.converter = c.converter;
-  t.includes = c.includes;
-  t.lib_file = c.lib_file;
-  t.lib_section = c.lib_section;
-  t.ngspice_init = c.ngspice_init;
-  t.pulse_node = c.pulse_node;
-  t.pulse_threshold_v = c.pulse_threshold_v;
-  t.sign = c.sign;
-  t.offset_v = c.offset_v;
-  t.store_lo_v = c.store_lo_v;
-  t.store_hi_v = c.store_hi_v;
-  t.vdd_v = c.vdd_v;
-  t.v_ref_v = c.line_v;
-  t.v_wwl_v = c.wwl_high_v;
-  t.v_wwl_hold_v = c.wwl_hold_v;
-  t.wlr_idle_v = c.wlr_idle_v;
-  t.wlr_active_v = c.wlr_active_v;
-  t.wlrb_idle_v = c.wlrb_idle_v;
-  t.wlrb_active_v = c.wlrb_active_v;
-  t.t_max_s = c.t_max_s;
-  t.t_read_s = c.t_read_s;
-  t.t_edge_s = c.t_edge_s;
-  t.t_write_on_s = c.t_write_on_s;
-  t.t_write_off_s = c.t_write_off_s;
-  t.v_sat_v = c.ramp_top_v;
-  t.q_sat_nominal_c = c.q_sat_c;
+  TileSpec t{.cell_name = c.name,
+             .card = c.path,
+             .cell = c.cell,
+             .converter = c.converter,
+             .includes = c.includes,
+             .lib_file = c.lib_file,
+             .ngspice_init = c.ngspice_init,
+             .lib_section = c.lib_section,
+             .pulse_node = c.pulse_node,
+             .pulse_threshold_v = c.pulse_threshold_v,
+             .sign = c.sign,
+             .offset_v = c.offset_v,
+             .store_lo_v = c.store_lo_v,
+             .store_hi_v = c.store_hi_v,
+             .vdd_v = c.vdd_v,
+             .v_ref_v = c.line_v,
+             .v_wwl_v = c.wwl_high_v,
+             .v_wwl_hold_v = c.wwl_hold_v,
+             .wlr_idle_v = c.wlr_idle_v,
+             .wlr_active_v = c.wlr_active_v,
+             .wlrb_idle_v = c.wlrb_idle_v,
+             .wlrb_active_v = c.wlrb_active_v,
+             .t_max_s = c.t_max_s,
+             .t_read_s = c.t_read_s,
+             .t_edge_s = c.t_edge_s,
+             .t_write_on_s = c.t_write_on_s,
+             .t_write_off_s = c.t_write_off_s,
+             .v_sat_v = c.ramp_top_v,
+             .q_sat_nominal_c = c.q_sat_c,
+             .t_step_s = c.t_step_s};
   // A precharged card's tile is its own circuit: lines float after the precharge.
   if (c.scheme == cell::ReadScheme::kPrecharged) {
     t.passive_line = true;
     t.c_line_f = c.c_line_f;
   }
-  t.t_step_s = c.t_step_s;
   return t;
 }
 
@@ -186,6 +173,34 @@ TileSpec tile_from_subckt(const fs::path& file) {
   t.cell.line = s.line;
   for (const auto& p : s.ports) t.cell.role_port[p] = p;
   return t;
+}
+
+TileSource tile_from_card_file(const fs::path& card) {
+  const fs::path path = card.empty() ? cell::default_card_path() : card;
+  return {tile_from_card(cell::load_card(path)), "card " + path.string(), ""};
+}
+
+TileSource tile_from_cell_file(const fs::path& file) {
+  fs::path beside = file;
+  beside.replace_extension(".cell.json");
+  if (cell::is_card_file(beside)) return tile_from_card_file(beside);
+  return {tile_from_subckt(file),
+          file.string() + " (no card beside it: ports by role name, the default cell's drive levels and converter)",
+          "tile: no card beside " + file.string() + " (looked for " + beside.string() +
+              "): its ports are taken as roles, the drive levels and converter are the default cell's (docs/cells.md)"};
+}
+
+void apply_overrides(TileSpec& t, const TileOverrides& o) {
+  for (const auto& [level, value] : {std::pair{&t.v_ref_v, o.v_ref_v}, std::pair{&t.v_wwl_v, o.v_wwl_v},
+                                     std::pair{&t.v_wwl_hold_v, o.v_wwl_hold_v}, std::pair{&t.wlr_idle_v, o.wlr_idle_v},
+                                     std::pair{&t.wlr_active_v, o.wlr_active_v}, std::pair{&t.wlrb_idle_v, o.wlrb_idle_v},
+                                     std::pair{&t.wlrb_active_v, o.wlrb_active_v}}) {
+    if (value) *level = *value;
+  }
+  if (o.passive_line && o.held_line) throw InputError("GC-1502", "error GC-1502: tile: --passive-line or --held-line, not both");
+  if (o.passive_line) t.passive_line = true;
+  if (o.held_line) t.passive_line = false;
+  if (o.c_line_f) t.c_line_f = *o.c_line_f;
 }
 
 void set_random_inputs(TileSpec& t, std::size_t tokens, std::size_t dims, std::uint64_t seed) {
@@ -226,11 +241,10 @@ void validate(const TileSpec& t) {
   if (!(t.c_line_f > 0)) fail("the line capacitance must be > 0 F");
 }
 
-std::string render_tile(const TileSpec& t) {
-  validate(t);
-  const std::vector<Line> mains = main_lines(t), companions = companion_lines(t);
-  const double edge = t.t_edge_s, tc = t.t_compare_s();
-  const double release = t.t_read_s - 1e-9;
+namespace {
+
+// What the deck is: its size, cell, read lines and sign scheme (comments).
+std::string tile_header(const TileSpec& t) {
   std::ostringstream out;
   out << "gaincell tile " << t.tokens << "x" << t.dims << " of " << t.cell_name << "\n";
   out << "* " << t.tokens << " stored tokens (read lines) x " << t.dims << " dimensions (PWM read word lines)\n";
@@ -245,6 +259,14 @@ std::string render_tile(const TileSpec& t) {
   for (const auto& inc : t.includes) out << ".include \"" << inc.string() << "\"\n";
   out << ".include \"" << t.cell.file.string() << "\"\n";
   if (!t.passive_line) out << ".include \"" << t.converter.file.string() << "\"\n";
+  return out.str();
+}
+
+// The sources every line shares: supply, line level, write word line, reset, ramp.
+std::string shared_sources(const TileSpec& t) {
+  const double edge = t.t_edge_s, tc = t.t_compare_s();
+  const double release = t.t_read_s - 1e-9;
+  std::ostringstream out;
   out << "VDD vdd 0 " << format_exact(t.vdd_v) << "\n";
   out << "VREF vref 0 " << format_exact(t.v_ref_v) << "\n";
   // All cells are written at once by one write word line.
@@ -261,14 +283,20 @@ std::string render_tile(const TileSpec& t) {
         << format_exact(tc + t.t_max_s) << " " << format_exact(t.v_sat_v) << " " << format_exact(tc + t.t_max_s + edge)
         << " 10)\n";
   }
+  return out.str();
+}
+
+// The PWM read word lines (one per dimension) and the fixed port levels.
+std::string word_line_sources(const TileSpec& t) {
+  std::ostringstream out;
   for (std::size_t i = 0; i < t.dims; ++i) {
     const double width = t.q[i] * t.t_max_s;
     if (t.cell.has_role("wlr")) {
-      out << "VWLR_" << i << " " << node("wlr", i) << " 0 " << pulse(t.wlr_idle_v, t.wlr_active_v, t.t_read_s, width, edge) << "\n";
+      out << "VWLR_" << i << " " << node("wlr", i) << " 0 " << pulse(t.wlr_idle_v, t.wlr_active_v, t.t_read_s, width, t.t_edge_s) << "\n";
     }
     if (t.cell.has_role("wlrb")) {
-      out << "VWLRB_" << i << " " << node("wlrb", i) << " 0 " << pulse(t.wlrb_idle_v, t.wlrb_active_v, t.t_read_s, width, edge)
-          << "\n";
+      out << "VWLRB_" << i << " " << node("wlrb", i) << " 0 "
+          << pulse(t.wlrb_idle_v, t.wlrb_active_v, t.t_read_s, width, t.t_edge_s) << "\n";
     }
   }
   for (const auto& [port, level] : t.cell.fixed_v) out << "VFIX_" << port << " fix_" << port << " 0 " << format_exact(level) << "\n";
@@ -277,72 +305,97 @@ std::string render_tile(const TileSpec& t) {
       out << "VFIXC_" << port << " fixc_" << port << " 0 " << format_exact(level) << "\n";
     }
   }
-  auto emit_line = [&](const Line& l, bool companion, std::size_t j) {
-    out << "* line " << l.name << (companion ? " (companion: its charge is subtracted)" : "") << "\n";
-    out << "VSENSE_" << l.tag << " " << l.name << " rdl_" << l.tag << " 0\n";
-    out << "CWIRE_" << l.tag << " " << l.name << " 0 " << format_exact(t.c_wire_f * static_cast<double>(t.dims)) << "\n";
-    if (t.passive_line) {
-      out << "CLINE_" << l.tag << " " << l.name << " 0 " << format_exact(t.c_line_f) << "\n";
-      out << "SPRE_" << l.tag << " " << l.name << " vref rst 0 swpre\n";
-    } else if (companion) {
-      // Held at v_ref; its current is mirrored into the main lines (below).
-      out << "VHOLD_" << l.tag << " " << l.name << " 0 " << format_exact(t.v_ref_v) << "\n";
-    } else {
-      const std::map<std::string, std::string> nodes = {{"line", l.name}, {"ramp", "ramp"}, {"out", node("out", j)},
-                                                        {"vref", "vref"}, {"rst", "rst"},   {"vdd", "vdd"}};
-      out << instance(t.converter, "XC2P_" + std::to_string(j), nodes, "fixc_") << "\n";
-      const std::string other = companion_of(t, j);
-      // A current mirror: the companion line's current is pushed into this line,
-      // so the integrator integrates the difference.
-      if (!other.empty()) out << "FSUB_" << j << " 0 " << l.name << " vsense_" << other << " 1\n";
-    }
-    for (std::size_t i = 0; i < t.dims; ++i) {
-      const std::string wbl = "wbl_" + l.tag + "_" + std::to_string(i);
-      out << "VWBL_" << l.tag << "_" << i << " " << wbl << " 0 " << format_exact(l.values[i]) << "\n";
-      const std::map<std::string, std::string> nodes = {{"wbl", wbl},      {"wwl", "wwl"},           {"wlr", node("wlr", i)},
-                                                        {"wlrb", node("wlrb", i)}, {"rd", "rdl_" + l.tag}, {"vdd", "vdd"}};
-      out << instance(t.cell, "X_" + l.tag + "_" + std::to_string(i), nodes, "fix_") << "\n";
-    }
-  };
-  for (const auto& l : companions) emit_line(l, true, 0);
-  for (std::size_t j = 0; j < mains.size(); ++j) emit_line(mains[j], false, j);
+  return out.str();
+}
+
+// How line `l` is read: a precharged capacitor, a held companion line, or
+// (main line j) the converter, minus its companion's current.
+std::string line_readout(const TileSpec& t, const Line& l, bool companion, std::size_t j) {
+  std::ostringstream out;
+  if (t.passive_line) {
+    out << "CLINE_" << l.tag << " " << l.name << " 0 " << format_exact(t.c_line_f) << "\n";
+    out << "SPRE_" << l.tag << " " << l.name << " vref rst 0 swpre\n";
+  } else if (companion) {
+    // Held at v_ref; its current is mirrored into the main lines (below).
+    out << "VHOLD_" << l.tag << " " << l.name << " 0 " << format_exact(t.v_ref_v) << "\n";
+  } else {
+    const std::map<std::string, std::string> nodes = {{"line", l.name}, {"ramp", "ramp"}, {"out", node("out", j)},
+                                                      {"vref", "vref"}, {"rst", "rst"},   {"vdd", "vdd"}};
+    out << t.converter.instance("XC2P_" + std::to_string(j), nodes, "fixc_") << "\n";
+    const std::string other = companion_of(t, j);
+    // A current mirror: the companion line's current is pushed into this line,
+    // so the integrator integrates the difference.
+    if (!other.empty()) out << "FSUB_" << j << " 0 " << l.name << " vsense_" << other << " 1\n";
+  }
+  return out.str();
+}
+
+// One read line: its ammeter, wire, readout and cells.
+std::string line_circuit(const TileSpec& t, const Line& l, bool companion, std::size_t j) {
+  std::ostringstream out;
+  out << "* line " << l.name << (companion ? " (companion: its charge is subtracted)" : "") << "\n";
+  out << "VSENSE_" << l.tag << " " << l.name << " rdl_" << l.tag << " 0\n";
+  out << "CWIRE_" << l.tag << " " << l.name << " 0 " << format_exact(t.c_wire_f * static_cast<double>(t.dims)) << "\n";
+  out << line_readout(t, l, companion, j);
+  for (std::size_t i = 0; i < t.dims; ++i) {
+    const std::string wbl = "wbl_" + l.tag + "_" + std::to_string(i);
+    out << "VWBL_" << l.tag << "_" << i << " " << wbl << " 0 " << format_exact(l.values[i]) << "\n";
+    const std::map<std::string, std::string> nodes = {{"wbl", wbl},      {"wwl", "wwl"},           {"wlr", node("wlr", i)},
+                                                      {"wlrb", node("wlrb", i)}, {"rd", "rdl_" + l.tag}, {"vdd", "vdd"}};
+    out << t.cell.instance("X_" + l.tag + "_" + std::to_string(i), nodes, "fix_") << "\n";
+  }
+  return out.str();
+}
+
+// The transient, the vectors it keeps and the charge of every line.
+std::string tile_analysis(const TileSpec& t, const std::vector<Line>& mains, const std::vector<Line>& companions) {
+  std::ostringstream out;
   if (t.passive_line) out << ".model swpre sw vt=" << format_exact(0.5 * t.vdd_v) << " vh=0 ron=10 roff=1e15\n";
   out << ".options gmin=1e-18\n";
   out << ".tran " << format_exact(t.t_step_s) << " " << format_exact(t.t_stop_s()) << "\n";
   out << ".save";
-  for (const auto& v : sweep::save_names(tile_measures(t))) out << " " << v;
+  for (const auto& v : measure::save_names(tile_measures(t))) out << " " << v;
   out << "\n";
-  for (const auto& l : companions) {
-    out << ".meas tran q_" << l.tag << "_c integ i(vsense_" << l.tag << ") from=" << format_exact(t.t_read_s - 0.5e-9)
-        << " to=" << format_exact(tc) << "\n";
-  }
-  for (const auto& l : mains) {
-    out << ".meas tran q_line_" << l.tag << "_c integ i(vsense_" << l.tag << ") from=" << format_exact(t.t_read_s - 0.5e-9)
-        << " to=" << format_exact(tc) << "\n";
-  }
-  out << ".end\n";
+  const auto charge = [&](const std::string& name, const std::string& tag) {
+    out << ".meas tran " << name << " integ i(vsense_" << tag << ") from=" << format_exact(t.t_read_s - 0.5e-9)
+        << " to=" << format_exact(t.t_compare_s()) << "\n";
+  };
+  for (const auto& l : companions) charge("q_" + l.tag + "_c", l.tag);
+  for (const auto& l : mains) charge("q_line_" + l.tag + "_c", l.tag);
   return out.str();
 }
 
-std::vector<sweep::ResolvedMeasure> tile_measures(const TileSpec& t) {
-  std::vector<sweep::ResolvedMeasure> ms;
+measure::ResolvedMeasure resolved(const std::string& name, measure::MeasureKind kind, const char* unit, const std::string& of) {
+  measure::ResolvedMeasure m;
+  m.name = name;
+  m.kind = kind;
+  m.unit = unit;
+  m.of = of;
+  return m;
+}
+
+}  // namespace
+
+std::string render_tile(const TileSpec& t) {
+  validate(t);
+  const std::vector<Line> mains = main_lines(t), companions = companion_lines(t);
+  std::string out = tile_header(t) + shared_sources(t) + word_line_sources(t);
+  for (const auto& l : companions) out += line_circuit(t, l, true, 0);
+  for (std::size_t j = 0; j < mains.size(); ++j) out += line_circuit(t, mains[j], false, j);
+  return out + tile_analysis(t, mains, companions) + ".end\n";
+}
+
+std::vector<measure::ResolvedMeasure> tile_measures(const TileSpec& t) {
+  std::vector<measure::ResolvedMeasure> ms;
   const double tc = t.t_compare_s();
   auto charge = [&](const std::string& tag) {
-    sweep::ResolvedMeasure q;
-    q.name = "q_" + tag + "_c";
-    q.kind = sweep::MeasureKind::kIntegral;
-    q.unit = "C";
-    q.of = "i(vsense_" + tag + ")";
+    measure::ResolvedMeasure q = resolved("q_" + tag + "_c", measure::MeasureKind::kIntegral, "C", "i(vsense_" + tag + ")");
     q.t_from_s = t.t_read_s - 0.5e-9;
     q.t_to_s = tc;
     ms.push_back(q);
   };
   auto value = [&](const std::string& name, const std::string& of) {
-    sweep::ResolvedMeasure v;
-    v.name = name;
-    v.kind = sweep::MeasureKind::kValueAt;
-    v.unit = "V";
-    v.of = of;
+    measure::ResolvedMeasure v = resolved(name, measure::MeasureKind::kValueAt, "V", of);
     v.t_at_s = tc;
     ms.push_back(v);
   };
@@ -358,13 +411,11 @@ std::vector<sweep::ResolvedMeasure> tile_measures(const TileSpec& t) {
       continue;
     }
     if (has_swing_node(t)) value("v_int_" + tag + "_v", "v(xc2p_" + tag + ".int)");
-    sweep::ResolvedMeasure pw;
-    pw.name = "pw_" + tag + "_s";
-    pw.kind = sweep::MeasureKind::kTimeAbove;
-    pw.unit = "s";
     // An internal decision node (swing - ramp) is smooth: its crossings interpolate
     // accurately where the output edge would not.
-    pw.of = t.pulse_node.empty() ? "v(" + node("out", j) + ")" : "v(xc2p_" + tag + "." + t.pulse_node + ")";
+    measure::ResolvedMeasure pw = resolved("pw_" + tag + "_s", measure::MeasureKind::kTimeAbove, "s",
+                                         t.pulse_node.empty() ? "v(" + node("out", j) + ")"
+                                                              : "v(xc2p_" + tag + "." + t.pulse_node + ")");
     pw.threshold = t.pulse_threshold_v;
     pw.t_from_s = tc - 1e-9;
     ms.push_back(pw);
@@ -372,7 +423,10 @@ std::vector<sweep::ResolvedMeasure> tile_measures(const TileSpec& t) {
   return ms;
 }
 
-TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
+namespace {
+
+// The one simulation of a tile, its deck checked like any other.
+spice::SimJob tile_job(const TileSpec& t, const TileRunOptions& options) {
   spice::SimJob job;
   job.id = 0;
   job.netlist = render_tile(t);
@@ -387,38 +441,48 @@ TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
   job.t_stop_s = t.t_stop_s();
   job.measures = tile_measures(t);
   job.timeout_s = options.timeout_s;
+  return job;
+}
+
+// Per line: the charge, swing and pulse width, net of the companion line's.
+void collect_lines(const TileSpec& t, const std::vector<measure::ResolvedMeasure>& measures, const spice::SimResult& r,
+                   TileResult& result) {
+  std::map<std::string, std::size_t> index;
+  for (std::size_t k = 0; k < measures.size(); ++k) index[measures[k].name] = k;
+  const auto at = [&](const std::string& name) {
+    const auto it = index.find(name);
+    return it != index.end() && it->second < r.values.size() ? r.values[it->second] : std::nan("");
+  };
+  for (std::size_t j = 0; j < t.tokens; ++j) {
+    const std::string tag = std::to_string(j), other = companion_of(t, j);
+    const double q_other = other.empty() ? 0.0 : at("q_" + other + "_c");
+    result.q_line_c.push_back(at("q_" + tag + "_c") - q_other);
+    if (t.passive_line) {
+      const double v_other = other.empty() ? t.v_ref_v : at("v_" + other + "_v");
+      result.v_int_v.push_back(at("v_" + tag + "_v") - v_other);
+      result.pulse_width_s.push_back(std::nan(""));
+    } else {
+      result.v_int_v.push_back(has_swing_node(t) ? at("v_int_" + tag + "_v") - t.v_ref_v : std::nan(""));
+      result.pulse_width_s.push_back(at("pw_" + tag + "_s"));
+    }
+  }
+}
+
+}  // namespace
+
+TileResult run_tile(const TileSpec& t, const TileRunOptions& options) {
+  const spice::SimJob job = tile_job(t, options);
   spice::PoolOptions pool_options;
   pool_options.jobs = 1;
   pool_options.worker = options.worker;
   pool_options.ngspice_init = t.ngspice_init;
   spice::WorkerPool pool(pool_options);
   TileResult result;
-  std::map<std::string, std::size_t> index;
-  for (std::size_t k = 0; k < job.measures.size(); ++k) index[job.measures[k].name] = k;
   pool.run(1, [&](std::size_t) { return job; },
            [&](spice::SimResult&& r) {
-             result.outcome = r.outcome;
-             result.message = r.message;
-             result.parse_time_s = r.parse_time_s;
-             result.run_time_s = r.run_time_s;
-             result.wall_time_s = r.wall_time_s;
-             const auto at = [&](const std::string& name) {
-               const auto it = index.find(name);
-               return it != index.end() && it->second < r.values.size() ? r.values[it->second] : std::nan("");
-             };
-             for (std::size_t j = 0; j < t.tokens; ++j) {
-               const std::string tag = std::to_string(j), other = companion_of(t, j);
-               const double q_other = other.empty() ? 0.0 : at("q_" + other + "_c");
-               result.q_line_c.push_back(at("q_" + tag + "_c") - q_other);
-               if (t.passive_line) {
-                 const double v_other = other.empty() ? t.v_ref_v : at("v_" + other + "_v");
-                 result.v_int_v.push_back(at("v_" + tag + "_v") - v_other);
-                 result.pulse_width_s.push_back(std::nan(""));
-               } else {
-                 result.v_int_v.push_back(has_swing_node(t) ? at("v_int_" + tag + "_v") - t.v_ref_v : std::nan(""));
-                 result.pulse_width_s.push_back(at("pw_" + tag + "_s"));
-               }
-             }
+             result = TileResult{.outcome = r.outcome, .message = r.message, .parse_time_s = r.parse_time_s,
+                                 .run_time_s = r.run_time_s, .wall_time_s = r.wall_time_s};
+             collect_lines(t, job.measures, r, result);
            });
   result.ngspice_version = pool.ngspice_version();
   return result;
@@ -440,6 +504,52 @@ void write_array(hid_t loc, const std::string& name, const std::vector<double>& 
   h5::attach_dimensions(ds.id(), dims, name);
   h5::write_string_attribute(ds.id(), "units", unit);
   h5::write_string_attribute(ds.id(), "long_name", description);
+}
+
+// The files the tile was made of, and how it ran.
+void write_provenance(hid_t root, const TileSpec& t, const TileResult& r) {
+  h5::write_string_attribute(root, "gaincell_format", "gaincell-tile/1");
+  h5::write_string_attribute(root, "gaincell_version", build_info().version);
+  h5::write_string_attribute(root, "gaincell_git_sha", build_info().git_sha);
+  h5::write_string_attribute(root, "ngspice_version", r.ngspice_version);
+  h5::write_string_attribute(root, "cell_name", t.cell_name);
+  if (!t.card.empty()) {
+    h5::write_string_attribute(root, "card_file", t.card.string());
+    h5::write_string_attribute(root, "card_sha256", sha256_file(t.card));
+  }
+  h5::write_string_attribute(root, "cell_file", t.cell.file.string());
+  h5::write_string_attribute(root, "cell_sha256", sha256_file(t.cell.file));
+  h5::write_string_attribute(root, "cell_subckt", t.cell.name);
+  if (!t.passive_line) {
+    h5::write_string_attribute(root, "converter_file", t.converter.file.string());
+    h5::write_string_attribute(root, "converter_sha256", sha256_file(t.converter.file));
+    h5::write_string_attribute(root, "converter_subckt", t.converter.name);
+  }
+  h5::write_string_attribute(root, "netlist_sha256", sha256_hex(render_tile(t)));
+  h5::write_string_attribute(root, "status", std::string(spice::to_string(r.outcome)));
+  h5::write_string_attribute(root, "message", r.message);
+}
+
+// The tile's size, levels and timings.
+void write_settings(hid_t root, const TileSpec& t, const TileResult& r) {
+  h5::write_string_attribute(root, "read_line", t.passive_line ? "passive" : "held");
+  h5::write_string_attribute(root, "sign_scheme", cell::to_string(t.sign));
+  h5::write_int_attribute(root, "tokens", static_cast<long long>(t.tokens));
+  h5::write_int_attribute(root, "dims", static_cast<long long>(t.dims));
+  h5::write_int_attribute(root, "seed", static_cast<long long>(t.seed));
+  // A passive tile records its line capacitance too.
+  const std::optional<double> c_line = t.passive_line ? std::optional<double>(t.c_line_f) : std::nullopt;
+  for (const auto& [name, value] : std::vector<std::pair<const char*, std::optional<double>>>{
+           {"t_max_s", t.t_max_s},           {"q_sat_nominal_c", t.q_sat_nominal_c},
+           {"v_sat_v", t.v_sat_v},           {"v_ref_v", t.v_ref_v},
+           {"offset_v", t.offset_v},         {"c_line_f", c_line},
+           {"vdd_v", t.vdd_v},               {"v_wwl_v", t.v_wwl_v},
+           {"v_wwl_hold_v", t.v_wwl_hold_v}, {"wlr_idle_v", t.wlr_idle_v},
+           {"wlr_active_v", t.wlr_active_v}, {"wlrb_idle_v", t.wlrb_idle_v},
+           {"wlrb_active_v", t.wlrb_active_v}, {"parse_time_s", r.parse_time_s},
+           {"run_time_s", r.run_time_s},     {"wall_time_s", r.wall_time_s}}) {
+    if (value) h5::write_double_attribute(root, name, *value);
+  }
 }
 
 }  // namespace
@@ -464,47 +574,8 @@ void write_tile_results(const fs::path& path, const TileSpec& t, const TileResul
                                : "integrator swing above v_ref at the comparison (= net charge / c_int)");
     write_array(lines.id(), "c2p_pulse_width_s", r.pulse_width_s, {token.id()}, "s",
                 "charge-to-pulse output pulse width per line (HardSigmoid of the net charge)");
-    h5::write_string_attribute(root, "gaincell_format", "gaincell-tile/1");
-    h5::write_string_attribute(root, "gaincell_version", build_info().version);
-    h5::write_string_attribute(root, "gaincell_git_sha", build_info().git_sha);
-    h5::write_string_attribute(root, "ngspice_version", r.ngspice_version);
-    h5::write_string_attribute(root, "cell_name", t.cell_name);
-    if (!t.card.empty()) {
-      h5::write_string_attribute(root, "card_file", t.card.string());
-      h5::write_string_attribute(root, "card_sha256", sha256_file(t.card));
-    }
-    h5::write_string_attribute(root, "cell_file", t.cell.file.string());
-    h5::write_string_attribute(root, "cell_sha256", sha256_file(t.cell.file));
-    h5::write_string_attribute(root, "cell_subckt", t.cell.name);
-    if (!t.passive_line) {
-      h5::write_string_attribute(root, "converter_file", t.converter.file.string());
-      h5::write_string_attribute(root, "converter_sha256", sha256_file(t.converter.file));
-      h5::write_string_attribute(root, "converter_subckt", t.converter.name);
-    }
-    h5::write_string_attribute(root, "netlist_sha256", sha256_hex(render_tile(t)));
-    h5::write_string_attribute(root, "status", std::string(spice::to_string(r.outcome)));
-    h5::write_string_attribute(root, "message", r.message);
-    h5::write_string_attribute(root, "read_line", t.passive_line ? "passive" : "held");
-    h5::write_string_attribute(root, "sign_scheme", cell::to_string(t.sign));
-    h5::write_int_attribute(root, "tokens", static_cast<long long>(t.tokens));
-    h5::write_int_attribute(root, "dims", static_cast<long long>(t.dims));
-    h5::write_int_attribute(root, "seed", static_cast<long long>(t.seed));
-    h5::write_double_attribute(root, "t_max_s", t.t_max_s);
-    h5::write_double_attribute(root, "q_sat_nominal_c", t.q_sat_nominal_c);
-    h5::write_double_attribute(root, "v_sat_v", t.v_sat_v);
-    h5::write_double_attribute(root, "v_ref_v", t.v_ref_v);
-    h5::write_double_attribute(root, "offset_v", t.offset_v);
-    if (t.passive_line) h5::write_double_attribute(root, "c_line_f", t.c_line_f);
-    h5::write_double_attribute(root, "vdd_v", t.vdd_v);
-    h5::write_double_attribute(root, "v_wwl_v", t.v_wwl_v);
-    h5::write_double_attribute(root, "v_wwl_hold_v", t.v_wwl_hold_v);
-    h5::write_double_attribute(root, "wlr_idle_v", t.wlr_idle_v);
-    h5::write_double_attribute(root, "wlr_active_v", t.wlr_active_v);
-    h5::write_double_attribute(root, "wlrb_idle_v", t.wlrb_idle_v);
-    h5::write_double_attribute(root, "wlrb_active_v", t.wlrb_active_v);
-    h5::write_double_attribute(root, "parse_time_s", r.parse_time_s);
-    h5::write_double_attribute(root, "run_time_s", r.run_time_s);
-    h5::write_double_attribute(root, "wall_time_s", r.wall_time_s);
+    write_provenance(root, t, r);
+    write_settings(root, t, r);
     lines.close();
     token.close();
     dim.close();
@@ -526,6 +597,21 @@ void read_tile_inputs(TileSpec& t, const fs::path& path) {
   t.q = h5::read_doubles(q.id());
   t.k_v = h5::read_doubles(k.id());
   validate(t);
+}
+
+std::string summary(const TileSpec& t, const TileResult& r, const fs::path& results_file) {
+  const auto human = [](double v, const char* unit, int digits) { return netlist::format_human(v, unit, digits, true); };
+  std::string out = "tile " + std::to_string(t.tokens) + "x" + std::to_string(t.dims) + " of " + t.cell_name + ": " +
+                    std::string(spice::to_string(r.outcome)) + " in " + human(r.wall_time_s, "s", 3) + " (ngspice parse " +
+                    human(r.parse_time_s, "s", 3) + ", run " + human(r.run_time_s, "s", 3) + ")\nresults: " +
+                    results_file.string() + "\n";
+  if (r.outcome != spice::SimOutcome::kOk) return out + r.message + "\n";
+  for (std::size_t j = 0; j < t.tokens && j < 8; ++j) {
+    out += "  line " + std::to_string(j) + ": charge " + human(r.q_line_c[j], "C", 4) + ", swing " + human(r.v_int_v[j], "V", 4) +
+           ", pulse " + (t.passive_line ? "- (passive line: no converter)" : human(r.pulse_width_s[j], "s", 4)) + "\n";
+  }
+  if (t.tokens > 8) out += "  ... (" + std::to_string(t.tokens) + " lines in the file)\n";
+  return out;
 }
 
 }  // namespace gaincell::tile

@@ -2,16 +2,18 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 
+#include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/eval/config.h"
 #include "gaincell/eval/energy.h"
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/io.h"
 #include "gaincell/eval/numerics.h"
-#include "gaincell/eval/spice_check.h"
 #include "test_support.h"
 
 using namespace gaincell;
@@ -203,6 +205,126 @@ TEST_CASE("configuration: files, --set, and errors that say where", "[unit][eval
   CHECK(to_json(back) == to_json(c));
 }
 
+TEST_CASE("configuration keys: one table reads, writes and documents them", "[unit][eval]") {
+  std::vector<std::string> names;
+  for (const ConfigKeyInfo& k : config_keys()) names.push_back(k.name);
+  REQUIRE(names.size() == 30);
+  CHECK(names.front() == "preset");
+  // Every key is written (the model paths when set) and read back unchanged.
+  const EvalConfig fitted = preset("fitted");
+  std::vector<std::string> written;
+  const nlohmann::json fitted_json = to_json(fitted);
+  for (const auto& [key, value] : fitted_json.items()) written.push_back(key);
+  CHECK(std::set<std::string>(written.begin(), written.end()) == std::set<std::string>(names.begin(), names.end()));
+  for (const std::string& name : preset_names()) {
+    INFO(name);
+    const EvalConfig c = preset(name);
+    EvalConfig back = preset("reference");
+    apply_config_json(back, to_json(c), "roundtrip");
+    CHECK(to_json(back) == to_json(c));
+  }
+  // The unknown-key hint lists the table.
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  EvalConfig c = preset("reference");
+  CHECK_THROWS_WITH(apply_setting(c, "windw=3"),
+                    "--set windw=3: error GC-1702: /windw: unknown key \"windw\"\n  hint: known keys: " + list);
+  // docs/evaluator.md lists every key (but preset, applied first) with the table's unit.
+  std::ifstream doc(source_dir() / "docs" / "evaluator.md");
+  std::stringstream text;
+  text << doc.rdbuf();
+  for (const ConfigKeyInfo& k : config_keys()) {
+    if (k.name == "preset") continue;
+    INFO(k.name);
+    const std::string row = "\n| `" + k.name + "` | ";
+    const auto at = text.str().find(row);
+    REQUIRE(at != std::string::npos);
+    const std::string line = text.str().substr(at + 1, text.str().find('\n', at + 1) - at - 1);
+    // | key | reference | unit | meaning |
+    std::vector<std::string> cells;
+    std::stringstream cols(line);
+    for (std::string col; std::getline(cols, col, '|');) cells.push_back(col);
+    REQUIRE(cells.size() >= 4);
+    CHECK(cells[3] == " " + k.unit + (k.unit.empty() ? "" : " "));
+  }
+}
+
+TEST_CASE("validate: a configuration built in code meets each key's own checks", "[unit][eval]") {
+  EvalConfig c = preset("reference");
+  c.tile_keys = 5000;  // more than the kernel's sub-array buffer
+  CHECK_THROWS_WITH(validate(c), "evaluator configuration: error GC-1703: /tile_keys: expected an integer in [1, 4096]; found 5000");
+  c = preset("reference");
+  c.s_sat = -80;
+  CHECK_THROWS_WITH(validate(c), "evaluator configuration: error GC-1703: /s_sat: expected a number > 0; found -80.0");
+  c = preset("reference");
+  c.decay_per_token = std::nan("");
+  CHECK_THROWS_WITH(Evaluator(c), Catch::Contains("GC-1703") && Catch::Contains("/decay_per_token: expected a finite number >= 0"));
+  c = preset("reference");
+  c.clamp_out = {1.0, -1.0};
+  CHECK_THROWS_WITH(validate(c), Catch::Contains("GC-1703") && Catch::Contains("/clamp_out: expected [low, high] with low < high"));
+  // The checks between keys come first, with their own messages (unchanged).
+  c = preset("reference");
+  c.vin_v = 0;
+  CHECK_THROWS_WITH(validate(c), "error GC-1703: evaluator configuration: vin_v must be > 0 and offset_v finite");
+  // Every preset passes; the line level is written resolved and passes too.
+  for (const std::string& name : preset_names()) CHECK_NOTHROW(validate(preset(name)));
+}
+
+TEST_CASE("resolve_config: preset, card, file, settings, then the card's models and validate", "[unit][eval]") {
+  TempDir dir;
+  // Models without the hashes of what their netlists read: a note each.
+  const EvalConfig fitted = preset("fitted");
+  for (const auto& [from, to] : {std::pair{fitted.cell_model, dir / "cell.json"}, std::pair{fitted.c2p_model, dir / "c2p.json"}}) {
+    std::ifstream in(from);
+    nlohmann::json j = nlohmann::json::parse(in);
+    j["provenance"].erase("include_sha256");
+    write_file(to, j.dump());
+  }
+  write_file(dir / "config.json", "{\"window\": 77, \"c2p_model\": \"c2p.json\"}");
+  const cell::CellCard card = cell::load_card(find_data_file("netlists/cells/gc3t.cell.json"));
+  std::vector<std::string> notes;
+  const EvalConfig c = resolve_config("fitted", dir / "config.json", {"cell_model=" + (dir / "cell.json").string(), "window=78"},
+                                      &card, [&](const std::string& n) { notes.push_back(n); });
+  EvalConfig manual = preset("fitted");
+  apply_card(manual, card);
+  apply_config_file(manual, dir / "config.json");
+  apply_setting(manual, "cell_model=" + (dir / "cell.json").string());
+  apply_setting(manual, "window=78");
+  CHECK(to_json(c) == to_json(manual));
+  CHECK(c.window == 78);
+  CHECK(c.offset_v == card.offset_v);
+  REQUIRE(notes.size() == 2);
+  CHECK_THAT(notes[0], Catch::StartsWith("cell_model ") && Catch::Contains("records no hashes"));
+  CHECK_THAT(notes[1], Catch::StartsWith("c2p_model ") && Catch::Contains("cannot check it belongs to " + card.name));
+  // A card clears the preset's models (the default cell's): they must be given.
+  CHECK_THROWS_WITH(resolve_config("fitted", "", {}, &card), Catch::StartsWith("error GC-1703: evaluator configuration: cell " + card.name + " needs cell_model"));
+  // The default cell's own models describe another circuit than this card's.
+  CHECK_THROWS_WITH(resolve_config("fitted", "", {"cell_model=" + fitted.cell_model.string(), "c2p_model=" + fitted.c2p_model.string()}, &card),
+                    Catch::Contains("GC-1716"));
+  // Without a card: no check, validated all the same.
+  CHECK(to_json(resolve_config("reference", "", {"levels_out=off"})) == to_json([] {
+          EvalConfig r = preset("reference");
+          r.levels_out = 0;
+          return r;
+        }()));
+  CHECK_THROWS_WITH(resolve_config("reference", "", {"sign_scheme=differential"}), Catch::Contains("describes a physical cell"));
+}
+
+TEST_CASE("the stage-2 readout: clamp to the output range, then the ADC", "[unit][eval]") {
+  const OutputAdc adc = output_adc(32, -1.0, 1.0);
+  CHECK(adc.step == quant_step(32, -1.0, 1.0));
+  CHECK(adc(5.0f) == quantize(1.0f, 32, -1.0, 1.0));     // clamped to 1, which lands on 16 * 2/31
+  CHECK(adc(-5.0f) == quantize(-1.0f, 32, -1.0, 1.0));
+  CHECK(adc(0.3f) == quantize(0.3f, 32, -1.0, 1.0));
+  CHECK(std::isnan(adc(std::nanf(""))));                // as torch.clamp and round: NaN stays NaN
+  const OutputAdc off = output_adc(0, -1.0, 1.0);        // levels_out = off: the clamp stays
+  CHECK(off(0.3f) == 0.3f);
+  CHECK(off(5.0f) == 1.0f);
+  CHECK(off(-5.0f) == -1.0f);
+  CHECK(clamp_f(-0.0f, 0.0f, 1.0f) == 0.0f);
+  CHECK(std::signbit(clamp_f(-0.0f, 0.0f, 1.0f)));      // as x < lo ? lo : x
+}
+
 TEST_CASE("fitted mode: units derived from the C2P fit, projection error small", "[unit][eval]") {
   const EvalConfig c = preset("fitted");
   const CellMapping m = make_cell_mapping(c);
@@ -314,27 +436,6 @@ TEST_CASE("HDF5 input and output", "[unit][eval]") {
   EvalConfig c = preset("reference");
   c.window = 16;
   CHECK(Evaluator(c).forward(q, q, q, false).output.data == out.data);
-}
-
-TEST_CASE("spice check: an 8x8 sub-tile in fitted and ODE modes against ngspice", "[ngspice][eval]") {
-  SpiceCheckOptions o;
-  o.keys = 8;
-  o.dims = 8;
-  o.seed = 1;
-  const SpiceCheckResult r = run_spice_check(o);
-  REQUIRE(r.q_spice_c.size() == 8);
-  double spread = 0;
-  for (double x : r.q_spice_c) spread = std::max(spread, std::abs(x));
-  CHECK(spread > 0.05 * r.full_scale_c);  // a real signal, not a dead tile
-  CHECK(r.charge_error_pct_fs_fitted < 1.0);
-  CHECK(r.charge_error_pct_fs_ode < 1.0);
-  CHECK(r.charge2_error_pct_fs_fitted < 1.0);
-  CHECK(r.within_1lsb_fitted >= 0.99);
-  CHECK(r.within_1lsb_ode >= 0.99);
-  // The passive line differs from the held one: ODE mode must track it.
-  double passive_vs_held = 0;
-  for (std::size_t i = 0; i < 8; ++i) passive_vs_held = std::max(passive_vs_held, std::abs(r.q_spice_passive_c[i] - r.q_spice_c[i]));
-  CHECK(passive_vs_held > 2e-16);  // ~0.9 fC with the 10 pF lines
 }
 
 TEST_CASE("energy per token per head from characterized energies", "[ngspice][eval]") {

@@ -22,7 +22,7 @@ using namespace gaincell;
 namespace {
 
 fit::Model shipped(const std::string& name) {
-  return fit::model_from_json(nlohmann::json::parse(read_text_file(testing::source_dir() / "fits" / name)));
+  return fit::load_model_file(testing::source_dir() / "fits" / name);
 }
 
 // A test-side reading of the closed-form Verilog-A modules gaincell writes:
@@ -243,8 +243,7 @@ VaModule export_va(const fit::Model& model, const std::filesystem::path& dir, co
 TEST_CASE("csv and json exports of a model read back to the model's values", "[unit][fit]") {
   testing::TempDir dir;
   // A shipped model: the C2P HardSigmoid (one input).
-  const auto model =
-      fit::model_from_json(nlohmann::json::parse(read_text_file(testing::source_dir() / "fits/c2p.hardsigmoid.json")));
+  const auto model = shipped("c2p.hardsigmoid.json");
   fit::ExportOptions options;
   options.grid_points = 7;
   options.stem = "c2p";
@@ -263,7 +262,7 @@ TEST_CASE("csv and json exports of a model read back to the model's values", "[u
   CHECK(data.inputs[0].values.front() == fit::info_of(model).inputs[0].min);
   CHECK(data.inputs[0].values.back() == fit::info_of(model).inputs[0].max);
   const auto json = fit::export_model(model, "json", dir.path(), options);
-  CHECK(fit::to_json(fit::model_from_json(nlohmann::json::parse(read_text_file(json[0])))) == fit::to_json(model));
+  CHECK(fit::to_json(fit::load_model_file(json[0])) == fit::to_json(model));
   CHECK_THROWS_WITH(fit::export_model(model, "spice3", dir.path(), options),
                     "error GC-1613: unknown export format 'spice3'; this gaincell writes json, csv, reference, "
                     "xspice and verilog-a");
@@ -291,8 +290,7 @@ TEST_CASE("reference export: the authors' layout, units and linear slope", "[uni
   CHECK(j["linear_slope"].get<double>() == Approx(19.3).epsilon(0.005));
 
   // A physical fit (charge in C vs pulse width in s): normalized by t_max and q_sat / s_sat.
-  const auto shipped =
-      fit::model_from_json(nlohmann::json::parse(read_text_file(testing::source_dir() / "fits/pushpull.paper_poly.json")));
+  const auto shipped = fit::load_model_file(testing::source_dir() / "fits/pushpull.paper_poly.json");
   options.stem = "pushpull";
   const auto ours = nlohmann::json::parse(read_text_file(fit::export_model(shipped, "reference", dir.path(), options)[0]));
   const double factor = 15e-9 / (1e-12 / 80);
@@ -301,9 +299,8 @@ TEST_CASE("reference export: the authors' layout, units and linear slope", "[uni
     CHECK(ours["coefficients"][k].get<double>() == Approx(pp.coefficients()[k] * factor).epsilon(1e-12));
   }
   CHECK(ours["normalization"]["q_unit_c"].get<double>() == Approx(12.5e-15));
-  CHECK_THROWS_WITH(fit::export_model(fit::model_from_json(nlohmann::json::parse(read_text_file(
-                                          testing::source_dir() / "fits/c2p.hardsigmoid.json"))),
-                                      "reference", dir.path(), options),
+  CHECK_THROWS_WITH(fit::export_model(fit::load_model_file(testing::source_dir() / "fits/c2p.hardsigmoid.json"), "reference",
+                                      dir.path(), options),
                     "error GC-1613: the reference format holds paper-poly models; this is a hard_sigmoid model");
 }
 
@@ -472,4 +469,20 @@ TEST_CASE("XSPICE in ngspice and Verilog-A agree with the model file under one s
   std::vector<double> va_into_out;
   for (const auto& p : points) va_into_out.push_back(va.run(p));
   check_into_out(model, points, va_into_out, 1e-12);
+}
+
+TEST_CASE("export_model_file names the export after the model file unless a stem is given", "[unit][fit]") {
+  testing::TempDir dir;
+  const auto file = testing::source_dir() / "fits/c2p.hardsigmoid.json";
+  fit::ExportOptions options;
+  options.grid_points = 5;
+  const auto written = fit::export_model_file(file, "csv", dir.path(), options);
+  REQUIRE(written.size() == 1);
+  CHECK(written[0] == dir.path() / "c2p.hardsigmoid.csv");
+  CHECK(read_text_file(written[0]) == read_text_file(fit::export_model(shipped("c2p.hardsigmoid.json"), "csv",
+                                                                         dir.path() / "direct", options)[0]));
+  options.stem = "conv";
+  CHECK(fit::export_model_file(file, "json", dir.path(), options) ==
+        std::vector<std::filesystem::path>{dir.path() / "conv.json"});
+  CHECK(fit::to_json(fit::load_model_file(dir.path() / "conv.json")) == fit::to_json(shipped("c2p.hardsigmoid.json")));
 }

@@ -130,3 +130,42 @@ TEST_CASE("a role the card cannot give is a failing stage with its reason", "[un
   CHECK(s.error.find("error GC-2010") != std::string::npos);
   CHECK(p.spec_of.count(cell::Role::kRetention) == 0);
 }
+
+TEST_CASE("a flow's command line: the card first, then specs; one card only", "[unit][flow]") {
+  testing::TempDir dir;
+  const std::string card = (testing::source_dir() / "netlists/cells/gc3t.cell.json").string();
+  const std::string spec = (testing::source_dir() / "characterization/gc3t_multiply.json").string();
+  flow::FlowOptions o;
+  flow::set_inputs(o, {card, spec});
+  CHECK(o.card == card);
+  CHECK(o.specs == std::vector<std::filesystem::path>{spec});
+  // A card after a spec is not the flow's card: a second one is refused.
+  flow::FlowOptions none;
+  flow::set_inputs(none, {spec});
+  CHECK(none.card.empty());
+  flow::FlowOptions two;
+  CHECK_THROWS_WITH(flow::set_inputs(two, {card, card}),
+                    "error GC-1905: flow: " + card + " is a second cell card; a flow is about one cell (give the card first, then specs)");
+  CHECK_THROWS_WITH(flow::set_inputs(two, {spec, card}), Catch::Matchers::StartsWith("error GC-1905: flow: " + card));
+}
+
+TEST_CASE("a flow's progress lines say how each stage ended", "[unit][flow]") {
+  testing::TempDir dir;
+  const flow::FlowPlan p = flow::plan_flow(options(dir, "gc3t"));
+  CHECK(flow::headline(p) == "cell gc3t (gc_3t of gc3t.sub; held line at 0.45 V, reference_column) -> " + p.out.string());
+  flow::StageOutcome r;
+  r.status = "ran";
+  r.duration_s = 0.26;
+  CHECK(flow::outcome_text(r) == "ran (0.3 s)");
+  r.points_failed = true;
+  CHECK(flow::outcome_text(r) == "ran (0.3 s), some points failed (recorded)");
+  r.status = "reused";
+  CHECK(flow::outcome_text(r) == "reused");
+  r.status = "skipped";
+  r.reason = "needs sweeps/c2p.h5, which a failed stage did not write";
+  CHECK(flow::outcome_text(r) == "skipped: needs sweeps/c2p.h5, which a failed stage did not write");
+  // A log's tail is indented under the stage; the line ends once.
+  r.status = "failed";
+  r.reason = "exit 3; the end of logs/x.log:\nfirst\nsecond\n";
+  CHECK(flow::outcome_text(r) == "FAILED: exit 3; the end of logs/x.log:\n    first\n    second");
+}

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <regex>
 
-#include "gaincell/spice/raw_file.h"
+#include "spice/raw_file.h"
 #include "gaincell/spice/worker.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/plan.h"
@@ -45,13 +45,13 @@ TEST_CASE("stored values equal ngspice -b on the rendered netlist (relative diff
     REQUIRE(run.exit_code == 0);
     const auto plots = spice::read_raw_file(dir / (name + ".raw"));
     REQUIRE(plots.size() == 1);
-    sweep::Waveforms w;
+    measure::Waveforms w;
     w.time = plots[0].vector("time");
     const auto measures = plan.measures(k);
-    for (const auto& v : sweep::required_vectors(measures)) w.vectors[v] = plots[0].vector(v);
+    for (const auto& v : measure::required_vectors(measures)) w.vectors[v] = plots[0].vector(v);
     for (std::size_t m = 0; m < measures.size(); ++m) {
       INFO("measure " << measures[m].name);
-      const double batch = sweep::evaluate(measures[m], w);
+      const double batch = measure::evaluate(measures[m], w);
       const double ours = stored.values.at(measures[m].name)[k];
       const double scale = std::max(std::abs(batch), std::abs(ours));
       const double rel = scale == 0 ? 0.0 : std::abs(batch - ours) / scale;
@@ -61,12 +61,12 @@ TEST_CASE("stored values equal ngspice -b on the rendered netlist (relative diff
       // values to its 7 printed digits, the read charge to 1e-3 (ngspice
       // 39.3's .meas INTEG is not the trapezoid of its saved points; ours is).
       // Driver energies are small differences of large edge terms: not compared.
-      if (measures[m].kind == sweep::MeasureKind::kEnergy) continue;  // a comment in the netlist
+      if (measures[m].kind == measure::MeasureKind::kEnergy) continue;  // a comment in the netlist
       const std::regex line("\\n" + measures[m].name + "\\s*=\\s*([-+0-9.eE]+)");
       std::smatch match;
       REQUIRE(std::regex_search(run.output, match, line));
       const double printed = std::stod(match[1]);
-      if (measures[m].kind == sweep::MeasureKind::kValueAt) CHECK(printed == Approx(batch).epsilon(1e-6));
+      if (measures[m].kind == measure::MeasureKind::kValueAt) CHECK(printed == Approx(batch).epsilon(1e-6));
       if (measures[m].name == "q_line_c") CHECK(printed == Approx(batch).epsilon(1e-3).margin(1e-18));
     }
   }

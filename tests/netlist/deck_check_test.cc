@@ -138,3 +138,32 @@ TEST_CASE("~ in an include path is $HOME, as ngspice reads it", "[unit][netlist]
   CHECK(files[0].file == std::filesystem::path("/somewhere/home/x.inc"));
   if (old_home != nullptr) ::setenv("HOME", saved.c_str(), 1); else ::unsetenv("HOME");
 }
+
+TEST_CASE("one reading of include lines: the template renders the file the deck check checks", "[unit][netlist]") {
+  using gaincell::netlist::parse_include_line;
+  CHECK(!parse_include_line("R1 a 0 1k"));
+  CHECK(!parse_include_line(".includex a.inc"));
+  const auto quoted = parse_include_line("  .LIB \"my models.lib\" tt  ");
+  REQUIRE(quoted);
+  CHECK(quoted->word == ".lib");
+  CHECK(quoted->target == "my models.lib");
+  CHECK(quoted->tail == " tt");
+  CHECK(quoted->reads_file());
+  const auto section = parse_include_line(".lib tt");
+  REQUIRE(section);
+  CHECK(!section->reads_file());  // opens a section
+  const auto open_quote = parse_include_line(".include 'a.inc");
+  REQUIRE(open_quote);
+  CHECK(open_quote->unterminated);
+  CHECK(!open_quote->reads_file());
+  // A tab or a form feed ends an unquoted path for both readers alike.
+  TempDir dir;
+  write_file(dir / "a.inc", "* a\n");
+  const std::string text = "t\n.include a.inc\f tail\n";
+  const auto tpl = NetlistTemplate::parse(text, dir / "t.cir");
+  REQUIRE(tpl.includes().size() == 1);
+  CHECK(tpl.includes()[0] == dir / "a.inc");
+  const auto files = gaincell::netlist::included_files(text, dir / "t.cir");
+  REQUIRE(files.size() == 1);
+  CHECK(files[0].file == tpl.includes()[0]);
+}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "gaincell/spice/raw_file.h"
+#include "spice/raw_file.h"
 
 #include <catch2/catch.hpp>
 

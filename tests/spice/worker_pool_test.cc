@@ -39,9 +39,9 @@ SimJob rc_job(std::uint64_t id, const std::string& netlist = kGoodRc) {
   job.id = id;
   job.netlist = netlist;
   job.t_stop_s = 10e-9;
-  sweep::ResolvedMeasure m;
+  measure::ResolvedMeasure m;
   m.name = "v_out_v";
-  m.kind = sweep::MeasureKind::kValueAt;
+  m.kind = measure::MeasureKind::kValueAt;
   m.unit = "V";
   m.of = "v(out)";
   job.measures = {m};
@@ -226,9 +226,9 @@ TEST_CASE("a result larger than the socket buffers never deadlocks the driver an
   std::vector<SimJob> jobs;
   for (std::uint64_t k = 0; k < 6; ++k) {
     SimJob j = rc_job(k);
-    sweep::ResolvedMeasure t;
+    measure::ResolvedMeasure t;
     t.name = "v_trace_v";
-    t.kind = sweep::MeasureKind::kTrace;
+    t.kind = measure::MeasureKind::kTrace;
     t.unit = "V";
     t.of = "v(out)";
     for (int i = 0; i < 100000; ++i) t.times_s.push_back(10e-9 * i / 99999.0);

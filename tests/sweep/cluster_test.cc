@@ -20,6 +20,7 @@
 #include "gaincell/core/reporter.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/cluster.h"
+#include "gaincell/sweep/slurm.h"
 #include "gaincell/sweep/journal.h"
 #include "gaincell/sweep/sweep.h"
 #include "test_support.h"

@@ -85,6 +85,66 @@ TEST_CASE("a bare subcircuit's ports must be roles; sizes are checked", "[unit][
   CHECK_THROWS_AS(tile::validate(r), InputError);
 }
 
+TEST_CASE("a tile from a card or a subcircuit file, with overrides", "[unit][tile]") {
+  const auto card = testing::source_dir() / "netlists/cells/gc3t.cell.json";
+  const tile::TileSource from_card = tile::tile_from_card_file(card);
+  CHECK(from_card.source == "card " + card.string());
+  CHECK(from_card.warning.empty());
+  // A subcircuit file with its card beside it is that card's tile.
+  const tile::TileSource beside = tile::tile_from_cell_file(testing::source_dir() / "netlists/cells/gc3t.sub");
+  CHECK(beside.source == "card " + card.string());
+  CHECK(beside.spec.sign == cell::SignScheme::kReferenceColumn);
+  // Without one: ports by role, the default cell's levels, and a warning saying so.
+  testing::TempDir dir;
+  std::filesystem::copy_file(testing::source_dir() / "netlists/cells/pushpull.sub", dir / "mine.sub");
+  const tile::TileSource bare = tile::tile_from_cell_file(dir / "mine.sub");
+  CHECK(bare.spec.cell.name == "gc_pushpull");
+  CHECK(bare.spec.card.empty());
+  CHECK(bare.warning == "tile: no card beside " + (dir / "mine.sub").string() + " (looked for " +
+                            (dir / "mine.cell.json").string() +
+                            "): its ports are taken as roles, the drive levels and converter are the default cell's (docs/cells.md)");
+  // Overrides set only what is given; passive and held lines exclude each other.
+  tile::TileSpec t = from_card.spec;
+  tile::TileOverrides o;
+  o.v_ref_v = 0.5;
+  o.wlr_active_v = 1.1;
+  o.passive_line = true;
+  o.c_line_f = 2e-12;
+  tile::apply_overrides(t, o);
+  CHECK(t.v_ref_v == 0.5);
+  CHECK(t.wlr_active_v == 1.1);
+  CHECK(t.wlr_idle_v == from_card.spec.wlr_idle_v);
+  CHECK(t.passive_line);
+  CHECK(t.c_line_f == 2e-12);
+  o.held_line = true;
+  CHECK_THROWS_WITH(tile::apply_overrides(t, o), "error GC-1502: tile: --passive-line or --held-line, not both");
+}
+
+TEST_CASE("a tile run's summary: outcome, times, where the results are, the first lines", "[unit][tile]") {
+  auto t = tile::tile_from_card(shipped("pushpull"));
+  tile::set_random_inputs(t, 9, 2, 1);
+  tile::TileResult r;
+  r.outcome = spice::SimOutcome::kOk;
+  r.wall_time_s = 1.5;
+  r.parse_time_s = 0.01;
+  r.run_time_s = 1.2;
+  for (std::size_t j = 0; j < 9; ++j) {
+    r.q_line_c.push_back(1e-15 * static_cast<double>(j));
+    r.v_int_v.push_back(0.01);
+    r.pulse_width_s.push_back(2e-9);
+  }
+  const std::string s = tile::summary(t, r, "t.h5");
+  CHECK(s.rfind("tile 9x2 of pushpull: ok in 1.5 s (ngspice parse 10 ms, run 1.2 s)\nresults: t.h5\n"
+                "  line 0: charge 0 C, swing 10 mV, pulse 2 ns\n  line 1: charge 1 fC, swing 10 mV, pulse 2 ns\n", 0) == 0);
+  CHECK(s.find("  line 7: ") != std::string::npos);
+  CHECK(s.find("  line 8: ") == std::string::npos);
+  CHECK_THAT(s, Catch::Matchers::EndsWith("pulse 2 ns\n  ... (9 lines in the file)\n"));
+  r.outcome = spice::SimOutcome::kTimeout;
+  r.message = "the budget ran out";
+  CHECK(tile::summary(t, r, "t.h5") ==
+        "tile 9x2 of pushpull: timeout in 1.5 s (ngspice parse 10 ms, run 1.2 s)\nresults: t.h5\nthe budget ran out\n");
+}
+
 TEST_CASE("random tiles are quantized and reproducible", "[unit][tile]") {
   auto a = tile::tile_from_card(shipped("pushpull"));
   auto b = a, c = a;

@@ -55,6 +55,11 @@ struct SubcktBinding {
   // The role a port takes ("" if fixed).
   std::string role_of(const std::string& port) const;
   bool has_role(const std::string& role) const { return role_port.count(role) != 0; }
+  // The element line of an instance `instance_name` ("X1"): each port on the node
+  // `role_node` gives its role, a fixed port on fixed_prefix + port; then the
+  // subcircuit's name and the instance parameters.
+  std::string instance(const std::string& instance_name, const std::map<std::string, std::string>& role_node,
+                       const std::string& fixed_prefix) const;
 };
 
 struct CellCard {
@@ -157,5 +162,10 @@ std::vector<std::filesystem::path> card_directories(const CellCard& card);
 
 std::string to_string(ReadScheme scheme);
 std::string to_string(SignScheme sign);
+
+// A card's interface, readably (what `gaincell cell CARD` prints): the
+// subcircuit, each port's role or level, the storage node, the read, the
+// stored range and sign, the converter. Lines end in '\n'.
+std::string describe(const CellCard& card);
 
 }  // namespace gaincell::cell

@@ -54,6 +54,8 @@ struct DerivedSet {
 };
 // Writes the templates and every derivable spec into `dir`.
 DerivedSet write_derived(const CellCard& card, const std::filesystem::path& dir);
+// What was derived, one file a line, and why a role was not.
+std::string describe(const DerivedSet& set);
 
 // The DAC levels of the stored value and of the query pulse width.
 std::vector<double> store_levels(const CellCard& card);

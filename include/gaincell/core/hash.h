@@ -16,6 +16,15 @@
 
 namespace gaincell {
 
+// splitmix64: a 64-bit mix, used as a counter-based generator where a draw
+// must not depend on the order of the others (Monte Carlo samples, test faults).
+constexpr std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 // Lower-case hex SHA-256 (FIPS 180-4) of `data`.
 std::string sha256_hex(std::string_view data);
 

@@ -13,6 +13,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -54,15 +55,37 @@ class JsonReader {
   }
 
   void check_keys(const nlohmann::json& obj, const std::string& pointer, std::initializer_list<const char*> allowed) const;
+  // The object obj[key] (at pointer/key), its keys checked against `allowed`:
+  // a required one (missing: the missing-key error), or an optional one
+  // (nullptr when absent).
+  const nlohmann::json& required_section(const nlohmann::json& obj, const std::string& pointer, const char* key,
+                                         std::initializer_list<const char*> allowed) const;
+  const nlohmann::json* optional_section(const nlohmann::json& obj, const std::string& pointer, const char* key,
+                                         std::initializer_list<const char*> allowed) const;
   const nlohmann::json& require(const nlohmann::json& obj, const std::string& pointer, const char* key) const;
   const nlohmann::json& object(const nlohmann::json& j, const std::string& pointer) const;
   const nlohmann::json& array(const nlohmann::json& j, const std::string& pointer) const;
+  // The elements of the array obj[key], if there is one, each with its
+  // pointer (pointer/key/i); none if absent.
+  std::vector<std::pair<std::string, const nlohmann::json*>> items_if(const nlohmann::json& obj, const std::string& pointer,
+                                                                      const char* key) const;
   std::string string(const nlohmann::json& j, const std::string& pointer) const;
   bool boolean(const nlohmann::json& j, const std::string& pointer) const;
   // An integer in [lo, hi].
   long long integer(const nlohmann::json& j, const std::string& pointer, long long lo, long long hi) const;
   // A number in SI units: a JSON number, or a string with a SPICE suffix ("15n").
   double number(const nlohmann::json& j, const std::string& pointer, const std::string& unit) const;
+  // If `obj` has `key`: reads it as number() at pointer/key into `value` and
+  // returns true; else leaves `value` (its default) and returns false.
+  bool number_if(const nlohmann::json& obj, const std::string& pointer, const char* key, const std::string& unit,
+                 double& value) const;
+  // number_if for each field, in order.
+  struct NumberField {
+    const char* key;
+    const char* unit;
+    double* value;
+  };
+  void numbers_if(const nlohmann::json& obj, const std::string& pointer, std::initializer_list<NumberField> fields) const;
   // A list of numbers: an array, {"linspace": {start, stop, count}} or
   // {"logspace": {start, stop, count}} (start, stop > 0).
   std::vector<double> number_list(const nlohmann::json& j, const std::string& pointer, const std::string& unit) const;

@@ -15,6 +15,11 @@ namespace gaincell {
 
 std::string lower(std::string_view s);
 std::string_view trim(std::string_view s);
+// The lines of `text` as std::getline reads them, each without a trailing
+// '\r' (a CRLF file reads like an LF one). Line i is numbered i + 1.
+std::vector<std::string> text_lines(std::string_view text);
+// The first white-space separated word of `line`, lower-cased ("" if blank).
+std::string first_word(std::string_view line);
 std::string join(const std::vector<std::string>& parts, const std::string& separator);
 // Is `s` an identifier (a letter or _, then letters, digits, _)?
 bool is_identifier(std::string_view s);

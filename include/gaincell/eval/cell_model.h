@@ -18,6 +18,7 @@
 //  * ode:    as fitted for the mapping; the kernel is an ODE per line (ode.h).
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ struct CellMapping {
   double current_full_scale_a = 0.0;     // max |I| over the range, A
   std::string cell_model_kind;            // "lut", "poly", ...
   std::string note;                       // one sentence for reports
+
+  // The C2P pulse of a stage-1 charge q_c [C], a fraction of t_max: the
+  // HardSigmoid fit, phi_lo at Q <= Q0 rising to 1 at Q_sat (physical modes).
+  double phi_of_charge(double q_c) const {
+    return phi_lo + (1.0 - phi_lo) * std::clamp((q_c - q0_c) / (q_sat_c - q0_c), 0.0, 1.0);
+  }
 };
 
 // Builds the mapping for the configured cell. Loads model files (IoError,

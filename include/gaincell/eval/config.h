@@ -5,17 +5,24 @@
 // (quantization, clamps, window, tiling, decay, the two scales, per-head
 // scalers) plus the cell model. Documented key by key in docs/evaluator.md.
 // A configuration starts from a preset, then a JSON file (a flat object of
-// the keys below, any subset), then `key=value` overrides (--set).
+// the keys below, any subset), then `key=value` overrides (--set); every
+// front end (gaincell eval, spice-check, the Python module) resolves it with
+// resolve_config. The keys are one table in config.cc (config_keys()): it
+// reads, writes and checks them.
 //
-//   EvalConfig c = preset("reference");
-//   apply_config_file(c, "my.json");
-//   apply_setting(c, "window=256");
-//   apply_setting(c, "scaler_k.b=0.4");
+//   EvalConfig c = resolve_config("reference", "my.json", {"window=256", "scaler_k.b=0.4"});
+//   // the same as:
+//   EvalConfig d = preset("reference");
+//   apply_config_file(d, "my.json");
+//   apply_setting(d, "window=256");
+//   apply_setting(d, "scaler_k.b=0.4");
+//   validate(d);
 #pragma once
 
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -110,8 +117,32 @@ void apply_config_file(EvalConfig& config, const std::filesystem::path& file);
 // GC-1705 for a malformed setting, GC-1702/1703 as above.
 void apply_setting(EvalConfig& config, const std::string& setting);
 
-// Checks the whole configuration (ranges, levels, paths). Throws GC-1703.
+// Checks the whole configuration: the keys that depend on each other, then
+// each key's own checks (as apply_config_json makes them). Throws GC-1703.
 void validate(const EvalConfig& config);
+
+// Receives one note (a sentence) for the user.
+using NoteSink = std::function<void(const std::string& note)>;
+
+// The configuration of a front end: the preset, then the card's keys if a
+// card is given (apply_card; the preset's model files are cleared, being the
+// default cell's), then the config file (empty: none), then each "key=value"
+// setting, then, with a card and a physical cell, the models checked against
+// the card (check_models_for_card: its notes go to `note`), then validate.
+// Throws as those functions do.
+EvalConfig resolve_config(const std::string& preset, const std::filesystem::path& config_file,
+                          const std::vector<std::string>& settings, const cell::CellCard* card = nullptr,
+                          const NoteSink& note = {});
+
+// One configuration key as docs/evaluator.md lists it.
+struct ConfigKeyInfo {
+  std::string name;
+  std::string type;  // the kind of JSON value, e.g. "levels", "[low, high]", "per_order | global"
+  std::string unit;  // "" for none
+  std::string doc;   // one line
+};
+// Every key, "preset" first (the order of the GC-1702 hint).
+std::vector<ConfigKeyInfo> config_keys();
 
 // The configuration as JSON (the format apply_config_json reads).
 nlohmann::json to_json(const EvalConfig& config);

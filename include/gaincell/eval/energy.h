@@ -58,6 +58,9 @@ struct EnergyEstimate {
   EnergyOptions options;
 };
 
+// The card's keys over the options: its sign scheme (cells per value) and t_max.
+void apply_card(EnergyOptions& options, const cell::CellCard& card);
+
 // Throws IoError / InputError GC-1714 (a results file without the measures).
 EnergyEstimate estimate_energy(const EnergyOptions& options);
 

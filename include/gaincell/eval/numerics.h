@@ -9,10 +9,12 @@
 //  * bf16: float32 -> bfloat16 -> float32, round to nearest even (torch's
 //    .to(torch.bfloat16)).
 //  * decay: D(age) = powf(float32(exp(-decay_per_token)), float32(age)).
+//  * the stage-2 readout: clamp, then the output ADC (OutputAdc).
 //
 //   float k = quantize(0.45f, 8, 0.0, 0.9);   // 0.385714...
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -43,8 +45,28 @@ inline float quantize(float x, int levels, double lo, double hi) {
   return quantize_with_step(x, quant_step(levels, lo, hi));
 }
 
-// The reference's clamp (torch.clamp on float32).
-inline float clamp_f(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+// The reference's clamp (torch.clamp on float32; NaN stays NaN). Branch-free
+// (minss/maxss): the evaluator's kernel hits the clamp at random, where a
+// branch would mispredict.
+inline float clamp_f(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
+
+// The stage-2 readout of one sub-array: its scaled charge clamped to the
+// output range [lo, hi], then the ADC of that range (step 0: no ADC, the
+// clamp stays). Every evaluator mode and the SPICE check read out through it.
+struct OutputAdc {
+  float lo = -1.0f;
+  float hi = 1.0f;
+  float step = 0.0f;
+  float operator()(float x) const {
+    const float y = clamp_f(x, lo, hi);
+    return step != 0.0f ? quantize_with_step(y, step) : y;
+  }
+};
+
+// The ADC of `levels` levels on [lo, hi] (levels <= 0: off).
+inline OutputAdc output_adc(int levels, double lo, double hi) {
+  return {static_cast<float>(lo), static_cast<float>(hi), levels > 0 ? quant_step(levels, lo, hi) : 0.0f};
+}
 
 // D(age) for one age in tokens, float32 as the reference computes it.
 inline float decay_at(double decay_per_token, long age) {

@@ -54,4 +54,8 @@ FitData load_hdf5_data(const std::filesystem::path& path, const FitRequest& requ
 // with file:line for malformed content, GC-1611 for unknown columns.
 FitData load_csv_data(const std::filesystem::path& path, const FitRequest& request, DataReport* report);
 
+// Reads a CSV file (extension .csv) with load_csv_data, any other file with
+// load_hdf5_data: what `gaincell fit DATA` reads.
+FitData load_fit_data(const std::filesystem::path& path, const FitRequest& request, DataReport* report);
+
 }  // namespace gaincell::fit

@@ -59,4 +59,10 @@ std::string verilog_a_identifier(const std::string& text);
 std::vector<std::filesystem::path> export_model(const Model& model, const std::string& format,
                                                 const std::filesystem::path& dir, const ExportOptions& options);
 
+// Exports the model file `model_file` (load_model_file, GC-1608) as
+// export_model does; an empty options.stem becomes the file's own stem
+// ("fits/c2p.hardsigmoid.json" -> "c2p.hardsigmoid"). What `gaincell export` does.
+std::vector<std::filesystem::path> export_model_file(const std::filesystem::path& model_file, const std::string& format,
+                                                     const std::filesystem::path& dir, ExportOptions options);
+
 }  // namespace gaincell::fit

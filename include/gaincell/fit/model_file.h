@@ -17,7 +17,6 @@
 #pragma once
 
 #include <filesystem>
-
 #include <span>
 #include <string>
 #include <variant>
@@ -45,8 +44,13 @@ nlohmann::json to_json(const Model& model);
 // missing or mistyped keys, wrong coefficient count or names.
 Model model_from_json(const nlohmann::json& j);
 // Reads a model file: errors (GC-1608, also for text that is not JSON, with
-// its line and column) name the file.
+// its line and column) name the file. The one reader of model files: the
+// CLI, the evaluator and the Python module all load through it.
 Model load_model_file(const std::filesystem::path& path);
+// Writes to_json(model) as a model file (one-space indent, final newline)
+// through write_text_file: GC-1812 for a path that is not a regular file,
+// IoError when it cannot be written.
+void save_model_file(const std::filesystem::path& path, const Model& model);
 
 // Evaluates any model; see the kinds' evaluate (GC-1609, GC-1610).
 double evaluate(const Model& model, std::span<const double> inputs, const WarningSink& warn = {});

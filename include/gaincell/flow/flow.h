@@ -44,8 +44,8 @@ struct Stage {
 };
 
 struct FlowOptions {
-  std::filesystem::path card;                // "" = the default cell's card
-  std::vector<std::filesystem::path> specs;  // hand-written specs, each replacing the derived one of its role
+  std::filesystem::path card{};              // "" = the default cell's card
+  std::vector<std::filesystem::path> specs{};  // hand-written specs, each replacing the derived one of its role
   std::filesystem::path out = "out/flow";
   bool reuse = false;
   std::filesystem::path sample = "data/qkv_sample.h5";
@@ -66,6 +66,11 @@ struct FlowPlan {
   std::map<cell::Role, bool> given;          // true: a hand-written spec
   std::vector<Stage> stages;
 };
+
+// Sorts a command line's inputs into `options`: the first may be a cell card
+// (a JSON file of format gaincell-cell/1), the others are hand-written specs
+// (paths made absolute). Throws InputError GC-1905 for a second card.
+void set_inputs(FlowOptions& options, const std::vector<std::string>& inputs);
 
 // The role a spec takes, from its measures. Throws InputError GC-1901.
 cell::Role role_of_spec(const std::filesystem::path& spec);
@@ -96,6 +101,13 @@ struct FlowResult {
   std::filesystem::path report;
   nlohmann::json manifest;  // what OUT/flow.json holds
 };
+
+// One line about the plan: "cell gc3t (gc_3t of gc3t.sub; held line at 0.45 V,
+// reference_column) -> /abs/out".
+std::string headline(const FlowPlan& plan);
+// How a stage ended, for a progress line: "ran (0.3 s)", "reused",
+// "skipped: why", "FAILED: why" (a reason of several lines indented by 4).
+std::string outcome_text(const StageOutcome& outcome);
 
 // Runs the stages in order (each a child process; its output in
 // OUT/logs/<stage>.log). Never throws for a failing stage: it is recorded.

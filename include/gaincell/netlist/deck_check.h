@@ -12,6 +12,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,19 @@ namespace gaincell::netlist {
 // whose first word is `shell`, or a first line starting `*ng_script` (which
 // makes the whole file a script).
 void check_script_free(std::string_view text, const std::string& file);
+
+// What an `.include FILE`, `.inc FILE` or `.lib ...` line names.
+struct IncludeLine {
+  std::string word;           // ".include", ".inc" or ".lib" (lower case)
+  std::string target;         // the first word after it, quotes removed ("" if none)
+  std::string tail;           // the rest of the line, as written (a .lib's section)
+  bool unterminated = false;  // the target opens a quote that never closes
+  // A `.lib FILE SECTION` line reads FILE; `.lib NAME` opens a section.
+  bool reads_file() const { return !unterminated && !target.empty() && (word != ".lib" || !trim_tail().empty()); }
+  std::string trim_tail() const;
+};
+// The include line `raw` is, or nothing for any other line.
+std::optional<IncludeLine> parse_include_line(std::string_view raw);
 
 // A path as ngspice reads it from an include line: a leading ~ is $HOME.
 std::filesystem::path expand_home(const std::string& target);

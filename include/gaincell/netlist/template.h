@@ -29,6 +29,8 @@
 
 namespace gaincell::netlist {
 
+struct IncludeLine;  // netlist/deck_check.h
+
 // A declared range: `$ [s] >= 0`, `$ [V] >= 0 <= 0.9` after the unit.
 struct ParamRange {
   double min = -std::numeric_limits<double>::infinity();
@@ -127,6 +129,13 @@ class NetlistTemplate {
     std::string comment;   // inline comment kept on a param line
     std::size_t lib = static_cast<std::size_t>(-1);  // index into libs_ for a `.lib FILE SECTION` line
   };
+
+  // The pieces of parse(): one template line of each kind, at `line_no`.
+  Line read_line(const std::string& raw, const std::string& word, int line_no, bool top_level);
+  Line read_include(const std::string& raw, const IncludeLine& include, int line_no);
+  Line read_param_line(const std::string& raw, int line_no);
+  // One name=value of a .param line; `param` holds the line's unit, description, range and line.
+  Assignment read_assignment(const std::string& name, const std::string& value, TemplateParam param);
 
   std::filesystem::path path_;
   std::string text_;

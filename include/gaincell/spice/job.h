@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "gaincell/spice/outcome.h"
-#include "gaincell/sweep/measure.h"
+#include "gaincell/measure/measure.h"
 
 namespace gaincell::spice {
 
@@ -23,7 +23,7 @@ struct SimJob {
   std::uint64_t id = 0;     // caller's identifier, echoed in the result (a point index)
   std::string netlist;      // full netlist text, title line first, ending with .end
   double t_stop_s = 0.0;    // the transient must reach this time, or the point failed
-  std::vector<sweep::ResolvedMeasure> measures;
+  std::vector<measure::ResolvedMeasure> measures;
   std::vector<std::string> return_vectors;  // vectors to copy back in full ("time" is implied)
   double timeout_s = 60.0;  // wall-clock budget for this point in the worker
   bool keep_log = false;    // return ngspice's whole output in SimResult::log

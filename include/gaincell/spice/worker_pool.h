@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "gaincell/spice/job.h"
 
 namespace gaincell::spice {
@@ -80,13 +82,17 @@ class WorkerPool {
 
  private:
   struct Worker;
+  class Run;  // the state and the steps of one run()
   void spawn(Worker& w);
   int retire(Worker& w, bool kill_it);  // returns the wait status
   void read_hello(Worker& w);
+  void take_hello(Worker& w, const nlohmann::json& hello);
   // Appends `more` to the worker's outbox and sends what the socket takes now,
   // never blocking. False if the worker is gone.
   bool flush_outbox(Worker& w, const std::string& more);
   [[noreturn]] void startup_failure(Worker& w, std::string why);
+  // The message of a "fatal" frame the worker sent before dying ("" if none).
+  std::string last_fatal_message(Worker& w);
   void retire_log_into(Worker& w, std::string* text);
 
   PoolOptions options_;

@@ -2,7 +2,11 @@
 // File: gaincell/sweep/cluster.h
 //
 // Cluster scale (docs/cluster.md): merging shard files, the state of a
-// sharded run from its files, a run-time probe, and Slurm job scripts.
+// sharded run from its files, and a run-time estimate from a short probe.
+// The Slurm job scripts and their submission: sweep/slurm.h.
+//
+//   RunEstimate e = estimate_run(spec, /*probe=*/4, /*jobs=*/8);
+//   MergeSummary m = merge_shards({"shard-0.h5", "shard-1.h5"}, "merged.h5", reporter);
 #pragma once
 
 #include <filesystem>
@@ -44,58 +48,30 @@ struct ShardState {
 // Throws InputError GC-1808 if DIR has no slurm.json.
 std::vector<ShardState> shard_status(const std::filesystem::path& dir, nlohmann::json* manifest = nullptr);
 
-struct SlurmOptions {
-  std::size_t shards = 4;
-  std::filesystem::path dir;
-  std::string partition, time, mem, account;
-  int cpus_per_task = 2;
-  std::vector<std::string> extra;       // further #SBATCH lines, e.g. "--qos=short"
-  std::string dependency = "afterok";   // or "afterany"
-  std::string output_name = "merged.h5";
-  // Requeue: `#SBATCH --requeue` and `--signal=B:USR1@<signal_lead_s>`; the
-  // script stops the shard on SIGUSR1 (its journal kept) and requeues the task
-  // itself, at most `max_requeues` times (counted by SLURM_RESTART_COUNT).
-  bool requeue = false;
-  int signal_lead_s = 120;
-  int max_requeues = 5;
-  // Array tasks allowed to run at once per array job (`--array=...%N`); 0 = no limit.
-  std::size_t max_running = 0;
-  // The cluster's MaxArraySize (task ids < it); 0 = not known when writing
-  // (the `#SBATCH --array` line is then written only if Slurm's default, 1001, holds it).
-  std::size_t max_array_size = 0;
-};
-
-// Slurm's default MaxArraySize (slurm.conf), and the most it allows.
-inline constexpr std::size_t kSlurmDefaultMaxArraySize = 1001;
-inline constexpr std::size_t kSlurmMaxMaxArraySize = 4000001;
-
-// Writes DIR/shards.sbatch, DIR/merge.sbatch, DIR/slurm.json; returns the
-// manifest. Paths in the scripts are absolute. shards.sbatch takes the shard
-// offset of its array job as its first argument (default 0): task t runs shard
-// offset + t.
-nlohmann::json write_slurm_job(const SweepSpec& spec, const std::filesystem::path& spec_file, const SlurmOptions& options);
-
-// One `sbatch --array=<spec> shards.sbatch <offset>` submission.
-struct ArraySubmission {
-  std::size_t offset = 0;              // shard = offset + task id
-  std::vector<std::size_t> shards;     // the shards it runs, ascending
-  std::string array;                   // "0-99%8", "1,4-6"
-};
-
-// Lays out shards (any subset, any order) as array jobs whose task ids stay
-// below max_array_size: shard s goes to the array with offset
-// (s / max_array_size) * max_array_size, as task s - offset; consecutive task
-// ids become ranges; max_running > 0 appends "%max_running" (a per-array-job
-// throttle). Throws InputError GC-1814 if max_array_size is 0.
-std::vector<ArraySubmission> plan_arrays(std::vector<std::size_t> shards, std::size_t max_array_size,
-                                         std::size_t max_running);
-
-// MaxArraySize from the text of `scontrol show config`. Throws InputError
-// GC-1814 if the line is missing or not a count in [1, 4000001].
-std::size_t parse_max_array_size(const std::string& scontrol_show_config);
-
 // The shards of a `gaincell slurm` directory that have no complete shard file
 // (from shard_status): what `gaincell slurm --resubmit-failed` submits again.
 std::vector<std::size_t> unfinished_shards(const std::vector<ShardState>& states);
+
+// "3, 5, 8" or, past `max` items, "3, 5, ... (40 in all)".
+std::string short_list(const std::vector<std::size_t>& items, std::size_t max = 20);
+
+// The run time of a sweep, estimated from a few of its points (`gaincell plan`).
+struct RunEstimate {
+  std::size_t points = 0;        // of the whole sweep
+  std::size_t probed = 0;        // points simulated for the estimate
+  std::size_t probe_failed = 0;  // of those, points that failed
+  double per_point_s = 0.0;      // mean wall time of a probed point with one worker; 0: none probed
+  int jobs = 1;                  // workers per machine (and per shard) the times assume
+  double cpu_s() const { return per_point_s * static_cast<double>(points); }
+  double machine_s() const { return cpu_s() / jobs; }
+  // Shards of about an hour each at `jobs` workers; 1 if nothing was probed.
+  std::size_t suggested_shards() const;
+  // A shard of `shard_points` points at `jobs` workers.
+  double shard_s(std::size_t shard_points) const { return per_point_s * static_cast<double>(shard_points) / jobs; }
+};
+
+// Simulates min(probe, points) points spread evenly over the sweep (none if
+// probe is 0) with one worker, and times them. `jobs` = 0: the cores here.
+RunEstimate estimate_run(const SweepSpec& spec, std::size_t probe, int jobs);
 
 }  // namespace gaincell::sweep

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gaincell/core/unique_fd.h"
 #include "gaincell/spice/outcome.h"
 
 namespace gaincell::sweep {
@@ -52,9 +53,6 @@ class JournalWriter {
   static JournalWriter create(const std::filesystem::path& path, const nlohmann::json& header);
   // Opens an existing journal for appending after `valid_bytes` (truncating a torn tail).
   static JournalWriter append(const std::filesystem::path& path, std::uintmax_t valid_bytes);
-  JournalWriter(JournalWriter&&) noexcept;
-  JournalWriter& operator=(JournalWriter&&) noexcept;
-  ~JournalWriter();
 
   void write(const JournalRecord& record);  // one write(2); IoError on failure
   void sync();                              // fdatasync
@@ -62,9 +60,9 @@ class JournalWriter {
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  JournalWriter(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  JournalWriter(std::filesystem::path path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
   std::filesystem::path path_;
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace gaincell::sweep

@@ -33,7 +33,7 @@ class SweepPlan {
   // A description of point k's coordinates: "v_store=0.9 corner=ff temp=85".
   std::string describe(std::size_t k) const;
   // The measures with their times resolved at point k.
-  std::vector<ResolvedMeasure> measures(std::size_t k) const;
+  std::vector<measure::ResolvedMeasure> measures(std::size_t k) const;
   // The exact netlist the worker runs for point k; `ngspice -b` runs it as is
   // (the .meas lines mirror gaincell's measures and print their values). The
   // workers keep the .meas lines too: their times become breakpoints of the

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "gaincell/netlist/template.h"
-#include "gaincell/sweep/measure.h"
+#include "gaincell/measure/measure.h"
 
 namespace gaincell::sweep {
 
@@ -37,7 +37,7 @@ struct TimeRef {
 
 struct MeasureSpec {
   std::string name;
-  MeasureKind kind = MeasureKind::kValueAt;
+  measure::MeasureKind kind = measure::MeasureKind::kValueAt;
   std::string unit;
   std::string description;
   std::string of;

@@ -23,6 +23,10 @@
 #include "gaincell/spice/worker_pool.h"
 #include "gaincell/sweep/spec.h"
 
+namespace gaincell::store {
+struct Results;
+}  // namespace gaincell::store
+
 namespace gaincell::sweep {
 
 struct SweepOptions {
@@ -106,5 +110,10 @@ struct SweepSummary {
 // Throws InputError for bad options, IoError if the output cannot be written
 // or no worker can start. Point failures are data, not exceptions.
 SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& options, Reporter& reporter);
+
+// Of a results file (`gaincell info`): each measure's range over its finite
+// values (NaN if it has none), and the failed points grouped by message.
+std::vector<MeasureRange> measure_ranges(const store::Results& results);
+FailureDigest failure_digest(const store::Results& results);
 
 }  // namespace gaincell::sweep

@@ -21,12 +21,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gaincell/cell/card.h"
 #include "gaincell/spice/outcome.h"
-#include "gaincell/sweep/measure.h"
+#include "gaincell/measure/measure.h"
 
 namespace gaincell::tile {
 
@@ -45,8 +46,8 @@ struct TileSpec {
   double offset_v = 0.45;                      // reference column value / differential midpoint, V
   std::size_t tokens = 0;                      // n: stored tokens = read lines
   std::size_t dims = 0;                        // m: dimensions = read word lines
-  std::vector<double> q;                       // m query values in [0, 1] (fraction of t_max)
-  std::vector<double> k_v;                     // n*m stored voltages, row-major [token][dim], V
+  std::vector<double> q{};                     // m query values in [0, 1] (fraction of t_max)
+  std::vector<double> k_v{};                   // n*m stored voltages, row-major [token][dim], V
   double store_lo_v = 0.0, store_hi_v = 0.9;   // the write DAC's range
   double vdd_v = 0.9;
   double v_ref_v = 0.45;                       // line level: integrator virtual ground, or precharge
@@ -83,6 +84,30 @@ TileSpec tile_from_card(const cell::CellCard& card);
 // Throws InputError GC-1501 if a port is not a role.
 TileSpec tile_from_subckt(const std::filesystem::path& file);
 
+// Where a tile comes from, as `gaincell tile --card/--cell` takes it.
+struct TileSource {
+  TileSpec spec;
+  std::string source;   // "card PATH", or the subcircuit file and how its ports were read
+  std::string warning;  // "" or a note for the user: no card beside a subcircuit file
+};
+// The tile of a card file ("" = the default cell's card).
+TileSource tile_from_card_file(const std::filesystem::path& card);
+// The tile of a subcircuit file: from its card beside it (X.cell.json) if
+// there is one, else tile_from_subckt (ports by role name, the default
+// cell's levels and converter) with a warning saying so.
+TileSource tile_from_cell_file(const std::filesystem::path& file);
+
+// Overrides of a tile's levels and read lines (`gaincell tile --v-ref ...`).
+struct TileOverrides {
+  std::optional<double> v_ref_v, v_wwl_v, v_wwl_hold_v, wlr_idle_v, wlr_active_v, wlrb_idle_v, wlrb_active_v;
+  bool passive_line = false;  // lines float on c_line after a precharge
+  bool held_line = false;     // lines held by the converter
+  std::optional<double> c_line_f;
+};
+// Applies the overrides that are set. Throws InputError GC-1502 if both
+// passive and held lines are asked for.
+void apply_overrides(TileSpec& spec, const TileOverrides& overrides);
+
 // Draws Q (16 levels in [0, 1]) and K (8 levels over the store range) from `seed`.
 void set_random_inputs(TileSpec& spec, std::size_t tokens, std::size_t dims, std::uint64_t seed);
 // Reads Q [m] and K [n, m] (datasets "Q" and "K") from an HDF5 file.
@@ -94,16 +119,16 @@ void validate(const TileSpec& spec);
 // The netlist; runs as is with `ngspice -b`.
 std::string render_tile(const TileSpec& spec);
 // The raw measures the netlist's vectors give (per line and per companion line).
-std::vector<sweep::ResolvedMeasure> tile_measures(const TileSpec& spec);
+std::vector<measure::ResolvedMeasure> tile_measures(const TileSpec& spec);
 
 struct TileResult {
   spice::SimOutcome outcome = spice::SimOutcome::kNotRun;
   std::string message;
-  std::vector<double> q_line_c;       // per line, C: net charge (minus the reference/complement line's)
-  std::vector<double> v_int_v;        // per line, V: integrator swing (held) or line swing (passive)
-  std::vector<double> pulse_width_s;  // per line, s (NaN for passive lines)
+  std::vector<double> q_line_c{};       // per line, C: net charge (minus the reference/complement line's)
+  std::vector<double> v_int_v{};        // per line, V: integrator swing (held) or line swing (passive)
+  std::vector<double> pulse_width_s{};  // per line, s (NaN for passive lines)
   double parse_time_s = 0, run_time_s = 0, wall_time_s = 0;
-  std::string ngspice_version;
+  std::string ngspice_version{};
 };
 
 struct TileRunOptions {
@@ -117,5 +142,8 @@ TileResult run_tile(const TileSpec& spec, const TileRunOptions& options);
 
 // Writes inputs, per-line results and provenance to HDF5 (docs/tiles.md).
 void write_tile_results(const std::filesystem::path& path, const TileSpec& spec, const TileResult& result);
+// What a tile run gave, readably: the outcome and times, where the results
+// are, then (if it ran) the first 8 lines' charge, swing and pulse width.
+std::string summary(const TileSpec& spec, const TileResult& result, const std::filesystem::path& results_file);
 
 }  // namespace gaincell::tile

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "gaincell/sweep/measure.h"
+#include "gaincell/measure/measure.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace gaincell::sweep {
+#include "gaincell/core/strings.h"
+
+namespace gaincell::measure {
 namespace {
 
 struct KindName {
@@ -109,51 +111,50 @@ void for_each_piece(const std::vector<double>& t, double lo, double hi, F&& f) {
   }
 }
 
+// The sum of f(x0, x1, i) over the pieces of [from, to], clipped to the
+// simulated span (throws MeasureError if nothing of it is left).
+template <typename F>
+double sum_over_window(const std::vector<double>& t, double from, double to, F&& f) {
+  const auto [lo, hi] = clip_window(t, from, to);
+  double sum = 0.0;
+  for_each_piece(t, lo, hi, [&](double x0, double x1, std::size_t i) { sum += f(x0, x1, i); });
+  return sum;
+}
+
 }  // namespace
 
 double integrate(const std::vector<double>& t, const std::vector<double>& y, double from, double to) {
   check_lengths(t, y);
-  auto [lo, hi] = clip_window(t, from, to);
-  double sum = 0.0;
-  for_each_piece(t, lo, hi, [&](double x0, double x1, std::size_t i) {
-    sum += 0.5 * (x1 - x0) * (on_segment(t, y, i, x0) + on_segment(t, y, i, x1));
+  return sum_over_window(t, from, to, [&](double x0, double x1, std::size_t i) {
+    return 0.5 * (x1 - x0) * (on_segment(t, y, i, x0) + on_segment(t, y, i, x1));
   });
-  return sum;
 }
 
 double time_above(const std::vector<double>& t, const std::vector<double>& y, double threshold, double from,
                   double to) {
   check_lengths(t, y);
-  auto [lo, hi] = clip_window(t, from, to);
-  double total = 0.0;
-  for_each_piece(t, lo, hi, [&](double x0, double x1, std::size_t i) {
+  return sum_over_window(t, from, to, [&](double x0, double x1, std::size_t i) {
     const double y0 = on_segment(t, y, i, x0) - threshold;
     const double y1 = on_segment(t, y, i, x1) - threshold;
-    if (y0 > 0 && y1 > 0) {
-      total += x1 - x0;
-    } else if (y0 > 0 || y1 > 0) {
-      // One crossing on the piece: keep the part above the threshold.
-      const double cross = x0 + (x1 - x0) * y0 / (y0 - y1);
-      total += y0 > 0 ? cross - x0 : x1 - cross;
-    }
+    if (y0 > 0 && y1 > 0) return x1 - x0;
+    if (!(y0 > 0 || y1 > 0)) return 0.0;
+    // One crossing on the piece: keep the part above the threshold.
+    const double cross = x0 + (x1 - x0) * y0 / (y0 - y1);
+    return y0 > 0 ? cross - x0 : x1 - cross;
   });
-  return total;
 }
 
 double integrate_product(const std::vector<double>& t, const std::vector<double>& a,
                          const std::vector<double>& b, double from, double to) {
   check_lengths(t, a);
   check_lengths(t, b);
-  auto [lo, hi] = clip_window(t, from, to);
-  double sum = 0.0;
-  for_each_piece(t, lo, hi, [&](double x0, double x1, std::size_t i) {
+  return sum_over_window(t, from, to, [&](double x0, double x1, std::size_t i) {
     // Both factors are linear on the piece: integrate (a0 + da s)(b0 + db s) exactly.
     const double a0 = on_segment(t, a, i, x0), a1 = on_segment(t, a, i, x1);
     const double b0 = on_segment(t, b, i, x0), b1 = on_segment(t, b, i, x1);
     const double da = a1 - a0, db = b1 - b0;
-    sum += (x1 - x0) * (a0 * b0 + 0.5 * (a0 * db + b0 * da) + da * db / 3.0);
+    return (x1 - x0) * (a0 * b0 + 0.5 * (a0 * db + b0 * da) + da * db / 3.0);
   });
-  return sum;
 }
 
 double evaluate(const ResolvedMeasure& m, const Waveforms& w) {
@@ -235,8 +236,7 @@ std::vector<std::string> required_vectors(const std::vector<ResolvedMeasure>& me
 }
 
 std::vector<VectorTerm> vector_terms(const std::string& vector) {
-  std::string v;
-  for (char c : vector) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string v = lower(vector);
   if (!v.empty() && v[0] == '@') return {{v, 1.0}};
   if (v.size() < 4 || v[1] != '(' || v.back() != ')') throw MeasureError("'" + vector + "' is not a vector name");
   const std::string inner = v.substr(2, v.size() - 3);
@@ -325,4 +325,4 @@ void from_json(const nlohmann::json& j, ResolvedMeasure& m) {
   m.times_s = j.at("times").get<std::vector<double>>();
 }
 
-}  // namespace gaincell::sweep
+}  // namespace gaincell::measure

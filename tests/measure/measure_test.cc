@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include "gaincell/sweep/measure.h"
+#include "gaincell/measure/measure.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
 
-using namespace gaincell::sweep;
+using namespace gaincell::measure;
 
 namespace {
 ResolvedMeasure make(const char* name, MeasureKind kind, const char* unit) {

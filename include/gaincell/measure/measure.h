@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// File: gaincell/sweep/measure.h
+// File: gaincell/measure/measure.h
 //
 // Measures turn a point's simulated waveforms into the numbers stored per
 // point. They are pure functions of arrays (as lctime's and OpenRAM's
@@ -8,6 +8,8 @@
 // Waveforms are taken as piecewise linear between ngspice's accepted time
 // points; integrals of a vector and of a product of two vectors are exact for
 // that interpolation. Windows are clipped to the simulated time span.
+// A module of its own, below both of its users: the engine (spice) evaluates
+// measures in its workers, specs (sweep) and tiles declare them.
 //
 //   ResolvedMeasure q{"q_line_c", MeasureKind::kIntegral, "C"};
 //   q.of = "i(vsense)"; q.t_from_s = 7e-9; q.t_to_s = 30e-9;
@@ -22,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace gaincell::sweep {
+namespace gaincell::measure {
 
 enum class MeasureKind {
   kIntegral,  // scale * integral of `of` dt over [from, to]
@@ -112,4 +114,4 @@ double integrate_product(const std::vector<double>& t, const std::vector<double>
 void to_json(nlohmann::json& j, const ResolvedMeasure& m);
 void from_json(const nlohmann::json& j, ResolvedMeasure& m);
 
-}  // namespace gaincell::sweep
+}  // namespace gaincell::measure

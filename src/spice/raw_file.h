@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// File: gaincell/spice/raw_file.h
+// File: src/spice/raw_file.h (private: the tests' check against `ngspice -b -r`;
+// not installed)
 //
 // Reader for ngspice rawfiles: the files written by `ngspice -b x.cir -r x.raw`
 // (binary by default, ASCII after `set filetype=ascii` in a .control block)

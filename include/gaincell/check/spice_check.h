@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// File: gaincell/eval/spice_check.h
+// File: gaincell/check/spice_check.h
 //
 // The evaluator checked against SPICE on one sub-tile of a cell
 // (docs/evaluator.md, "checked against SPICE"): random quantized Q, K and V
@@ -16,12 +16,14 @@
 // stage-1 charge error and the share of 5-bit outputs within 1 LSB meet the
 // thresholds in every mode run, and there was something to compare: the
 // converter fired on some stage-1 line.
+// Its own module beside eval/ (which never simulates): it runs the evaluator
+// and ngspice (through tile/) on the same inputs and compares them.
 //
 //   SpiceCheckOptions o;
-//   o.tile = tile::tile_from_card(card);
-//   apply_card(o.config, card);   // and the card's fitted cell_model, c2p_model
+//   o.tile = check_tile(&card);
+//   o.config = eval::resolve_config("fitted", "", {"cell_model=...", "c2p_model=..."}, &card);
 //   SpiceCheckResult r = run_spice_check(o);
-//   if (!r.passed) ...
+//   if (!r.passed) std::puts(brief(r, o.tile->cell_name).c_str());
 #pragma once
 
 #include <cstdint>
@@ -32,10 +34,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gaincell/cell/card.h"
 #include "gaincell/eval/config.h"
 #include "gaincell/tile/tile.h"
 
-namespace gaincell::eval {
+namespace gaincell::check {
 
 struct SpiceCheckThresholds {
   double max_charge_error_pct_fs = 0.5;  // stage-1 charge error, % of the C2P full scale
@@ -47,7 +50,7 @@ struct SpiceCheckOptions {
   std::size_t dims = 8;   // m
   std::uint64_t seed = 1;
   bool ode = true;
-  EvalConfig config = preset("fitted");  // cell_model, c2p_model, levels, scales, line_v, sign_scheme
+  eval::EvalConfig config = eval::preset("fitted");  // cell_model, c2p_model, levels, scales, line_v, sign_scheme
   std::optional<tile::TileSpec> tile;    // the cell, converter and drive levels (default: the default cell's card)
   SpiceCheckThresholds thresholds;
   double timeout_s = 3600.0;
@@ -57,12 +60,12 @@ struct SpiceCheckOptions {
 struct SpiceCheckResult {
   std::size_t keys = 0, dims = 0;
   std::uint64_t seed = 0;
-  std::vector<double> q, k_v, v_v;                    // [m], [n*m], [n*m]
-  std::vector<double> q_spice_c, q_fitted_c;          // stage 1, per key
-  std::vector<double> q_spice_passive_c, q_ode_c;     // stage 1, passive line / ode
-  std::vector<double> q2_spice_c, q2_fitted_c;        // stage 2, per dimension
-  std::vector<double> q2_spice_passive_c;
-  std::vector<double> out_spice, out_fitted, out_spice_passive, out_ode;  // 5-bit outputs
+  std::vector<double> q{}, k_v{}, v_v{};                  // [m], [n*m], [n*m]
+  std::vector<double> q_spice_c{}, q_fitted_c{};          // stage 1, per key
+  std::vector<double> q_spice_passive_c{}, q_ode_c{};     // stage 1, passive line / ode
+  std::vector<double> q2_spice_c{}, q2_fitted_c{};        // stage 2, per dimension
+  std::vector<double> q2_spice_passive_c{};
+  std::vector<double> out_spice{}, out_fitted{}, out_spice_passive{}, out_ode{};  // 5-bit outputs
   double full_scale_c = 0, full_scale2_c = 0, lsb = 0;
   double charge_error_pct_fs_fitted = 0, charge_error_pct_fs_ode = 0;    // stage 1, max
   double charge2_error_pct_fs_fitted = 0;                                // stage 2, max
@@ -71,14 +74,24 @@ struct SpiceCheckResult {
   double spice_wall_s = 0;
   SpiceCheckThresholds thresholds;
   bool passed = false;
-  std::vector<std::string> failures;  // one sentence per missed threshold (and "note: " lines on why)
+  std::vector<std::string> failures{};  // one sentence per missed threshold (and "note: " lines on why)
 };
+
+// The tile a check runs: the card's if one is given, else a bare subcircuit's
+// (ports named by role; find_data_file resolves it) if one is given, else the
+// default cell's card's.
+tile::TileSpec check_tile(const cell::CellCard* card, const std::filesystem::path& subckt = {});
 
 // Throws InputError GC-1713 for sizes out of 1..64; Error when a tile fails to simulate.
 SpiceCheckResult run_spice_check(const SpiceCheckOptions& options);
 
+// One line on a check of `cell_name` (charge errors, outputs within 1 LSB,
+// SPICE time, PASS or FAIL; the ODE figures when it ran), then a line for
+// each failure and note.
+std::string brief(const SpiceCheckResult& result, const std::string& cell_name);
+
 // The gaincell-spice-check/1 document for a set of checks of one cell.
 nlohmann::json spice_check_json(const std::vector<SpiceCheckResult>& results, const tile::TileSpec& tile,
-                                const EvalConfig& config);
+                                const eval::EvalConfig& config);
 
-}  // namespace gaincell::eval
+}  // namespace gaincell::check
