@@ -173,8 +173,7 @@ PYBIND11_MODULE(_core, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const gaincell::InputError& e) {
-      const std::string text = e.what();
-      input_error((text.find(e.id()) == std::string::npos ? "error " + e.id() + ": " + text : text).c_str());
+      input_error(e.what());
     } catch (const gaincell::IoError& e) {
       io_error(e.what());
     }

@@ -13,7 +13,7 @@
 #include "gaincell/core/hash.h"
 #include "gaincell/core/json_reader.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/netlist/subckt.h"
 #include "gaincell/netlist/template.h"
 #include "gaincell/spice/worker.h"
@@ -191,7 +191,7 @@ struct Binder {
                                   (header.params.empty() ? std::string(" (it declares none)") : "; it declares: " + join(header.params, ", ")),
                "", true);
       }
-      b.params.emplace_back(name, netlist::format_exact(r.number(value, pp, "")));
+      b.params.emplace_back(name, gaincell::format_exact(r.number(value, pp, "")));
     });
   }
 };
@@ -337,8 +337,8 @@ void check_timing(const JsonReader& r, const json& rd, const CellCard& c) {
   // The line is released (precharge switch, integrator reset) 1 ns before the read; the write ends before that.
   if (!(c.t_read_s - 1e-9 > c.t_write_off_s + c.t_edge_s + 1e-9)) {
     r.bad_value(rd.contains("t_start_s") ? "/read/t_start_s" : "/read",
-                "the read starts at " + netlist::format_human(c.t_read_s, "s", 4, true) + ", too soon after the write (ends " +
-                    netlist::format_human(c.t_write_off_s + c.t_edge_s, "s", 4, true) + "): it must start at least 2 ns later");
+                "the read starts at " + gaincell::format_human(c.t_read_s, "s", 4, true) + ", too soon after the write (ends " +
+                    gaincell::format_human(c.t_write_off_s + c.t_edge_s, "s", 4, true) + "): it must start at least 2 ns later");
   }
 }
 
@@ -362,7 +362,7 @@ void read_line_sweep(const JsonReader& r, const json& rd, CellCard& c) {
   c.line_sweep_points = static_cast<int>(r.integer(r.require(ls, lp, "points"), lp + "/points", 2, 256));
   if (!(c.line_sweep_hi_v > c.line_sweep_lo_v)) r.bad_value(lp, "expected from < to");
   if (!(c.line_v >= c.line_sweep_lo_v && c.line_v <= c.line_sweep_hi_v)) {
-    r.bad_value(lp, "the sweep must include the line level line_v = " + netlist::format_exact(c.line_v) + " V");
+    r.bad_value(lp, "the sweep must include the line level line_v = " + gaincell::format_exact(c.line_v) + " V");
   }
 }
 
@@ -394,12 +394,12 @@ void read_sign(const JsonReader& r, const json& root, CellCard& c) {
   c.offset_v = r.number(r.require(sign, "/sign", "offset_v"), "/sign/offset_v", "V");
   if (!(c.offset_v > c.store_lo_v && c.offset_v < c.store_hi_v)) {
     r.bad_value("/sign/offset_v", "the zero of the stored value must lie inside the stored range (" +
-                                      netlist::format_exact(c.store_lo_v) + " .. " + netlist::format_exact(c.store_hi_v) + " V)");
+                                      gaincell::format_exact(c.store_lo_v) + " .. " + gaincell::format_exact(c.store_hi_v) + " V)");
   }
   if (c.sign == SignScheme::kDifferential &&
       std::abs((c.offset_v - c.store_lo_v) - (c.store_hi_v - c.offset_v)) > 1e-9 * std::max(1.0, c.store_hi_v)) {
     r.bad_value("/sign/offset_v", "a differential pair stores w and 2 offset_v - w: offset_v must be the middle of the "
-                                  "stored range (" + netlist::format_exact(0.5 * (c.store_lo_v + c.store_hi_v)) + " V)");
+                                  "stored range (" + gaincell::format_exact(0.5 * (c.store_lo_v + c.store_hi_v)) + " V)");
   }
 }
 
@@ -526,7 +526,7 @@ std::vector<fs::path> card_directories(const CellCard& c) {
 }
 
 std::string describe(const CellCard& c) {
-  const auto human = [](double v, const char* unit) { return netlist::format_human(v, unit, 4, true); };
+  const auto human = [](double v, const char* unit) { return gaincell::format_human(v, unit, 4, true); };
   std::string out = "cell " + c.name + ": subcircuit " + c.cell.name + " of " + c.cell.file.string() + " (line " +
                     std::to_string(c.cell.line) + ")\n";
   for (const auto& port : c.cell.ports) {

@@ -10,13 +10,13 @@
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::cell {
 namespace {
 
 namespace fs = std::filesystem;
-using netlist::format_exact;
+using gaincell::format_exact;
 using ojson = nlohmann::ordered_json;
 
 std::string n(double x) { return format_exact(x); }
@@ -361,7 +361,7 @@ void read_current_spec(const CellCard& c, ojson& s, ojson& measures) {
 // Retention: write, then hold with no read, the storage node traced.
 void retention_spec(const CellCard& c, ojson& s, ojson& measures) {
   if (c.storage_node.empty()) {
-    throw InputError("GC-2010", "error GC-2010: " + c.path.string() + ": cell " + c.name +
+    throw InputError("GC-2010", c.path.string() + ": cell " + c.name +
                                     ": the retention sweep traces the storage node, and the card names none (/subckt/storage_node)");
   }
   s["description"] = "Retention of " + c.name + ": write, then hold with no read (write bit line at " + n(c.wbl_hold_v) +

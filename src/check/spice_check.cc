@@ -12,7 +12,7 @@
 #include "gaincell/core/error.h"
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/numerics.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::check {
 namespace {
@@ -269,7 +269,7 @@ tile::TileSpec check_tile(const cell::CellCard* card, const std::filesystem::pat
 
 SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
   const std::size_t n = o.keys, m = o.dims;
-  if (n < 1 || m < 1 || n > 64 || m > 64) throw InputError("GC-1713", "error GC-1713: spice check: keys and dims must be in 1..64");
+  if (n < 1 || m < 1 || n > 64 || m > 64) throw InputError("GC-1713", "spice check: keys and dims must be in 1..64");
   SpiceCheckResult r{.keys = n, .dims = m, .seed = o.seed, .thresholds = o.thresholds};
   draw_inputs(o.config, o.seed, r);
   const EvaluatorSide ev(o.config, r);
@@ -290,7 +290,7 @@ SpiceCheckResult run_spice_check(const SpiceCheckOptions& o) {
 
 std::string brief(const SpiceCheckResult& r, const std::string& cell_name) {
   const bool ode = !r.q_ode_c.empty();
-  auto human = [](double x, const char* unit) { return netlist::format_human(x, unit, 3, true); };
+  auto human = [](double x, const char* unit) { return gaincell::format_human(x, unit, 3, true); };
   std::string s = printf_string("%s %zux%zu seed %llu: stage-1 charge error max %.3f %% of %s (fitted)", cell_name.c_str(),
                                 r.keys, r.dims, static_cast<unsigned long long>(r.seed), r.charge_error_pct_fs_fitted,
                                 human(r.full_scale_c, "C").c_str());

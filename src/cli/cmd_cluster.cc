@@ -9,7 +9,7 @@
 
 #include "commands.h"
 #include "gaincell/core/limits.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/sweep/cluster.h"
 #include "gaincell/sweep/plan.h"
 #include "gaincell/sweep/slurm.h"
@@ -20,9 +20,9 @@ namespace gaincell::cli {
 namespace {
 
 std::string human_s(double s) {
-  if (s < 120) return netlist::format_human(s, "s", 3, true);
+  if (s < 120) return gaincell::format_human(s, "s", 3, true);
   if (s < 7200) return std::to_string(static_cast<long>(std::lround(s / 60))) + " min";
-  return netlist::format_human(s / 3600, "h", 3, true);
+  return gaincell::format_human(s / 3600, "h", 3, true);
 }
 
 struct PlanFlags {
@@ -34,7 +34,7 @@ struct PlanFlags {
 void print_estimate(const sweep::RunEstimate& e, const PlanFlags& f) {
   if (e.probed > 0) {
     std::printf("probe: %zu points, %s per point (one worker)%s\n", e.probed,
-                netlist::format_human(e.per_point_s, "s", 3, true).c_str(),
+                gaincell::format_human(e.per_point_s, "s", 3, true).c_str(),
                 e.probe_failed > 0 ? (", " + std::to_string(e.probe_failed) + " failed").c_str() : "");
   }
   if (e.per_point_s > 0) {

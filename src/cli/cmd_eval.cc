@@ -18,7 +18,7 @@
 #include "gaincell/eval/energy.h"
 #include "gaincell/eval/evaluator.h"
 #include "gaincell/eval/io.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::cli {
 
@@ -67,10 +67,10 @@ int show_config(const eval::Evaluator& ev) {
 
 void check_eval_flags(const EvalFlags& f) {
   if (f.input.empty() || f.output.empty()) {
-    throw InputError("GC-1712", "error GC-1712: eval: --input and --output are required (or --show-config)");
+    throw InputError("GC-1712", "eval: --input and --output are required (or --show-config)");
   }
   if (f.intermediates && f.mode == "decode") {
-    throw InputError("GC-1712", "error GC-1712: eval: --intermediates needs --mode whole (decode never forms S)");
+    throw InputError("GC-1712", "eval: --intermediates needs --mode whole (decode never forms S)");
   }
 }
 
@@ -121,8 +121,8 @@ int run_eval(const EvalFlags& f, const GlobalOptions& global) {
                             {"threads", eval::thread_count(config)}};
   eval::write_eval_results(f.output, r, ev, meta);
   std::printf("eval: %zu tokens in %s (%s per token, all heads); output: %s\n", tokens,
-              netlist::format_human(wall_s, "s", 3, true).c_str(),
-              netlist::format_human(wall_s / static_cast<double>(tokens), "s", 3, true).c_str(), f.output.c_str());
+              gaincell::format_human(wall_s, "s", 3, true).c_str(),
+              gaincell::format_human(wall_s / static_cast<double>(tokens), "s", 3, true).c_str(), f.output.c_str());
   return 0;
 }
 
@@ -137,10 +137,10 @@ struct SpiceCheckFlags {
 
 check::SpiceCheckOptions spice_check_options(const SpiceCheckFlags& f, bool quiet) {
   if (!f.config.card.empty() && !f.cell.empty()) {
-    throw InputError("GC-1712", "error GC-1712: spice-check: give --card or --cell, not both");
+    throw InputError("GC-1712", "spice-check: give --card or --cell, not both");
   }
   if (!(f.max_error_pct > 0) || !(f.min_within_pct >= 0 && f.min_within_pct <= 100)) {
-    throw InputError("GC-1712", "error GC-1712: spice-check: --max-charge-error must be > 0 % and --min-within-1lsb in 0..100 %");
+    throw InputError("GC-1712", "spice-check: --max-charge-error must be > 0 % and --min-within-1lsb in 0..100 %");
   }
   const std::optional<cell::CellCard> card = load_card_option(f.config.card);
   check::SpiceCheckOptions o;
@@ -176,7 +176,7 @@ int run_spice_check(const SpiceCheckFlags& f, const GlobalOptions& global) {
 void print_energy(const eval::EnergyEstimate& e) {
   const eval::EnergyOptions& o = e.options;
   const nlohmann::json j = eval::energy_json(e);
-  auto h = [](double x, const char* unit) { return netlist::format_human(x, unit, 3, true); };
+  auto h = [](double x, const char* unit) { return gaincell::format_human(x, unit, 3, true); };
   std::printf("energy per token per head (W = %ld keys, D = %ld):\n", o.window, o.dims);
   for (const auto& [name, value] : e.components_j) {
     std::printf("  %-10s %12s  (%4.1f %%)\n", name.c_str(), h(value, "J").c_str(), 100.0 * value / e.total_j);

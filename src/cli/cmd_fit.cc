@@ -8,7 +8,7 @@
 #include "gaincell/fit/describe.h"
 #include "gaincell/fit/export.h"
 #include "gaincell/fit/fit_model.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::cli {
 namespace {
@@ -30,9 +30,9 @@ fit::FitRequest fit_request(const std::string& inputs, const std::string& output
   for (const auto& w : where) {
     const auto eq = w.find('=');
     if (eq == std::string::npos) {
-      throw InputError("GC-1611", "error GC-1611: --where " + w + ": expected AXIS=VALUE");
+      throw InputError("GC-1611", "--where " + w + ": expected AXIS=VALUE");
     }
-    req.where[w.substr(0, eq)] = netlist::parse_si(w.substr(eq + 1));
+    req.where[w.substr(0, eq)] = gaincell::parse_si(w.substr(eq + 1));
   }
   return req;
 }

@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/sweep.h"
 
@@ -41,12 +41,12 @@ void print_axes(const store::Results& r) {
     // Dimensionless ("1") values print as plain numbers.
     const std::string unit = a.unit == "1" ? "" : a.unit;
     std::printf("  axis %s [%s]: %zu values, %s .. %s\n", a.name.c_str(), a.unit.c_str(), a.values.size(),
-                netlist::format_human(a.values.front(), unit, 4, true).c_str(),
-                netlist::format_human(a.values.back(), unit, 4, true).c_str());
+                gaincell::format_human(a.values.front(), unit, 4, true).c_str(),
+                gaincell::format_human(a.values.back(), unit, 4, true).c_str());
   }
   for (const auto& m : r.monte_carlo) {
     std::printf("  monte carlo %s [%s]: sigma %s, %zu samples\n", m.param.c_str(), m.unit.c_str(),
-                netlist::format_human(m.sigma, m.unit, 3, true).c_str(), m.values.size());
+                gaincell::format_human(m.sigma, m.unit, 3, true).c_str(), m.values.size());
   }
 }
 
@@ -54,7 +54,7 @@ void print_outcomes(const store::Results& r) {
   for (const auto& m : sweep::measure_ranges(r)) {
     if (!std::isnan(m.min)) {
       std::printf("  measure %s [%s]: %s .. %s\n", m.name.c_str(), m.unit.c_str(),
-                  netlist::format_human(m.min, m.unit, 4, true).c_str(), netlist::format_human(m.max, m.unit, 4, true).c_str());
+                  gaincell::format_human(m.min, m.unit, 4, true).c_str(), gaincell::format_human(m.max, m.unit, 4, true).c_str());
     } else {
       std::printf("  measure %s [%s]: no value\n", m.name.c_str(), m.unit.c_str());
     }

@@ -65,7 +65,7 @@ void add_tile_options(CLI::App* cmd, TileFlags& f) {
 // The tile the flags describe: its cell, levels and inputs.
 tile::TileSource tile_of(const TileFlags& f) {
   if (!f.card.empty() && !f.cell.empty()) {
-    throw InputError("GC-1502", "error GC-1502: tile: give --card or --cell, not both");
+    throw InputError("GC-1502", "tile: give --card or --cell, not both");
   }
   tile::TileSource t = f.cell.empty() ? tile::tile_from_card_file(f.card.empty() ? "" : find_data_file(f.card))
                                       : tile::tile_from_cell_file(find_data_file(f.cell));
@@ -83,7 +83,7 @@ int run_tile(const TileFlags& f, const GlobalOptions& global) {
   const tile::TileSource t = tile_of(f);
   if (!f.netlist.empty()) write_text_file(f.netlist, tile::render_tile(t.spec));
   if (f.render_only) return 0;
-  if (f.output.empty()) throw InputError("GC-1502", "error GC-1502: tile: --output is required unless --render-only");
+  if (f.output.empty()) throw InputError("GC-1502", "tile: --output is required unless --render-only");
   if (!global.quiet) {
     std::fprintf(stderr, "tile %zux%zu of %s from %s: simulating (one transient)...\n", t.spec.tokens, t.spec.dims,
                  t.spec.cell_name.c_str(), t.source.c_str());

@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "gaincell/core/build_info.h"
 #include "gaincell/core/error.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace {
 
@@ -46,9 +46,9 @@ CLI::Validator spice_number() {
   return CLI::Validator(
       [](std::string& text) {
         std::string why;
-        const auto v = gaincell::netlist::try_parse_si(text, &why);
+        const auto v = gaincell::try_parse_si(text, &why);
         if (!v) return "expected a number (SPICE suffixes allowed: 500f, 1.5n, 10meg); " + why;
-        text = gaincell::netlist::format_exact(*v);
+        text = gaincell::format_exact(*v);
         return std::string();
       },
       "", "SPICE suffixes");
@@ -82,9 +82,7 @@ int run(const CLI::App& app, const Actions& actions) {
       if (app.got_subcommand(name)) return action();
     }
   } catch (const gaincell::InputError& e) {
-    // Messages built with a location already name their id; others get it here.
-    const std::string message = e.what();
-    return fail(ExitCode::kInput, message.find(e.id()) == std::string::npos ? "error " + e.id() + ": " + message : message);
+    return fail(ExitCode::kInput, e.what());
   } catch (const gaincell::IoError& e) {
     return fail(ExitCode::kIo, std::string("error: ") + e.what());
   } catch (const std::bad_alloc&) {

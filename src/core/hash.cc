@@ -131,7 +131,7 @@ void check_regular_or_absent(const std::filesystem::path& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) return;  // absent: fine
   if (!S_ISREG(st.st_mode)) {
-    throw InputError("GC-1812", "error GC-1812: " + path.string() + " exists and is " + kind_of(st) +
+    throw InputError("GC-1812", path.string() + " exists and is " + kind_of(st) +
                                     ": gaincell writes its outputs as new regular files (then renames them into "
                                     "place); give another output path");
   }
@@ -144,7 +144,7 @@ void check_output_file(const std::filesystem::path& path) {
   for (const char* suffix : {".partial", ".journal", ".lock"}) {
     const std::string s(suffix);
     if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
-      throw InputError("GC-1812", "error GC-1812: " + path.string() + " ends in " + s +
+      throw InputError("GC-1812", path.string() + " ends in " + s +
                                       ", the name of a run's working file (its results in progress, journal or lock); "
                                       "give another output path");
     }
@@ -175,7 +175,7 @@ void write_text_file(const std::filesystem::path& path, const std::string& text)
 std::string read_text_file(const std::filesystem::path& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    throw InputError("GC-1813", "error GC-1813: " + path.string() + " is " + kind_of(st) + ", not a file gaincell can read");
+    throw InputError("GC-1813", path.string() + " is " + kind_of(st) + ", not a file gaincell can read");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot read " + path.string() + ": " + std::strerror(errno));

@@ -7,7 +7,7 @@
 #include "gaincell/core/error.h"
 #include "gaincell/core/limits.h"
 #include "gaincell/core/json_location.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell {
 
@@ -50,9 +50,9 @@ json parse_json_text(const std::string& text, const std::string& file, const cha
     if (c == '[' || c == '{') {
       if (++depth > limits::kMaxJsonDepth) {
         auto [line, col] = line_column(text, i);
-        throw_input_error({file, line, col, ""}, id,
+        throw InputError(id,
                           "invalid JSON: nested deeper than " + std::to_string(limits::kMaxJsonDepth) +
-                              " levels (limits::kMaxJsonDepth, docs/cli.md#limits)");
+                              " levels (limits::kMaxJsonDepth, docs/cli.md#limits)").at({file, line, col, ""});
       }
     }
     if (c == ']' || c == '}') --depth;
@@ -63,7 +63,7 @@ json parse_json_text(const std::string& text, const std::string& file, const cha
     auto [line, col] = line_column(text, e.byte > 0 ? e.byte - 1 : 0);
     const std::string what = e.what();
     const auto at = what.find("syntax error");
-    throw_input_error({file, line, col, ""}, id, "invalid JSON: " + (at != std::string::npos ? what.substr(at) : what));
+    throw InputError(id, "invalid JSON: " + (at != std::string::npos ? what.substr(at) : what)).at({file, line, col, ""});
   } catch (const json::out_of_range& e) {
     // A number too large for a double: nlohmann gives no offset; find it.
     const std::string what = e.what();
@@ -72,11 +72,11 @@ json parse_json_text(const std::string& text, const std::string& file, const cha
     const std::string number = q2 == std::string::npos ? "" : what.substr(q1 + 1, q2 - q1 - 1);
     const auto offset = number.empty() ? std::string::npos : text.find(number);
     auto [line, col] = offset == std::string::npos ? std::pair<int, int>{0, 0} : line_column(text, offset);
-    throw_input_error({file, line, col, ""}, id,
+    throw InputError(id,
                       "invalid JSON: the number " + (number.empty() ? std::string("here") : number) +
-                          " does not fit a double (about 1.8e308 at most)");
+                          " does not fit a double (about 1.8e308 at most)").at({file, line, col, ""});
   } catch (const json::exception& e) {
-    throw_input_error({file, 0, 0, ""}, id, std::string("invalid JSON: ") + e.what());
+    throw InputError(id, std::string("invalid JSON: ") + e.what()).at({file, 0, 0, ""});
   }
 }
 
@@ -85,7 +85,7 @@ json JsonReader::parse() const { return parse_json_text(text_, file_, ids_.synta
 void JsonReader::fail(const std::string& pointer, const std::string& id, const std::string& message,
                       const std::string& hint, bool at_key) const {
   auto [line, col] = locate_json_pointer(text_, pointer, at_key);
-  throw_input_error({file_, line, col, pointer.empty() ? "/" : pointer}, id, message, hint);
+  throw InputError(id, message, hint).at({file_, line, col, pointer.empty() ? "/" : pointer});
 }
 
 void JsonReader::check_keys(const json& obj, const std::string& pointer, std::initializer_list<const char*> allowed) const {
@@ -164,7 +164,7 @@ double JsonReader::number(const json& j, const std::string& pointer, const std::
     return v;
   }
   if (j.is_string()) {
-    auto v = netlist::try_parse_si(j.get<std::string>());
+    auto v = gaincell::try_parse_si(j.get<std::string>());
     if (!v) {
       fail(pointer, ids_.type, what + ", found string " + j.dump(),
            "write plain SI numbers (0.9) or SPICE suffixes (\"15n\"); units are not part of values");

@@ -46,13 +46,13 @@ RunLock::RunLock(const std::filesystem::path& output) : path_(resolved(output).s
     struct stat st{};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       ::close(fd);
-      throw InputError("GC-1812", "error GC-1812: " + path_.string() + " exists and is not a regular file; gaincell "
+      throw InputError("GC-1812", path_.string() + " exists and is not a regular file; gaincell "
                                       "uses it to lock " + output.string());
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const std::string who = holder_of(fd);
       ::close(fd);
-      throw InputError("GC-1811", "error GC-1811: " + output.string() + " is being written by " + who +
+      throw InputError("GC-1811", output.string() + " is being written by " + who +
                                       " (it holds " + path_.string() + "); wait for it to finish, or stop it, before "
                                       "running on the same output");
     }

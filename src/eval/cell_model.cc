@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 [[noreturn]] void wrong_model(const fs::path& file, const std::string& expected, const std::string& found) {
-  throw InputError("GC-1706", "error GC-1706: " + file.string() + ": expected " + expected + "; found " + found);
+  throw InputError("GC-1706", file.string() + ": expected " + expected + "; found " + found);
 }
 
 }  // namespace
@@ -69,7 +69,7 @@ std::vector<std::string> check_models_for_card(const EvalConfig& c, const cell::
   for (const auto& [model_path, binding] : pairs) {
     const char* key = model_path == &c.cell_model ? "cell_model" : "c2p_model";
     if (model_path->empty()) {
-      throw InputError("GC-1703", std::string("error GC-1703: evaluator configuration: cell ") + card.name + " needs " + key +
+      throw InputError("GC-1703", std::string("evaluator configuration: cell ") + card.name + " needs " + key +
                                       ": a model fitted to this cell's sweeps (gaincell flow " + card.path.filename().string() +
                                       " makes them); the presets' models are the default cell's");
     }
@@ -88,7 +88,7 @@ std::vector<std::string> check_models_for_card(const EvalConfig& c, const cell::
       if (space != std::string::npos && line.substr(space + 1) == want) found = true;
     }
     if (!found) {
-      throw InputError("GC-1716", "error GC-1716: " + model_path->string() + ": " + key + " was fitted to data whose netlist did not read " +
+      throw InputError("GC-1716", model_path->string() + ": " + key + " was fitted to data whose netlist did not read " +
                                       binding->file.string() + " (the " + (model_path == &c.cell_model ? "cell" : "converter") +
                                       " of card " + card.name + "; compared by SHA-256): it describes another circuit");
     }

@@ -38,7 +38,7 @@ struct Origin {
 
 [[noreturn]] void bad(const Origin& o, const std::string& pointer, const std::string& expected,
                       const json& got) {
-  throw_input_error(o.at(pointer), "GC-1703", "expected " + expected + "; found " + got.dump());
+  throw InputError("GC-1703", "expected " + expected + "; found " + got.dump()).at(o.at(pointer));
 }
 
 double number(const Origin& o, const std::string& ptr, const json& v) {
@@ -90,8 +90,8 @@ void apply_scaler(Scaler& s, const Origin& o, const std::string& ptr, const json
     } else if (key == "b") {
       s.b = per_head(o, ptr + "/b", val);
     } else {
-      throw_input_error(o.at(ptr + "/" + key), "GC-1702", "unknown scaler field \"" + key + "\"",
-                        "a scaler has the fields a (gain) and b (offset)");
+      throw InputError("GC-1702", "unknown scaler field \"" + key + "\"",
+                        "a scaler has the fields a (gain) and b (offset)").at(o.at(ptr + "/" + key));
     }
   }
 }
@@ -308,7 +308,7 @@ void apply_key(EvalConfig& c, const Origin& o, const std::string& key, const jso
   for (const Key& k : keys()) {
     if (k.info.name == key) return k.read(c, o, ptr, v);
   }
-  throw_input_error(o.at(ptr), "GC-1702", "unknown key \"" + key + "\"", "known keys: " + known_keys());
+  throw InputError("GC-1702", "unknown key \"" + key + "\"", "known keys: " + known_keys()).at(o.at(ptr));
 }
 
 }  // namespace
@@ -341,7 +341,7 @@ EvalConfig preset(const std::string& name) {
   }
   std::string known;
   for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
-  throw InputError("GC-1701", "error GC-1701: unknown evaluator preset \"" + name + "\"; known: " + known);
+  throw InputError("GC-1701", "unknown evaluator preset \"" + name + "\"; known: " + known);
 }
 
 void apply_config_json(EvalConfig& config, const json& j, const fs::path& file, const std::string& text) {
@@ -363,7 +363,7 @@ void apply_config_file(EvalConfig& config, const fs::path& file) {
 void apply_setting(EvalConfig& config, const std::string& setting) {
   const auto eq = setting.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw InputError("GC-1705", "error GC-1705: --set \"" + setting + "\": expected key=value (e.g. window=256)");
+    throw InputError("GC-1705", "--set \"" + setting + "\": expected key=value (e.g. window=256)");
   }
   const std::string key = setting.substr(0, eq);
   const std::string text = setting.substr(eq + 1);
@@ -382,7 +382,7 @@ void apply_setting(EvalConfig& config, const std::string& setting) {
   if (dot != std::string::npos) {
     const std::string outer = key.substr(0, dot);
     if (outer.rfind("scaler_", 0) != 0) {
-      throw InputError("GC-1705", "error GC-1705: --set \"" + setting + "\": only scaler_q/k/v/out have fields (scaler_k.b=0.4)");
+      throw InputError("GC-1705", "--set \"" + setting + "\": only scaler_q/k/v/out have fields (scaler_k.b=0.4)");
     }
     j[outer][key.substr(dot + 1)] = value;
   } else {
@@ -394,7 +394,7 @@ void apply_setting(EvalConfig& config, const std::string& setting) {
 
 void validate(const EvalConfig& c) {
   auto fail = [](const std::string& what) {
-    throw InputError("GC-1703", "error GC-1703: evaluator configuration: " + what);
+    throw InputError("GC-1703", "evaluator configuration: " + what);
   };
   for (const Scaler* s : {&c.scaler_q, &c.scaler_k, &c.scaler_v, &c.scaler_out}) {
     for (double x : s->a) if (!std::isfinite(x)) fail("scaler gains must be finite");

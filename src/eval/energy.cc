@@ -14,7 +14,7 @@ namespace {
 
 const std::vector<double>& measure(const store::Results& r, const std::filesystem::path& file, const std::string& name) {
   if (auto it = r.values.find(name); it != r.values.end()) return it->second;
-  throw InputError("GC-1714", "error GC-1714: " + file.string() + ": no measure \"" + name +
+  throw InputError("GC-1714", file.string() + ": no measure \"" + name +
                                   "\" (expected the results of an energy sweep: a card's derived energy.json, or "
                                   "characterization/pushpull_energy.json)");
 }
@@ -36,7 +36,7 @@ std::size_t axis_index(const store::Results& r, const std::filesystem::path& fil
   for (std::size_t i = 0; i < r.axes.size(); ++i) {
     if (r.axes[i].name == name) return i;
   }
-  throw InputError("GC-1714", "error GC-1714: " + file.string() + ": no axis \"" + name + "\"");
+  throw InputError("GC-1714", file.string() + ": no axis \"" + name + "\"");
 }
 
 }  // namespace
@@ -83,7 +83,7 @@ EnergyEstimate estimate_energy(const EnergyOptions& o) {
     ste += t * E;
     write_sum += W;
   }
-  if (n < 2) throw InputError("GC-1714", "error GC-1714: " + o.cell_energy_data.string() + ": fewer than 2 successful points");
+  if (n < 2) throw InputError("GC-1714", o.cell_energy_data.string() + ": fewer than 2 successful points");
   const double p = (n * ste - st * se) / (n * stt - st * st);
   const double e0 = (se - p * st) / n;
   e.e_cell_read_zero_j = e0;
@@ -103,7 +103,7 @@ EnergyEstimate estimate_energy(const EnergyOptions& o) {
         c2p_n += 1;
       }
     }
-    if (c2p_n < 1) throw InputError("GC-1714", "error GC-1714: " + o.c2p_energy_data.string() + ": no successful point");
+    if (c2p_n < 1) throw InputError("GC-1714", o.c2p_energy_data.string() + ": no successful point");
     e.e_c2p_j = c2p_sum / c2p_n;
   }
   // Cells read per token: W x D in each stage, plus what the sign scheme adds:

@@ -117,7 +117,7 @@ struct Shape {
 };
 
 Shape check_shapes(const Tensor& q, const Tensor& k, const Tensor& v) {
-  auto fail = [](const std::string& what) { throw InputError("GC-1707", "error GC-1707: " + what); };
+  auto fail = [](const std::string& what) { throw InputError("GC-1707", what); };
   if (q.shape.size() != 3 && q.shape.size() != 4) {
     fail("Q must be [batch, head, token, dim] or [batch, token, dim]; it has " + std::to_string(q.shape.size()) + " dimensions");
   }
@@ -137,7 +137,7 @@ Shape check_shapes(const Tensor& q, const Tensor& k, const Tensor& v) {
   for (const Tensor* t : {&q, &k, &v}) {
     for (std::size_t i = 0; i < t->data.size(); ++i) {
       if (!std::isfinite(t->data[i])) {
-        throw InputError("GC-1708", "error GC-1708: " + std::string(names[n]) + " holds a non-finite value (" +
+        throw InputError("GC-1708", std::string(names[n]) + " holds a non-finite value (" +
                                         std::to_string(t->data[i]) + ") at flat index " + std::to_string(i));
       }
     }
@@ -152,7 +152,7 @@ void check_heads(const EvalConfig& c, std::size_t heads) {
   for (const auto& [name, s] : all) {
     for (const auto* v : {&s->a, &s->b}) {
       if (v->size() != 1 && v->size() != heads) {
-        throw InputError("GC-1709", "error GC-1709: " + std::string(name) + " has " + std::to_string(v->size()) +
+        throw InputError("GC-1709", std::string(name) + " has " + std::to_string(v->size()) +
                                         " per-head values but the input has " + std::to_string(heads) + " heads");
       }
     }
@@ -326,7 +326,7 @@ Evaluator::Evaluator(EvalConfig config) : impl_(std::make_unique<Impl>()) {
   if (impl_->config.cell == CellKind::kOde) {
     const ReadCurrentModel model = load_read_current_model(impl_->config.cell_model);
     if (!model.two_inputs) {
-      throw InputError("GC-1706", "error GC-1706: " + impl_->config.cell_model.string() +
+      throw InputError("GC-1706", impl_->config.cell_model.string() +
                                       ": ode mode needs a two-input read-current model I(v_store, v_line)");
     }
     impl_->ode_model = std::make_unique<detail::CurrentTable>(model, impl_->config.clamp_kv[0], impl_->config.clamp_kv[1]);
@@ -450,9 +450,9 @@ std::size_t Evaluator::DecodeSession::tokens() const { return static_cast<std::s
 Evaluator::DecodeSession Evaluator::start_decode(std::size_t batch, std::size_t heads, std::size_t dim) const {
   const Impl& m = *impl_;
   if (m.config.cell == CellKind::kOde) {
-    throw InputError("GC-1710", "error GC-1710: the decode mode is not available with cell \"ode\" (use --mode whole)");
+    throw InputError("GC-1710", "the decode mode is not available with cell \"ode\" (use --mode whole)");
   }
-  if (batch == 0 || heads == 0 || dim == 0) throw InputError("GC-1707", "error GC-1707: decode needs batch, heads, dim >= 1");
+  if (batch == 0 || heads == 0 || dim == 0) throw InputError("GC-1707", "decode needs batch, heads, dim >= 1");
   check_heads(m.config, heads);
   auto s = std::make_unique<DecodeSession::State>();
   s->m = &m;
@@ -486,7 +486,7 @@ void Evaluator::DecodeSession::step(const float* q, const float* k, const float*
   }
   for (std::size_t i = 0; i < s.batch * s.heads * s.d; ++i) {
     if (!std::isfinite(q[i]) || !std::isfinite(k[i]) || !std::isfinite(v[i])) {
-      throw InputError("GC-1708", "error GC-1708: decode step " + std::to_string(t) +
+      throw InputError("GC-1708", "decode step " + std::to_string(t) +
                                       ": non-finite Q, K or V at flat index " + std::to_string(i));
     }
   }

@@ -10,7 +10,7 @@
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/limits.h"
-#include "gaincell/store/h5.h"
+#include "store/h5.h"
 
 namespace gaincell::eval {
 namespace {
@@ -92,7 +92,7 @@ Tensor read_tensor(const fs::path& file, const std::string& name) {
     H5Literate(f.id(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect_name, &names);
     std::string found;
     for (const auto& n : names) found += (found.empty() ? "" : ", ") + n;
-    throw InputError("GC-1711", "error GC-1711: " + file.string() + ": no dataset \"" + name +
+    throw InputError("GC-1711", file.string() + ": no dataset \"" + name +
                                     "\" (expected Q, K, V shaped [batch, head, token, dim] or [batch, token, dim]); found: " +
                                     (found.empty() ? "nothing" : found));
   }
@@ -102,7 +102,7 @@ Tensor read_tensor(const fs::path& file, const std::string& name) {
   for (auto d : h5::dataset_shape(ds.id())) {
     t.shape.push_back(static_cast<std::size_t>(d));
     if (d != 0 && elements > limits::kMaxTensorElements / d) {
-      throw InputError("GC-1707", "error GC-1707: " + file.string() + ": dataset " + name + " holds more than " +
+      throw InputError("GC-1707", file.string() + ": dataset " + name + " holds more than " +
                                       std::to_string(limits::kMaxTensorElements) +
                                       " values (limits::kMaxTensorElements, docs/cli.md#limits)");
     }
@@ -111,7 +111,7 @@ Tensor read_tensor(const fs::path& file, const std::string& name) {
   h5::Handle type(h5::check(H5Dget_type(ds.id()), "H5Dget_type"), H5Tclose);
   const H5T_class_t cls = H5Tget_class(type.id());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-    throw InputError("GC-1707", "error GC-1707: " + file.string() + ": dataset " + name + " is not numeric");
+    throw InputError("GC-1707", file.string() + ": dataset " + name + " is not numeric");
   }
   t.data.resize(t.size());
   h5::check(H5Dread(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()),

@@ -9,8 +9,8 @@
 #include "gaincell/core/limits.h"
 #include "gaincell/core/strings.h"
 #include "gaincell/core/hash.h"
-#include "gaincell/netlist/si_value.h"
-#include "gaincell/store/h5.h"
+#include "gaincell/core/si_value.h"
+#include "store/h5.h"
 #include "gaincell/store/results_file.h"
 #include "grid.h"
 
@@ -21,7 +21,7 @@ namespace gaincell::fit {
 namespace {
 
 [[noreturn]] void unknown(const std::string& file, const std::string& name, const std::string& have) {
-  throw InputError("GC-1611", file + ": error GC-1611: no axis, measure or column named '" + name + "'; it has: " + have);
+  throw InputError("GC-1611", "no axis, measure or column named '" + name + "'; it has: " + have).in_file(file);
 }
 
 std::string trim(std::string_view s) { return std::string(gaincell::trim(s)); }
@@ -72,8 +72,8 @@ std::vector<bool> where_filter(const store::Results& r, const ResultsGrid& grid,
     if (d < 0) grid.unknown_name(name);
     const auto& values = r.axes[static_cast<std::size_t>(d)].values;
     if (std::none_of(values.begin(), values.end(), [&](double v) { return std::abs(v - value) <= 1e-12 * std::max(1.0, std::abs(v)); })) {
-      throw InputError("GC-1611", grid.file() + ": error GC-1611: " + name + " = " + netlist::format_exact(value) +
-                                      " is not a value of that axis");
+      throw InputError("GC-1611", name + " = " + gaincell::format_exact(value) +
+                                      " is not a value of that axis").in_file(grid.file());
     }
     for (std::size_t k = 0; k < n; ++k) {
       const double c = grid.coordinate(k, static_cast<std::size_t>(d));
@@ -99,7 +99,7 @@ std::vector<InputSource> input_sources(const store::Results& r, const ResultsGri
     const store::MeasureInfo* m = grid.measure_of(name);
     if (d < 0 && m == nullptr && !(trace && name == req.output + "_time_s")) grid.unknown_name(name);
     if (m != nullptr && !m->trace_times_s.empty()) {
-      throw InputError("GC-1611", grid.file() + ": error GC-1611: '" + name + "' is a trace; only the output may be one");
+      throw InputError("GC-1611", "'" + name + "' is a trace; only the output may be one").in_file(grid.file());
     }
     sources.push_back({d, m != nullptr ? &r.values.at(name) : nullptr});
     data.inputs.push_back({name, d >= 0 ? r.axes[static_cast<std::size_t>(d)].unit : (m != nullptr ? m->unit : "s"), {}});
@@ -168,13 +168,13 @@ std::vector<Scale> attached_scales(hid_t out, const std::vector<hsize_t>& shape,
       return 1;  // the first scale is enough
     };
     if (H5DSget_num_scales(out, d) <= 0 || H5DSiterate_scales(out, d, nullptr, visit, &scales[d]) < 0) {
-      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + output +
-                                      "' has no dimension scale attached (name the axes with H5DS / h5py dims)");
+      throw InputError("GC-1611", "dimension " + std::to_string(d) + " of '" + output +
+                                      "' has no dimension scale attached (name the axes with H5DS / h5py dims)").in_file(file);
     }
     if (scales[d].values.size() != shape[d]) {
-      throw InputError("GC-1611", file + ": error GC-1611: dimension " + std::to_string(d) + " of '" + output +
+      throw InputError("GC-1611", "dimension " + std::to_string(d) + " of '" + output +
                                       "' has " + std::to_string(shape[d]) + " entries but its scale '" + scales[d].name +
-                                      "' has " + std::to_string(scales[d].values.size()) + " values");
+                                      "' has " + std::to_string(scales[d].values.size()) + " values").in_file(file);
     }
   }
   return scales;
@@ -185,8 +185,8 @@ std::size_t point_count(const std::vector<hsize_t>& shape, const std::string& fi
   std::size_t n = 1;
   for (auto s : shape) {
     if (s == 0 || s > limits::kMaxPoints / n) {
-      throw InputError("GC-1611", file + ": error GC-1611: '" + output + "' is empty or holds more than " +
-                                      std::to_string(limits::kMaxPoints) + " points");
+      throw InputError("GC-1611", "'" + output + "' is empty or holds more than " +
+                                      std::to_string(limits::kMaxPoints) + " points").in_file(file);
     }
     n *= s;
   }
@@ -209,7 +209,7 @@ Column scale_or_dataset(hid_t file_id, const std::string& name, const std::vecto
   if (H5Lexists(file_id, name.c_str(), H5P_DEFAULT) > 0) {
     h5::Handle ds = h5::open_dataset(file_id, name);
     if (h5::dataset_shape(ds.id()) != shape) {
-      throw InputError("GC-1611", file + ": error GC-1611: '" + name + "' is not shaped like '" + output + "'");
+      throw InputError("GC-1611", "'" + name + "' is not shaped like '" + output + "'").in_file(file);
     }
     col.unit = units_of(ds.id());
     col.values = h5::read_doubles(ds.id());
@@ -217,8 +217,67 @@ Column scale_or_dataset(hid_t file_id, const std::string& name, const std::vecto
   }
   std::string have;
   for (const auto& s2 : scales) have += (have.empty() ? "" : ", ") + s2.name;
-  throw InputError("GC-1611", file + ": error GC-1611: no axis or dataset named '" + name + "'; the axes of '" +
-                                  output + "' are: " + have);
+  throw InputError("GC-1611", "no axis or dataset named '" + name + "'; the axes of '" +
+                                  output + "' are: " + have).in_file(file);
+}
+
+// One comma-separated field of a CSV line: its text, trimmed, and the 1-based
+// character column where it starts (for error positions).
+struct CsvField {
+  std::string text;
+  int column = 1;
+};
+
+std::vector<CsvField> split_csv_line(const std::string& line) {
+  std::vector<CsvField> fields;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = line.find(',', start);
+    const std::string_view raw =
+        std::string_view(line).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::size_t lead = 0;
+    while (lead < raw.size() && std::isspace(static_cast<unsigned char>(raw[lead]))) ++lead;
+    fields.push_back({trim(raw), static_cast<int>(start + lead + 1)});
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (fields.size() > 1 && fields.back().text.empty()) fields.pop_back();  // a trailing comma
+  return fields;
+}
+
+// The header row: name[unit] per field (unit "1" when none is written).
+std::vector<std::pair<std::string, std::string>> csv_header(const std::vector<CsvField>& fields, const std::string& file,
+                                                           int line_no) {
+  std::vector<std::pair<std::string, std::string>> header;
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    const std::string& c = fields[k].text;
+    const auto open = c.find('['), close = c.rfind(']');
+    if (open != std::string::npos && close != std::string::npos && close > open) {
+      header.emplace_back(trim(c.substr(0, open)), trim(c.substr(open + 1, close - open - 1)));
+    } else {
+      header.emplace_back(c, "1");
+    }
+    if (header.back().first.empty()) {
+      throw InputError("GC-1612", "field " + std::to_string(k + 1) + " of the header has no column name",
+                       "write the header as name[unit],name[unit],...")
+          .at({file, line_no, fields[k].column, ""});
+    }
+  }
+  return header;
+}
+
+// One data value: a SPICE number, or NaN for "nan" / an empty field (a failed
+// point elsewhere: the fit excludes it).
+double csv_value(const CsvField& field, std::size_t index, const std::string& name, const std::string& file, int line_no) {
+  const std::string low = lower(field.text);
+  if (low == "nan" || low.empty()) return std::nan("");
+  std::string why;
+  const auto v = gaincell::try_parse_si(field.text, &why);
+  if (!v) {
+    throw InputError("GC-1612", "field " + std::to_string(index + 1) + " (column '" + name + "'): " + why)
+        .at({file, line_no, field.column, ""});
+  }
+  return *v;
 }
 
 }  // namespace
@@ -236,9 +295,9 @@ FitData load_results_data(const std::filesystem::path& path, const FitRequest& r
   rep.points_total = r.size();
   gather_rows(r, grid, *out, sources, keep, data, rep);
   if (data.output.values.empty()) {
-    throw InputError("GC-1611", grid.file() + ": error GC-1611: no point left to fit (" + std::to_string(rep.points_failed) +
+    throw InputError("GC-1611", "no point left to fit (" + std::to_string(rep.points_failed) +
                                     " failed, " + std::to_string(rep.points_filtered) + " filtered out of " +
-                                    std::to_string(r.size()) + ")");
+                                    std::to_string(r.size()) + ")").in_file(grid.file());
   }
   rep.source_sha256 = sha256_file(path);
   for (const char* key : {"spec_name", "spec_sha256", "template_sha256", "include_sha256", "ngspice_version", "gaincell_version"}) {
@@ -253,7 +312,7 @@ FitData load_hdf5_data(const std::filesystem::path& path, const FitRequest& req,
   h5::Handle f = h5::open_file(file, false);
   if (h5::has_attribute(f.id(), "gaincell_format")) return load_results_data(path, req, report);
   if (H5Lexists(f.id(), req.output.c_str(), H5P_DEFAULT) <= 0) {
-    throw InputError("GC-1611", file + ": error GC-1611: no dataset '" + req.output + "'");
+    throw InputError("GC-1611", "no dataset '" + req.output + "'").in_file(file);
   }
   h5::Handle out = h5::open_dataset(f.id(), req.output);
   const auto shape = h5::dataset_shape(out.id());
@@ -263,7 +322,7 @@ FitData load_hdf5_data(const std::filesystem::path& path, const FitRequest& req,
   data.output = {req.output.substr(req.output.find_last_of('/') + 1), units_of(out.id()), h5::read_doubles(out.id())};
   for (const auto& name : req.inputs) data.inputs.push_back(scale_or_dataset(f.id(), name, scales, shape, file, req.output));
   if (!req.where.empty()) {
-    throw InputError("GC-1611", file + ": error GC-1611: --where applies to gaincell results files");
+    throw InputError("GC-1611", "--where applies to gaincell results files").in_file(file);
   }
   if (report != nullptr) {
     report->points_total = n;
@@ -283,43 +342,19 @@ FitData load_csv_data(const std::filesystem::path& path, const FitRequest& req, 
     ++line_no;
     const std::string t = trim(line);
     if (t.empty() || t[0] == '#') continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(t);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(trim(cell));
+    const std::vector<CsvField> fields = split_csv_line(line);
     if (header.empty()) {
-      for (const auto& c : cells) {
-        const auto open = c.find('['), close = c.rfind(']');
-        if (open != std::string::npos && close != std::string::npos && close > open) {
-          header.emplace_back(trim(c.substr(0, open)), trim(c.substr(open + 1, close - open - 1)));
-        } else {
-          header.emplace_back(c, "1");
-        }
-        if (header.back().first.empty()) {
-          throw_input_error({file, line_no, 0, ""}, "GC-1612", "empty column name in the header",
-                            "write the header as name[unit],name[unit],...");
-        }
-      }
+      header = csv_header(fields, file, line_no);
       columns.resize(header.size());
       continue;
     }
-    if (cells.size() != header.size()) {
-      throw_input_error({file, line_no, 0, ""}, "GC-1612",
-                        "expected " + std::to_string(header.size()) + " values, found " + std::to_string(cells.size()));
+    if (fields.size() != header.size()) {
+      throw InputError("GC-1612", "expected " + std::to_string(header.size()) + " values, found " +
+                                      std::to_string(fields.size())).at({file, line_no, 0, ""});
     }
-    for (std::size_t c = 0; c < cells.size(); ++c) {
-      const std::string low = lower(cells[c]);
-      if (low == "nan" || low.empty()) {
-        columns[c].push_back(std::nan(""));  // a failed point elsewhere: excluded by the fit
-        continue;
-      }
-      std::string why;
-      auto v = netlist::try_parse_si(cells[c], &why);
-      if (!v) throw_input_error({file, line_no, static_cast<int>(c + 1), ""}, "GC-1612", "column '" + header[c].first + "': " + why);
-      columns[c].push_back(*v);
-    }
+    for (std::size_t c = 0; c < fields.size(); ++c) columns[c].push_back(csv_value(fields[c], c, header[c].first, file, line_no));
   }
-  if (header.empty()) throw_input_error({file, 0, 0, ""}, "GC-1612", "no header row", "first line: name[unit],...");
+  if (header.empty()) throw InputError("GC-1612", "no header row", "first line: name[unit],...").at({file, 0, 0, ""});
   std::string have;
   for (const auto& h : header) have += (have.empty() ? "" : ", ") + h.first;
   auto column = [&](const std::string& name) -> Column {
@@ -332,7 +367,7 @@ FitData load_csv_data(const std::filesystem::path& path, const FitRequest& req, 
   for (const auto& name : req.inputs) data.inputs.push_back(column(name));
   data.output = column(req.output);
   if (!req.where.empty()) {
-    throw InputError("GC-1611", file + ": error GC-1611: --where selects axes of results files; filter the CSV instead");
+    throw InputError("GC-1611", "--where selects axes of results files; filter the CSV instead").in_file(file);
   }
   if (report != nullptr) {
     report->points_total = data.output.values.size();

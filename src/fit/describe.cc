@@ -3,14 +3,14 @@
 
 #include <sstream>
 
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::fit {
 namespace {
 
 using nlohmann::json;
 
-std::string human(double v, const std::string& unit) { return netlist::format_human(v, unit, 4, true); }
+std::string human(double v, const std::string& unit) { return gaincell::format_human(v, unit, 4, true); }
 
 void describe_variables(const ModelInfo& info, std::ostream& out) {
   out << "output: " << info.output.name << " [" << info.output.unit << "], observed " << human(info.output.min, info.output.unit)

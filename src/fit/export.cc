@@ -10,7 +10,7 @@
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "grid.h"
 
 namespace gaincell::fit {
@@ -37,8 +37,8 @@ std::string grid_rows(const Model& model, const std::vector<std::vector<double>>
   const std::size_t total = detail::grid_count(axes);
   for (std::size_t k = 0; k < total; ++k) {
     const std::vector<double> x = detail::grid_point(k, axes);
-    for (double xi : x) out += netlist::format_exact(xi) + sep;
-    out += netlist::format_exact(evaluate(model, x)) + "\n";
+    for (double xi : x) out += gaincell::format_exact(xi) + sep;
+    out += gaincell::format_exact(evaluate(model, x)) + "\n";
   }
   return out;
 }
@@ -68,7 +68,7 @@ std::string csv_table(const Model& model, std::size_t n) {
 nlohmann::json reference_json(const Model& model, const ExportOptions& o) {
   const auto* m = std::get_if<PaperPolyModel>(&model);
   if (m == nullptr) {
-    throw InputError("GC-1613", "error GC-1613: the reference format holds paper-poly models; this is a " +
+    throw InputError("GC-1613", "the reference format holds paper-poly models; this is a " +
                                     kind_name(model) + " model");
   }
   const ModelInfo& info = m->info();
@@ -130,7 +130,7 @@ std::string xspice_table(const Model& model, const std::vector<std::vector<doubl
   tbl += "\n* values are the model evaluated on the grid (inputs clamped to their valid ranges)\n";
   for (const auto& a : axes) tbl += std::to_string(a.size()) + "\n";
   for (const auto& a : axes) {
-    for (std::size_t i = 0; i < a.size(); ++i) tbl += (i ? " " : "") + netlist::format_exact(a[i]);
+    for (std::size_t i = 0; i < a.size(); ++i) tbl += (i ? " " : "") + gaincell::format_exact(a[i]);
     tbl += "\n";
   }
   std::vector<double> x(dims);
@@ -138,13 +138,13 @@ std::string xspice_table(const Model& model, const std::vector<std::vector<doubl
   for (std::size_t k = 0; k < nz; ++k) {
     if (dims == 3) {
       x[2] = axes[2][k];
-      tbl += "*table " + netlist::format_exact(x[2]) + "\n";
+      tbl += "*table " + gaincell::format_exact(x[2]) + "\n";
     }
     for (std::size_t j = 0; j < axes[1].size(); ++j) {  // row j: y_j
       x[1] = axes[1][j];
       for (std::size_t i = 0; i < axes[0].size(); ++i) {  // column i: x_i
         x[0] = axes[0][i];
-        tbl += (i ? " " : "") + netlist::format_exact(evaluate(model, x));
+        tbl += (i ? " " : "") + gaincell::format_exact(evaluate(model, x));
       }
       tbl += "\n";
     }
@@ -181,7 +181,7 @@ std::vector<std::filesystem::path> xspice_export(const Model& model, const std::
                                                  const std::string& stem_in, std::size_t n) {
   const std::size_t dims = info_of(model).inputs.size();
   if (dims != 2 && dims != 3) {
-    throw InputError("GC-1613", "error GC-1613: XSPICE tables take 2 or 3 inputs; this model has " +
+    throw InputError("GC-1613", "XSPICE tables take 2 or 3 inputs; this model has " +
                                     std::to_string(dims) + " (export it as csv)");
   }
   // ngspice lower-cases names in model cards: keep every name lower-case.
@@ -259,12 +259,12 @@ class VaWriter {
   // parentheses. `where` is the value's JSON Pointer in the model file.
   std::string real(double value, const std::string& where) const {
     if (!std::isfinite(value)) {
-      throw InputError("GC-1615", "error GC-1615: verilog-a export '" + stem_ + "': model file " + where + " is " +
+      throw InputError("GC-1615", "verilog-a export '" + stem_ + "': model file " + where + " is " +
                                       (std::isnan(value) ? "nan (null)" : value > 0 ? "inf" : "-inf") +
                                       "; expected a finite number (a closed-form Verilog-A module cannot hold it; "
                                       "refit the model or export it as csv)");
     }
-    std::string s = netlist::format_exact(value);
+    std::string s = gaincell::format_exact(value);
     if (s.find_first_of(".e") == std::string::npos) s += ".0";
     return std::signbit(value) ? "(" + s + ")" : s;
   }
@@ -306,9 +306,9 @@ std::string va_sum(const std::vector<std::string>& terms) { return join(terms, "
 VaBody va_body(const PaperPolyModel& m, const VaWriter& w, const std::vector<std::string>& ports) {
   VaBody b;
   const bool has_vin = ports.size() == 3;
-  b.formula = "y = x_pw * sum_{i=0..3} sum_{j=0..3-i} C_ij (v - " + netlist::format_exact(m.offset_v()) +
+  b.formula = "y = x_pw * sum_{i=0..3} sum_{j=0..3-i} C_ij (v - " + gaincell::format_exact(m.offset_v()) +
               ")^i vin^j (the paper's eq. 4),\n// x_pw = V(" + ports[0] + ") not clamped (y is proportional to it), v = V(" +
-              ports[1] + ") clamped" + (has_vin ? ", vin = V(" + ports[2] + ") clamped" : ", vin = " + netlist::format_exact(m.vin_v()));
+              ports[1] + ") clamped" + (has_vin ? ", vin = V(" + ports[2] + ") clamped" : ", vin = " + gaincell::format_exact(m.vin_v()));
   b.variables = {"gc_x0", "gc_x1", "gc_vin", "gc_d"};
   b.statements.push_back("gc_x0 = V(" + ports[0] + ");");
   b.statements.push_back("gc_x1 = " + w.clamped(ports, 1) + ";");
@@ -526,7 +526,7 @@ std::vector<std::filesystem::path> export_model(const Model& model, const std::s
   if (format == "reference") {
     return {write(dir / (stem + ".reference.json"), reference_json(model, options).dump(1) + "\n")};
   }
-  throw InputError("GC-1613", "error GC-1613: unknown export format '" + format +
+  throw InputError("GC-1613", "unknown export format '" + format +
                                   "'; this gaincell writes json, csv, reference, xspice and verilog-a");
 }
 

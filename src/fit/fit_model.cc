@@ -16,7 +16,7 @@ PaperPolyModel fit_paper_poly(const FitData& data, const FitModelOptions& option
 LutModel::Interpolation interpolation_of(const std::string& name) {
   if (name == "cubic") return LutModel::Interpolation::kCubic;
   if (name == "linear") return LutModel::Interpolation::kLinear;
-  throw InputError("GC-1611", "error GC-1611: --interpolation " + name + ": expected linear or cubic");
+  throw InputError("GC-1611", "--interpolation " + name + ": expected linear or cubic");
 }
 
 }  // namespace
@@ -35,7 +35,7 @@ Model fit_model(const std::string& kind, const FitData& data, const FitModelOpti
     model = LutModel::fit(data, {.interpolation = interpolation_of(options.interpolation)});
   } else {
     throw InputError("GC-1611",
-                     "error GC-1611: --model " + kind + ": expected paper-poly, poly, exp-decay, hardsigmoid or lut");
+                     "--model " + kind + ": expected paper-poly, poly, exp-decay, hardsigmoid or lut");
   }
   info_of(model).out_of_range = options.out_of_range;
   return model;

@@ -17,7 +17,7 @@ namespace {
 using nlohmann::json;
 
 [[noreturn]] void bad(const std::string& pointer, const std::string& what) {
-  throw InputError("GC-1608", "model file: " + pointer + ": " + what);
+  throw InputError("GC-1608", what).at_pointer(pointer);
 }
 
 json number_json(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
@@ -366,11 +366,12 @@ Model model_from_json(const json& j) {
 }
 
 Model load_model_file(const std::filesystem::path& path) {
-  const json j = parse_json_text(read_text_file(path), path.string(), "GC-1608");
+  const std::string text = read_text_file(path);
+  const json j = parse_json_text(text, path.string(), "GC-1608");
   try {
     return model_from_json(j);
   } catch (const InputError& e) {
-    throw InputError(e.id(), path.string() + ": " + e.what());
+    throw e.in_file(path.string(), text);
   }
 }
 

@@ -12,7 +12,7 @@
 #include "gaincell/core/hash.h"
 #include "gaincell/core/process.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/spec.h"
 
@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using cell::Role;
-using netlist::format_exact;
+using gaincell::format_exact;
 
 std::string hash_or_missing(const fs::path& p) {
   std::error_code ec;
@@ -43,7 +43,7 @@ void check_about_cell(const sweep::SweepSpec& spec, Role role, const cell::CellC
   for (const auto& f : spec_files(spec)) {
     if (hash_or_missing(f) == want) return;
   }
-  throw InputError("GC-1903", "error GC-1903: " + spec.path.string() + ": the " + cell::role_name(role) + " sweep of a flow about cell " +
+  throw InputError("GC-1903", spec.path.string() + ": the " + cell::role_name(role) + " sweep of a flow about cell " +
                                   card.name + " must simulate its " + (role == Role::kConverter ? "converter " : "subcircuit ") +
                                   b.file.string() + ", but neither this spec's template (" + spec.template_path.string() +
                                   ") nor any file it includes is that file: every stage of a flow is about one cell"
@@ -66,7 +66,7 @@ void check_needs(const sweep::SweepSpec& spec, Role role) {
     if (!has_named(spec.measures, m)) missing.push_back("measure " + m);
   }
   if (!missing.empty()) {
-    throw InputError("GC-1904", "error GC-1904: " + spec.path.string() + ": as the flow's " + cell::role_name(role) +
+    throw InputError("GC-1904", spec.path.string() + ": as the flow's " + cell::role_name(role) +
                                     " sweep it lacks " + join(missing, ", ") + "; the flow's fits read axes " +
                                     join(needs.axes, ", ") + " and measures " + join(needs.measures, ", ") +
                                     "\n  hint: rename them in the spec (the derived " + cell::role_name(role) +
@@ -95,7 +95,7 @@ std::map<Role, sweep::SweepSpec> accept_given_specs(const FlowOptions& o, const 
   for (const auto& s : o.specs) {
     const Role role = role_of_spec(s);
     if (given.count(role) != 0) {
-      throw InputError("GC-1905", "error GC-1905: " + s.string() + ": a second " + cell::role_name(role) + " spec (the first: " +
+      throw InputError("GC-1905", s.string() + ": a second " + cell::role_name(role) + " spec (the first: " +
                                       given.at(role).path.string() + "); give one spec per role");
     }
     sweep::SweepSpec spec = sweep::load_spec(s);
@@ -277,7 +277,7 @@ Role role_of_spec(const fs::path& spec_file) {
   }
   std::string help;
   for (Role r : cell::all_roles()) help += "\n  " + cell::role_name(r) + ": measures " + join(cell::role_needs(r).measures, " ");
-  throw InputError("GC-1901", "error GC-1901: " + spec_file.string() +
+  throw InputError("GC-1901", spec_file.string() +
                                   ": the flow cannot tell which sweep this is from its measures; a spec takes a role by measuring:" + help);
 }
 
@@ -287,7 +287,7 @@ void set_inputs(FlowOptions& options, const std::vector<std::string>& inputs) {
     if (i == 0 && cell::is_card_file(p)) {
       options.card = p;
     } else if (cell::is_card_file(p)) {
-      throw InputError("GC-1905", "error GC-1905: flow: " + inputs[i] + " is a second cell card; a flow is about one cell "
+      throw InputError("GC-1905", "flow: " + inputs[i] + " is a second cell card; a flow is about one cell "
                                   "(give the card first, then specs)");
     } else {
       options.specs.push_back(p);
@@ -302,7 +302,7 @@ FlowPlan plan_flow(const FlowOptions& o) {
   plan.sample = fs::absolute(find_data_file(o.sample)).lexically_normal();
   std::error_code ec;
   if (!fs::is_regular_file(plan.sample, ec)) {
-    throw InputError("GC-1906", "error GC-1906: flow: the Q/K/V sample " + o.sample.string() + " does not exist");
+    throw InputError("GC-1906", "flow: the Q/K/V sample " + o.sample.string() + " does not exist");
   }
   const std::map<Role, sweep::SweepSpec> given = accept_given_specs(o, plan.card);
   fs::create_directories(plan.out / "logs");

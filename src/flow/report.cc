@@ -18,7 +18,7 @@ void write_report(const fs::path& dir, const fs::path& output, bool quiet) {
   std::error_code ec;
   if (!fs::exists(script, ec)) throw IoError("cannot find tools/report.py (source tree or installed data)");
   if (!fs::is_directory(dir, ec)) {
-    throw InputError("GC-1902", "error GC-1902: report: " + dir.string() + " is not a directory (give a gaincell flow -o directory)");
+    throw InputError("GC-1902", "report: " + dir.string() + " is not a directory (give a gaincell flow -o directory)");
   }
   // The report evaluates the fitted models with the gaincell Python package.
   std::vector<std::string> env;

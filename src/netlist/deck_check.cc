@@ -95,16 +95,16 @@ void check_script_free(std::string_view text, const std::string& file) {
         why = "'shell' is ngspice's command to run a program";
       } else if ((word.rfind(".inc", 0) == 0 && word != ".inc" && word != ".include") ||
                  (word.rfind(".lib", 0) == 0 && word != ".lib")) {
-        throw_input_error({file, line_no, 1, ""}, "GC-1105",
+        throw InputError("GC-1105",
                           "'" + word + "': ngspice reads any card starting '" + word.substr(0, 4) + "' as " +
                               (word[1] == 'i' ? ".include" : ".lib") + ", which gaincell would not check",
-                          "spell it .include, .inc or .lib");
+                          "spell it .include, .inc or .lib").at({file, line_no, 1, ""});
       }
     }
     if (!why.empty()) {
-      throw_input_error({file, line_no, 1, ""}, "GC-1103", why + "; netlists read by gaincell must be data only",
+      throw InputError("GC-1103", why + "; netlists read by gaincell must be data only",
                         "gaincell drives ngspice itself: put analyses and measures in the sweep spec, and remove "
-                        "this line");
+                        "this line").at({file, line_no, 1, ""});
     }
   }
 }
@@ -180,20 +180,20 @@ void check_deck(std::string_view text, const fs::path& origin, const std::vector
     if (!f.exists) {
       struct stat st{};
       if (::stat(f.file.c_str(), &st) == 0) {
-        throw_input_error(at, "GC-1108", f.file.string() + " is not a regular file (a device, FIFO or directory)",
-                          "name a netlist or model file");
+        throw InputError("GC-1108", f.file.string() + " is not a regular file (a device, FIFO or directory)",
+                          "name a netlist or model file").at(at);
       }
-      throw_input_error(at, "GC-1108", "file " + f.file.string() + " does not exist",
-                        "a relative path is relative to the file that names it");
+      throw InputError("GC-1108", "file " + f.file.string() + " does not exist",
+                        "a relative path is relative to the file that names it").at(at);
     }
     const fs::path real = canonical_or_normal(f.file);
     if (std::none_of(roots.begin(), roots.end(), [&](const fs::path& r) { return is_under(real, r); })) {
       std::string list;
       for (const auto& r : roots) list += (list.empty() ? "" : ", ") + r.string();
-      throw_input_error(at, "GC-1111",
+      throw InputError("GC-1111",
                         f.file.string() + (real != f.file ? " (" + real.string() + ")" : "") +
                             " is outside the directories a deck may read: " + list,
-                        "add its directory to the spec's \"include_roots\" (or the card's, or GAINCELL_INCLUDE_PATH)");
+                        "add its directory to the spec's \"include_roots\" (or the card's, or GAINCELL_INCLUDE_PATH)").at(at);
     }
     check_script_free(read_text_file(f.file), f.file.string());
   }

@@ -12,7 +12,7 @@
 #include "gaincell/core/hash.h"
 #include "gaincell/core/strings.h"
 #include "gaincell/netlist/deck_check.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::netlist {
 namespace {
@@ -104,9 +104,9 @@ ParamDoc read_doc(std::string_view comment, const SourceLocation& at) {
     std::string why;
     const auto v = try_parse_si(rest.substr(0, len), &why);
     if (!v) {
-      throw_input_error(at, "GC-1109", "the range in this parameter's comment is not a number after '" +
+      throw InputError("GC-1109", "the range in this parameter's comment is not a number after '" +
                                            std::string(greater ? ">" : "<") + (inclusive ? "=" : "") + "': " + why,
-                        "write e.g. $ [s] >= 0 <= 15n description");
+                        "write e.g. $ [s] >= 0 <= 15n description").at(at);
     }
     if (greater) {
       d.range.min = *v;
@@ -207,15 +207,15 @@ void check_units(const std::vector<std::pair<std::string, std::string>>& assignm
   std::size_t overridable = 0;
   for (const auto& [name, value] : assignments) {
     if (!is_identifier(name) || value.empty()) {
-      throw_input_error(at, "GC-1101", "'" + name + (value.empty() ? "" : "=" + value) + "' is not a name=value assignment",
-                        "write .param name=value (several per line are fine)");
+      throw InputError("GC-1101", "'" + name + (value.empty() ? "" : "=" + value) + "' is not a name=value assignment",
+                        "write .param name=value (several per line are fine)").at(at);
     }
     if (value[0] != '{' && value[0] != '\'' && try_parse_si(value)) ++overridable;
   }
   if (units > 1 && units != overridable) {
-    throw_input_error(at, "GC-1109", "the comment gives " + std::to_string(units) + " units for " +
+    throw InputError("GC-1109", "the comment gives " + std::to_string(units) + " units for " +
                                          std::to_string(overridable) + " parameters",
-                      "give one unit for every parameter of the line ($ [V]) or one per parameter, in order ($ [V] [s])");
+                      "give one unit for every parameter of the line ($ [V]) or one per parameter, in order ($ [V] [s])").at(at);
   }
 }
 
@@ -251,10 +251,10 @@ void NetlistTemplate::check_names() const {
       for (const auto& p : params_) declared.push_back(p.name);
       for (const auto& d : derived_) declared.push_back(d.name);
       const auto close = closest_names(name, declared, 1);
-      throw_input_error({file, static_cast<int>(i) + 1, 1, ""}, "GC-1107",
+      throw InputError("GC-1107",
                         "undefined parameter '" + name + "' in " + expr + "; the template declares: " + join(declared, ", "),
                         close.empty() ? "declare it with .param " + name + "=VALUE $ [UNIT] description"
-                                      : "did you mean '" + close.front() + "'? (else declare it with .param " + name + "=VALUE)");
+                                      : "did you mean '" + close.front() + "'? (else declare it with .param " + name + "=VALUE)").at({file, static_cast<int>(i) + 1, 1, ""});
     }
   }
 }
@@ -299,7 +299,7 @@ NetlistTemplate::Line NetlistTemplate::read_line(const std::string& raw, const s
 
 NetlistTemplate::Line NetlistTemplate::read_include(const std::string& raw, const IncludeLine& include, int line_no) {
   const SourceLocation at{path_.string(), line_no, 1, ""};
-  if (include.unterminated) throw_input_error(at, "GC-1105", "unterminated quote in " + include.word + " path");
+  if (include.unterminated) throw InputError("GC-1105", "unterminated quote in " + include.word + " path").at(at);
   Line line;
   // ".lib NAME" opens a section of a library; only ".lib FILE SECTION" reads a file.
   const std::string section = include.trim_tail();
@@ -307,7 +307,7 @@ NetlistTemplate::Line NetlistTemplate::read_include(const std::string& raw, cons
     line.text = raw;
     return line;
   }
-  if (include.target.empty()) throw_input_error(at, "GC-1105", include.word + " without a file name");
+  if (include.target.empty()) throw InputError("GC-1105", include.word + " without a file name").at(at);
   std::filesystem::path p = expand_home(include.target);
   if (p.is_relative()) p = (std::filesystem::absolute(path_).parent_path() / p).lexically_normal();
   includes_.push_back(p);
@@ -357,14 +357,14 @@ NetlistTemplate::Assignment NetlistTemplate::read_assignment(const std::string& 
   std::string why;
   const auto number = try_parse_si(value, &why);
   if (!number) {
-    throw_input_error(at, "GC-1101", "parameter '" + name + "': " + why, "write derived values as .param " + name + "={expression}");
+    throw InputError("GC-1101", "parameter '" + name + "': " + why, "write derived values as .param " + name + "={expression}").at(at);
   }
-  if (find_param(name) != nullptr) throw_input_error(at, "GC-1106", "parameter '" + name + "' declared twice");
+  if (find_param(name) != nullptr) throw InputError("GC-1106", "parameter '" + name + "' declared twice").at(at);
   param.name = name;
   param.default_value = *number;
   if (!param.range.contains(param.default_value)) {
-    throw_input_error(at, "GC-1109", "parameter '" + name + "' defaults to " + format_exact(param.default_value) +
-                                         ", outside its own declared range " + param.range.text);
+    throw InputError("GC-1109", "parameter '" + name + "' defaults to " + format_exact(param.default_value) +
+                                         ", outside its own declared range " + param.range.text).at(at);
   }
   a.param = params_.size();
   params_.push_back(std::move(param));
@@ -389,20 +389,20 @@ std::map<std::string, double> NetlistTemplate::resolve(
       const bool derived = std::any_of(derived_.begin(), derived_.end(),
                                        [&](const DerivedParam& d) { return d.name == key; });
       if (derived) {
-        throw_input_error({path_.string(), 0, 0, ""}, "GC-1104",
-                          "parameter '" + key + "' is derived (an expression) and cannot be set");
+        throw InputError("GC-1104",
+                          "parameter '" + key + "' is derived (an expression) and cannot be set").at({path_.string(), 0, 0, ""});
       }
       std::string declared;
       for (const auto& p : params_) declared += (declared.empty() ? "" : ", ") + p.name;
-      throw_input_error({path_.string(), 0, 0, ""}, "GC-1102",
-                        "unknown parameter '" + key + "'; template declares: " + declared);
+      throw InputError("GC-1102",
+                        "unknown parameter '" + key + "'; template declares: " + declared).at({path_.string(), 0, 0, ""});
     }
     if (!std::isfinite(value)) {
-      throw_input_error({path_.string(), 0, 0, ""}, "GC-1004",
-                        "parameter '" + key + "' is not a finite number");
+      throw InputError("GC-1004",
+                        "parameter '" + key + "' is not a finite number").at({path_.string(), 0, 0, ""});
     }
     if (const std::string why = range_violation(key, value); !why.empty()) {
-      throw_input_error({path_.string(), find_param(key)->line, 1, ""}, "GC-1110", why);
+      throw InputError("GC-1110", why).at({path_.string(), find_param(key)->line, 1, ""});
     }
     values[key] = value;
   }

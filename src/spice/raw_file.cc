@@ -144,10 +144,10 @@ class Parser {
   // (counting '\n' bytes inside doubles would give a meaningless line number).
   [[noreturn]] void fail(int line, std::size_t offset, const std::string& message) const {
     if (after_binary_) {
-      throw_input_error({origin_, 0, 0, ""}, std::string(kRawError),
-                        "at byte offset " + std::to_string(offset) + ": " + message);
+      throw InputError(std::string(kRawError),
+                        "at byte offset " + std::to_string(offset) + ": " + message).at({origin_, 0, 0, ""});
     }
-    throw_input_error({origin_, line, 0, ""}, std::string(kRawError), message);
+    throw InputError(std::string(kRawError), message).at({origin_, line, 0, ""});
   }
 
   [[noreturn]] void fail_here(const std::string& message) const {
@@ -274,11 +274,11 @@ class Parser {
       const std::string expected =
           npoints <= std::numeric_limits<std::uint64_t>::max() / row ? std::to_string(npoints * row) : "too many";
       // The offset is in the message itself; a line number means nothing here.
-      throw_input_error({origin_, 0, 0, ""}, std::string(kRawError),
+      throw InputError(std::string(kRawError),
            "truncated binary data in plot " + quote_text(plot.plot_name) + ": expected " + expected + " bytes (" +
                std::to_string(npoints) + " points x " + std::to_string(nvars) + " variables x " +
                std::to_string(value_size) + " bytes) at byte offset " + std::to_string(pos_) + ", found " +
-               std::to_string(available));
+               std::to_string(available)).at({origin_, 0, 0, ""});
     }
     for (auto& column : plot.columns) column.resize(npoints);
     for (auto& column : plot.imag_columns) column.resize(npoints);
@@ -393,7 +393,7 @@ const std::vector<double>& RawPlot::vector(std::string_view name) const {
   if (index < 0) {
     std::string available;
     for (const auto& n : names) available += (available.empty() ? "" : ", ") + n;
-    throw_input_error({}, "GC-1402",
+    throw InputError("GC-1402",
                       "vector " + quote_text(name) + " not found in plot " + quote_text(plot_name) + "; available: " +
                           (available.empty() ? std::string("(none)") : available),
                       "a netlist with .save lines writes only the vectors it names");

@@ -17,7 +17,7 @@
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/spice/fault_injection.h"
 #include "gaincell/spice/ngspice_library.h"
 #include "gaincell/spice/protocol.h"
@@ -150,7 +150,7 @@ std::string mode_problem(const std::string& value) {
   return "";
 }
 
-bool is_number(const std::string& text) { return netlist::try_parse_si(text).has_value(); }
+bool is_number(const std::string& text) { return gaincell::try_parse_si(text).has_value(); }
 
 }  // namespace
 

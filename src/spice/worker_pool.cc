@@ -180,7 +180,7 @@ struct WorkerPool::Worker {
 
 WorkerPool::WorkerPool(PoolOptions options) : options_(std::move(options)) {
   if (options_.jobs < 0 || options_.jobs > limits::kMaxJobs) {
-    throw InputError("GC-1301", "error GC-1301: " + std::to_string(options_.jobs) + " workers: expected 0 (one per core) to " +
+    throw InputError("GC-1301", std::to_string(options_.jobs) + " workers: expected 0 (one per core) to " +
                                     std::to_string(limits::kMaxJobs) + " (limits::kMaxJobs, docs/cli.md#limits)");
   }
   // The callers check the lines where the user wrote them (spec, card); this
@@ -188,7 +188,7 @@ WorkerPool::WorkerPool(PoolOptions options) : options_(std::move(options)) {
   for (std::size_t k = 0; k < options_.ngspice_init.size(); ++k) {
     const InitLineCheck c = check_init_line(options_.ngspice_init[k]);
     if (!c.ok()) {
-      throw InputError(c.id, "error " + c.id + ": ngspice_init[" + std::to_string(k) + "]: " + c.message + "\n  hint: " + c.hint);
+      throw InputError(c.id, c.message, c.hint).at_pointer("ngspice_init[" + std::to_string(k) + "]");
     }
     options_.ngspice_init[k] = c.line;
   }

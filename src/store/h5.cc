@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "gaincell/store/h5.h"
+#include "store/h5.h"
 
 #include <hdf5_hl.h>
 

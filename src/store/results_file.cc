@@ -15,7 +15,7 @@
 #include "gaincell/core/limits.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/store/h5.h"
+#include "store/h5.h"
 
 namespace gaincell::store {
 namespace {
@@ -246,7 +246,7 @@ void check_layout_names(const std::filesystem::path& path, const ResultsLayout& 
   auto claim = [&](const std::string& name, const std::string& what) {
     const auto [it, fresh] = taken.emplace(name, what);
     if (!fresh) {
-      throw InputError("GC-2102", "error GC-2102: " + path.string() + ": " + what + " is named '" + name +
+      throw InputError("GC-2102", path.string() + ": " + what + " is named '" + name +
                                       "', like " + it->second +
                                       "; in a results file every axis, measure and trace time (<measure>_time) "
                                       "needs a name of its own (they share the root group, docs/hdf5_layout.md): "
@@ -509,7 +509,7 @@ namespace {
 // damaged file is refused here, before any reader indexes past its end.
 void check_shapes(const Results& r, const std::filesystem::path& path) {
   auto bad = [&](const std::string& what) {
-    throw InputError("GC-2101", "error GC-2101: " + path.string() + ": " + what +
+    throw InputError("GC-2101", path.string() + ": " + what +
                                     "; the file is damaged or was not written by gaincell");
   };
   std::size_t points = 1;
@@ -727,7 +727,7 @@ Results read_results(const std::filesystem::path& path) {
     // A dataset or attribute missing or of the wrong type: a damaged file.
     std::string what = e.what();
     const auto cut = what.find('\n');
-    throw InputError("GC-2101", "error GC-2101: " + path.string() + ": " + what.substr(0, cut) +
+    throw InputError("GC-2101", path.string() + ": " + what.substr(0, cut) +
                                     " (a dataset or attribute is missing or of the wrong type); the file is damaged or "
                                     "was not written by gaincell" + (cut == std::string::npos ? "" : what.substr(cut)));
   }

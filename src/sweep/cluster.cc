@@ -26,22 +26,22 @@ std::string attr(const store::Results& r, const std::string& key) {
   return it == r.attributes.end() ? std::string() : it->second;
 }
 
-[[noreturn]] void mismatch(const std::string& what) { throw InputError("GC-1806", "error GC-1806: " + what); }
+[[noreturn]] void mismatch(const std::string& what) { throw InputError("GC-1806", what); }
 
 // Reads the shard files: finished shard files only (GC-1807, GC-1806).
 std::vector<store::Results> read_shards(const std::vector<fs::path>& files) {
-  if (files.empty()) throw InputError("GC-1807", "error GC-1807: merge: no shard files given");
+  if (files.empty()) throw InputError("GC-1807", "merge: no shard files given");
   std::vector<store::Results> shards;
   for (const auto& f : files) {
     if (f.extension() == ".partial" || f.extension() == ".journal") {
-      throw InputError("GC-1807", "error GC-1807: " + f.string() +
+      throw InputError("GC-1807", f.string() +
                                       " is an unfinished shard; finish it with `gaincell sweep ... --resume` first");
     }
     shards.push_back(store::read_results(f));
     const auto& r = shards.back();
     if (attr(r, "shard_count").empty()) mismatch(f.string() + " is not a shard file (no shard_count attribute)");
     if (attr(r, "complete") != "yes") {
-      throw InputError("GC-1807", "error GC-1807: " + f.string() + " is incomplete; finish it with --resume");
+      throw InputError("GC-1807", f.string() + " is incomplete; finish it with --resume");
     }
   }
   return shards;
@@ -123,7 +123,7 @@ void check_every_point_once(const std::vector<store::Results>& shards, const std
   std::sort(missing.begin(), missing.end());
   if (!duplicated.empty()) mismatch("points in more than one shard: " + short_list(duplicated));
   if (!missing_shard_list.empty() || !missing.empty()) {
-    throw InputError("GC-1807", "error GC-1807: merge: " +
+    throw InputError("GC-1807", "merge: " +
                                     (missing_shard_list.empty() ? std::string()
                                                                 : "shards missing: " + short_list(missing_shard_list) + "; ") +
                                     std::to_string(missing.size()) + " of " + std::to_string(total) +
@@ -217,14 +217,14 @@ std::vector<ShardState> shard_status(const fs::path& dir, nlohmann::json* manife
   const fs::path mpath = dir / "slurm.json";
   std::error_code ec;
   if (!fs::exists(mpath, ec)) {
-    throw InputError("GC-1808", "error GC-1808: " + dir.string() + " has no slurm.json: not a `gaincell slurm` directory");
+    throw InputError("GC-1808", dir.string() + " has no slurm.json: not a `gaincell slurm` directory");
   }
   const nlohmann::json manifest = nlohmann::json::parse(read_text_file(mpath), nullptr, false);
   auto count_of = [&](const char* key, std::size_t limit) -> std::size_t {
     const auto it = manifest.is_object() ? manifest.find(key) : manifest.end();
     if (it == manifest.end() || !it->is_number_unsigned() || it->get<std::size_t>() > limit ||
         (std::string(key) == "shards" && it->get<std::size_t>() == 0)) {
-      throw InputError("GC-1808", "error GC-1808: " + mpath.string() + ": \"" + key + "\" must be an integer in [" +
+      throw InputError("GC-1808", mpath.string() + ": \"" + key + "\" must be an integer in [" +
                                       (std::string(key) == "shards" ? "1" : "0") + ", " + std::to_string(limit) +
                                       "]; the file is damaged or not written by gaincell slurm");
     }

@@ -77,7 +77,7 @@ JournalContents read_journal(const std::filesystem::path& path) {
   if (!f) throw IoError("cannot read the journal " + path.string());
   const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   auto damaged = [&](std::size_t at, const std::string& what) {
-    throw InputError("GC-1804", "error GC-1804: " + path.string() + ": the journal is damaged at byte " +
+    throw InputError("GC-1804", path.string() + ": the journal is damaged at byte " +
                                     std::to_string(at) + " (" + what + "); it is not used. Remove it (and the .partial " +
                                     "file) to start the sweep over, or restore it");
   };

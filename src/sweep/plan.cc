@@ -7,7 +7,7 @@
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/limits.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::sweep {
 namespace {
@@ -32,7 +32,7 @@ struct MeasTerms {
 };
 
 MeasTerms meas_terms(const measure::ResolvedMeasure& m) {
-  using netlist::format_exact;
+  using gaincell::format_exact;
   MeasTerms t;
   t.terms = m.of.empty() ? std::vector<measure::VectorTerm>{} : measure::vector_terms(m.of);
   if (t.terms.size() != 1 || t.terms[0].sign != 1.0 || m.scale != 1.0) {
@@ -61,7 +61,7 @@ std::string term_lines(const measure::ResolvedMeasure& m, const MeasTerms& t, co
 // ngspice has no "time above"; its first-pulse width equals it for a single pulse.
 std::string time_above_lines(const measure::ResolvedMeasure& m, const MeasTerms& t, const std::string& from,
                              const std::string& to) {
-  const std::string th = netlist::format_exact(m.threshold);
+  const std::string th = gaincell::format_exact(m.threshold);
   std::string l = "* gaincell measure " + m.name + ": time " + m.of + " > " + th + " in [" + from + ", " + to + "] s";
   if (t.terms.size() == 1 && t.terms[0].sign == 1.0) {
     l += "\n.meas tran " + m.name + "_first_pulse trig " + t.terms[0].name + " val=" + th + " rise=1 targ " +
@@ -101,7 +101,7 @@ std::string trace_lines(const measure::ResolvedMeasure& m, double t_stop_s) {
 // product is not the exact integral gaincell computes, and printing a
 // different number would mislead.
 std::string meas_line(const measure::ResolvedMeasure& m, double t_stop_s) {
-  using netlist::format_exact;
+  using gaincell::format_exact;
   const std::string from = format_exact(m.t_from_s);
   const std::string to = format_exact(std::isinf(m.t_to_s) ? t_stop_s : m.t_to_s);
   const MeasTerms t = meas_terms(m);
@@ -133,8 +133,8 @@ SweepPlan::SweepPlan(const SweepSpec& spec) : spec_(spec) {
   for (const auto& a : spec_.axes) {
     GC_CHECK(!a.values.empty()) << "axis " << a.name << " has no values";
     if (a.values.size() > limits::kMaxPoints / size_) {
-      throw InputError("GC-1209", spec_.path.string() + ": error GC-1209: the sweep has more than " +
-                                      std::to_string(limits::kMaxPoints) + " points (limits::kMaxPoints, docs/cli.md#limits)");
+      throw InputError("GC-1209", "the sweep has more than " +
+                                      std::to_string(limits::kMaxPoints) + " points (limits::kMaxPoints, docs/cli.md#limits)").in_file(spec_.path.string());
     }
     size_ *= a.values.size();
   }
@@ -148,7 +148,7 @@ std::vector<std::size_t> SweepPlan::shape() const {
 
 std::vector<double> SweepPlan::coordinates(std::size_t k) const {
   if (k >= size_) {
-    throw InputError("GC-1209", "error GC-1209: point " + std::to_string(k) + " does not exist; " +
+    throw InputError("GC-1209", "point " + std::to_string(k) + " does not exist; " +
                                     spec_.path.string() + " has points 0.." + std::to_string(size_ - 1));
   }
   std::vector<double> c(spec_.axes.size());
@@ -184,7 +184,7 @@ std::string SweepPlan::describe(std::size_t k) const {
   for (std::size_t i = 0; i < c.size(); ++i) {
     const Axis& a = spec_.axes[i];
     const std::string value = a.kind == Axis::Kind::kCorner ? a.labels[static_cast<std::size_t>(c[i])]
-                                                            : netlist::format_exact(c[i]);
+                                                            : gaincell::format_exact(c[i]);
     const bool has_unit = a.kind != Axis::Kind::kCorner && !a.unit.empty() && a.unit != "1";
     out += (out.empty() ? "" : " ") + a.name + "=" + value + (has_unit ? " " + a.unit : "");
   }
@@ -204,7 +204,7 @@ std::vector<measure::ResolvedMeasure> SweepPlan::measures(std::size_t k) const {
 }
 
 std::string SweepPlan::render(std::size_t k) const {
-  using netlist::format_exact;
+  using gaincell::format_exact;
   netlist::RenderRequest req;
   req.values = overrides(k);
   req.comments.push_back("gaincell sweep '" + spec_.name + "' point " + std::to_string(k) + " of " +

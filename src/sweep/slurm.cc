@@ -25,7 +25,7 @@ std::string quote(const fs::path& p) {
 }
 
 [[noreturn]] void bad_option(const std::string& what) {
-  throw InputError("GC-1809", "error GC-1809: slurm: " + what);
+  throw InputError("GC-1809", "slurm: " + what);
 }
 
 // Each value becomes one #SBATCH line: a newline would start a script line.
@@ -283,7 +283,7 @@ void check_scripts(const fs::path& d) {
   for (const char* script : {"shards.sbatch", "merge.sbatch"}) {
     std::error_code ec;
     if (!fs::is_regular_file(d / script, ec)) {
-      throw InputError("GC-1816", "error GC-1816: " + (d / script).string() +
+      throw InputError("GC-1816", (d / script).string() +
                                       " is missing: --resubmit-failed submits the scripts `gaincell slurm` wrote "
                                       "there; write them again with gaincell slurm SPEC -o " + d.string());
     }
@@ -296,7 +296,7 @@ void check_spec_unchanged(const fs::path& d, const nlohmann::json& manifest) {
   const std::string recorded = manifest.value("spec_sha256", std::string());
   const SweepSpec now = load_spec(spec_file);
   if (sha256_hex(now.text) != recorded) {
-    throw InputError("GC-1817", "error GC-1817: " + spec_file + " has changed since gaincell slurm wrote " +
+    throw InputError("GC-1817", spec_file + " has changed since gaincell slurm wrote " +
                                     (d / "slurm.json").string() + " (spec_sha256 " + recorded + ", now " +
                                     sha256_hex(now.text) + "): its shards would not merge with the finished "
                                     "ones; restore the spec or start a new directory");
@@ -309,7 +309,7 @@ void check_arrays_gone(const fs::path& d, const std::vector<std::string>& arrays
   if (live.empty()) return;
   std::string list;
   for (std::size_t k = 0; k < live.size() && k < 10; ++k) list += "\n  " + live[k];
-  throw InputError("GC-1815", "error GC-1815: --resubmit-failed " + d.string() + ": " +
+  throw InputError("GC-1815", "--resubmit-failed " + d.string() + ": " +
                                   std::to_string(live.size()) + " task(s) of its array jobs are still in the "
                                   "queue (array job|task|state):" + list +
                                   "\nwait until they have ended, or cancel them (scancel ID), then resubmit");
@@ -333,7 +333,7 @@ nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file,
 std::vector<ArraySubmission> plan_arrays(std::vector<std::size_t> shards, std::size_t max_array_size,
                                          std::size_t max_running) {
   if (max_array_size == 0 || max_array_size > kSlurmMaxMaxArraySize) {
-    throw InputError("GC-1814", "error GC-1814: slurm: MaxArraySize is " + std::to_string(max_array_size) +
+    throw InputError("GC-1814", "slurm: MaxArraySize is " + std::to_string(max_array_size) +
                                     ": expected 1 to " + std::to_string(kSlurmMaxMaxArraySize) +
                                     " (MaxArraySize=0 in slurm.conf disables job arrays; this cluster cannot run them)");
   }
@@ -370,13 +370,13 @@ std::size_t parse_max_array_size(const std::string& text) {
     const bool digits = !value.empty() && value.size() <= 8 && value.find_first_not_of("0123456789") == std::string::npos;
     const std::size_t n = digits ? std::stoul(value) : 0;
     if (!digits || n < 1 || n > kSlurmMaxMaxArraySize) {
-      throw InputError("GC-1814", "error GC-1814: scontrol show config: MaxArraySize = \"" + value +
+      throw InputError("GC-1814", "scontrol show config: MaxArraySize = \"" + value +
                                       "\": expected a count of 1 to " + std::to_string(kSlurmMaxMaxArraySize) +
                                       " (0 disables job arrays); give --max-array-size to override");
     }
     return n;
   }
-  throw InputError("GC-1814", "error GC-1814: scontrol show config printed no \"MaxArraySize = N\" line; "
+  throw InputError("GC-1814", "scontrol show config printed no \"MaxArraySize = N\" line; "
                               "give --max-array-size N (the cluster's MaxArraySize) to lay out the arrays");
 }
 
@@ -387,12 +387,12 @@ std::size_t cluster_max_array_size(std::size_t given, bool required) {
     r = run_slurm_client({"scontrol", "show", "config"});
   } catch (const IoError& e) {
     if (!required) return 0;
-    throw InputError("GC-1814", std::string("error GC-1814: cannot read the cluster's MaxArraySize: ") + e.what() +
+    throw InputError("GC-1814", std::string("cannot read the cluster's MaxArraySize: ") + e.what() +
                                     "; give --max-array-size N");
   }
   if (r.first != 0) {
     if (!required) return 0;
-    throw InputError("GC-1814", "error GC-1814: cannot read the cluster's MaxArraySize: `scontrol show config` exited " +
+    throw InputError("GC-1814", "cannot read the cluster's MaxArraySize: `scontrol show config` exited " +
                                     std::to_string(r.first) + ": " + r.second.substr(0, 300) +
                                     "; give --max-array-size N");
   }
@@ -483,7 +483,7 @@ std::vector<std::string> cancel_pending_merges(const Resubmission& r) {
   for (const auto& line : queued(r.merge_jobs)) {
     const std::string id = line.substr(0, line.find('|'));
     if (line.substr(line.rfind('|') + 1) != "PENDING") {
-      throw InputError("GC-1815", "error GC-1815: --resubmit-failed " + r.dir.string() + ": its merge job " + line +
+      throw InputError("GC-1815", "--resubmit-failed " + r.dir.string() + ": its merge job " + line +
                                       " is not pending; wait until it has ended, then resubmit");
     }
     auto [rc, out] = run_slurm_client({"scancel", id});

@@ -13,7 +13,7 @@
 #include "gaincell/core/json_reader.h"
 #include "gaincell/core/limits.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/spice/worker.h"
 
 namespace gaincell::sweep {
@@ -55,7 +55,7 @@ class Reader : public JsonReader {
       if (s == "start") return {TimeRef::Kind::kStart, 0.0, ""};
       if (s == "end") return {TimeRef::Kind::kEnd, 0.0, ""};
       if (tpl.find_param(s) != nullptr) return {TimeRef::Kind::kParam, 0.0, tpl.find_param(s)->name};
-      if (!netlist::try_parse_si(s)) {
+      if (!gaincell::try_parse_si(s)) {
         fail(pointer, "GC-1205", "expected a time: a number (s), \"start\", \"end\" or a template parameter; found " +
                                      j.dump());
       }
@@ -404,7 +404,7 @@ class SpecParser {
         spec_.options.emplace_back(key, value.get<std::string>());
         return;
       }
-      spec_.options.emplace_back(key, netlist::format_exact(r_.number(value, ptr, "")));
+      spec_.options.emplace_back(key, gaincell::format_exact(r_.number(value, ptr, "")));
     });
   }
 
@@ -514,10 +514,10 @@ class SpecParser {
   // A fixed time outside the transient fails every point: say so now.
   void check_within_transient(const json& m, const std::string& ptr, const MeasureSpec& ms) const {
     const TranAnalysis& t = spec_.tran;
-    const std::string span = "(" + netlist::format_exact(t.start_s) + " s to " + netlist::format_exact(t.stop_s) + " s)";
+    const std::string span = "(" + gaincell::format_exact(t.start_s) + " s to " + gaincell::format_exact(t.stop_s) + " s)";
     for (const auto& [key, time] : {std::pair<const char*, const TimeRef*>{"at", &ms.at}, {"from", &ms.from}, {"to", &ms.to}}) {
       if (m.contains(key) && time->kind == TimeRef::Kind::kNumber && !(time->value_s >= t.start_s && time->value_s <= t.stop_s)) {
-        r_.fail(ptr + "/" + key, "GC-1205", netlist::format_exact(time->value_s) + " s is outside the transient " + span);
+        r_.fail(ptr + "/" + key, "GC-1205", gaincell::format_exact(time->value_s) + " s is outside the transient " + span);
       }
     }
     if (ms.kind == measure::MeasureKind::kTrace && (ms.times_s.front() < t.start_s || ms.times_s.back() > t.stop_s)) {
@@ -534,11 +534,11 @@ class SpecParser {
       for (const char* option : {"gmin", "abstol"}) {
         const auto it = std::find_if(spec_.options.begin(), spec_.options.end(),
                                      [&](const auto& o) { return o.first == option; });
-        const double value = it == spec_.options.end() ? 1e-12 : netlist::parse_si(it->second);
+        const double value = it == spec_.options.end() ? 1e-12 : gaincell::parse_si(it->second);
         if (value > kLeakageToleranceMax) {
           r_.fail(it == spec_.options.end() ? "/options" : std::string("/options/") + option, "GC-1211",
                   "measure '" + ms.name + "' is leakage-sensitive but " + option + " = " +
-                      netlist::format_exact(value) + (it == spec_.options.end() ? " (ngspice's default)" : "") +
+                      gaincell::format_exact(value) + (it == spec_.options.end() ? " (ngspice's default)" : "") +
                       "; retention needs gmin <= 1e-18 and abstol <= 1e-18",
                   "with larger values the gmin conductance fakes the leak (a 1.9 ms apparent retention instead "
                   "of 28 ms in gaincell's planning measurements)");
@@ -568,7 +568,7 @@ class SpecParser {
     if (!root_.contains("timeout_s")) return;
     spec_.timeout_s = r_.number(root_["timeout_s"], "/timeout_s", "s");
     if (!(spec_.timeout_s > 0 && spec_.timeout_s <= limits::kMaxTimeout_s)) {
-      r_.fail("/timeout_s", "GC-1205", "the timeout must be > 0 s and at most " + netlist::format_exact(limits::kMaxTimeout_s) +
+      r_.fail("/timeout_s", "GC-1205", "the timeout must be > 0 s and at most " + gaincell::format_exact(limits::kMaxTimeout_s) +
                                            " s (limits::kMaxTimeout_s, docs/cli.md#limits)");
     }
   }

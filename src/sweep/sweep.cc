@@ -21,7 +21,7 @@
 #include "gaincell/core/run_lock.h"
 #include "gaincell/core/json_location.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/netlist/subckt.h"
 #include "gaincell/netlist/template.h"
 #include "gaincell/spice/worker.h"
@@ -43,7 +43,7 @@ std::string utc_now() {
   return buf;
 }
 
-std::string seconds_text(double s) { return netlist::format_human(s, "s", 3, true); }
+std::string seconds_text(double s) { return gaincell::format_human(s, "s", 3, true); }
 
 // A plot's vector name as a measure would write it: node -> v(node),
 // v.x1.vs#branch -> i(x1.vs), vs#branch -> i(vs).
@@ -100,10 +100,10 @@ void check_missing_vectors(const SweepSpec& spec, const spice::SimResult& r) {
       const auto [line, col] = locate_json_pointer(spec.text, pointer);
       const std::string lacking = lacking_part(missing, r.plot_vectors);
       const auto close = closest_names(lacking, offered_vectors(spec, r.plot_vectors), 3);
-      throw_input_error({spec.path.string(), line, col, pointer}, "GC-1213",
+      throw InputError("GC-1213",
                         "measure '" + m.name + "' reads " + missing + ", but the circuit has no " + lacking + " (point " +
                             std::to_string(r.id) + " was simulated first; nothing else ran)",
-                        close.empty() ? "the circuit has no vectors to offer" : "closest: " + join(close, ", "));
+                        close.empty() ? "the circuit has no vectors to offer" : "closest: " + join(close, ", ")).at({spec.path.string(), line, col, pointer});
     }
   }
 }
@@ -119,7 +119,7 @@ void check_preflight(const SweepSpec& spec, const SweepPlan& plan, const spice::
   if (!fatal) return;
   std::string said = r.message;
   for (std::size_t p = said.find('\n'); p != std::string::npos; p = said.find('\n', p + 3)) said.insert(p + 1, "  ");
-  throw InputError("GC-1214", "error GC-1214: " + spec.path.string() + ": point " + std::to_string(r.id) + " (" +
+  throw InputError("GC-1214", spec.path.string() + ": point " + std::to_string(r.id) + " (" +
                                   plan.describe(r.id) + ") failed as " + std::string(spice::to_string(r.outcome)) +
                                   ", a reason no other point can escape; nothing else was run. ngspice said:\n  " + said);
 }
@@ -140,7 +140,7 @@ std::vector<std::size_t> shard_points(std::size_t total, std::size_t index, std:
 std::pair<std::size_t, std::size_t> parse_shard(const std::string& text) {
   const auto slash = text.find('/');
   auto fail = [&]() -> std::pair<std::size_t, std::size_t> {
-    throw InputError("GC-1801", "error GC-1801: --shard \"" + text +
+    throw InputError("GC-1801", "--shard \"" + text +
                                     "\": expected i/N with 0 <= i < N (e.g. 3/8, or ${SLURM_ARRAY_TASK_ID}/8)");
   };
   if (slash == std::string::npos || slash == 0 || slash + 1 >= text.size()) return fail();
@@ -154,7 +154,7 @@ std::pair<std::size_t, std::size_t> parse_shard(const std::string& text) {
     const unsigned long n = std::stoul(rest, &used);
     if (used != rest.size() || n == 0 || i >= n) return fail();
     if (n > limits::kMaxShards) {
-      throw InputError("GC-1801", "error GC-1801: --shard \"" + text + "\": at most " +
+      throw InputError("GC-1801", "--shard \"" + text + "\": at most " +
                                       std::to_string(limits::kMaxShards) + " shards (limits::kMaxShards, docs/cli.md#limits)");
     }
     return {i, n};
@@ -208,7 +208,7 @@ std::string SweepSummary::full() const {
     if (std::isnan(r.min)) {
       out << "no value (no point succeeded)\n";
     } else {
-      out << netlist::format_human(r.min, r.unit, 4, true) << " .. " << netlist::format_human(r.max, r.unit, 4, true)
+      out << gaincell::format_human(r.min, r.unit, 4, true) << " .. " << gaincell::format_human(r.max, r.unit, 4, true)
           << "\n";
     }
   }
@@ -264,12 +264,12 @@ void check_options(const SweepOptions& options) {
   if (!(options.timeout_s >= 0 && options.timeout_s <= limits::kMaxTimeout_s)) {
     char given[32];
     std::snprintf(given, sizeof given, "%g", options.timeout_s);
-    throw InputError("GC-1303", "error GC-1303: timeout " + std::string(given) +
-                                    " s: expected 0 (the spec's) to " + netlist::format_exact(limits::kMaxTimeout_s) +
+    throw InputError("GC-1303", "timeout " + std::string(given) +
+                                    " s: expected 0 (the spec's) to " + gaincell::format_exact(limits::kMaxTimeout_s) +
                                     " s (limits::kMaxTimeout_s, docs/cli.md#limits)");
   }
   if (options.jobs < 0 || options.jobs > limits::kMaxJobs) {
-    throw InputError("GC-1301", "error GC-1301: " + std::to_string(options.jobs) + " workers: expected 0 (one per core) to " +
+    throw InputError("GC-1301", std::to_string(options.jobs) + " workers: expected 0 (one per core) to " +
                                     std::to_string(limits::kMaxJobs) + " (limits::kMaxJobs, docs/cli.md#limits)");
   }
 }
@@ -356,7 +356,7 @@ void check_same_run(const JournalContents& jc, const nlohmann::json& header, con
   for (const char* key : {"spec_sha256", "template_sha256", "include_sha256", "gaincell_version", "gaincell_git_sha",
                           "points_total", "shard_index", "shard_count"}) {
     if (jc.header.value(key, nlohmann::json()) != header[key]) {
-      throw InputError("GC-1805", "error GC-1805: " + journal_path.string() + " was written by a different run (" +
+      throw InputError("GC-1805", journal_path.string() + " was written by a different run (" +
                                       key + ": " + jc.header.value(key, nlohmann::json()).dump() + ", now " +
                                       header[key].dump() + "); --resume continues only the same spec, netlists, " +
                                       "shard and gaincell build. Delete the journal and the .partial file to start over");
@@ -399,14 +399,14 @@ std::map<std::string, std::string> final_attributes(const SweepSummary& summary)
   std::map<std::string, std::string> attrs{
       {"points_ok", std::to_string(summary.ok())},
       {"points_failed", std::to_string(summary.failed())},
-      {"wall_time_s", netlist::format_exact(summary.wall_time_s)},
+      {"wall_time_s", gaincell::format_exact(summary.wall_time_s)},
       {"jobs", std::to_string(summary.jobs)},
       {"ngspice_version", summary.ngspice_version},
-      {"parent_cpu_time_s", netlist::format_exact(summary.parent_cpu_time_s)},
+      {"parent_cpu_time_s", gaincell::format_exact(summary.parent_cpu_time_s)},
       {"parent_peak_rss_kib", std::to_string(summary.parent_peak_rss_kib)},
       {"worker_peak_rss_kib", std::to_string(summary.worker_peak_rss_kib)},
-      {"ngspice_parse_time_s", netlist::format_exact(summary.parse_time_s)},
-      {"ngspice_run_time_s", netlist::format_exact(summary.run_time_s)}};
+      {"ngspice_parse_time_s", gaincell::format_exact(summary.parse_time_s)},
+      {"ngspice_run_time_s", gaincell::format_exact(summary.run_time_s)}};
   if (summary.resumed > 0) attrs["points_from_journal"] = std::to_string(summary.resumed);
   return attrs;
 }
@@ -451,7 +451,7 @@ class SweepRun {
     summary_.output = options_.output;
     summary_.jobs = pool_.jobs();
     if (options_.shard_count > 0 && options_.shard_index >= options_.shard_count) {
-      throw InputError("GC-1801", "error GC-1801: shard " + std::to_string(options_.shard_index) + "/" +
+      throw InputError("GC-1801", "shard " + std::to_string(options_.shard_index) + "/" +
                                       std::to_string(options_.shard_count) + ": expected 0 <= i < N");
     }
     owned_ = shard_points(plan_.size(), options_.shard_index, options_.shard_count);
@@ -466,13 +466,13 @@ class SweepRun {
   // GC-1803: an interrupted run's journal without --resume; GC-1810: an existing output.
   void check_existing_output() const {
     if (have_journal_ && !options_.resume) {
-      throw InputError("GC-1803", "error GC-1803: " + journal_path_.string() + " exists: an earlier run of " +
+      throw InputError("GC-1803", journal_path_.string() + " exists: an earlier run of " +
                                       options_.output.string() + " was interrupted. Rerun with --resume to finish it " +
                                       "(its points are kept), or delete " + journal_path_.string() + " and " +
                                       options_.output.string() + ".partial to start over");
     }
     if (!options_.resume && !options_.overwrite && exists(options_.output)) {
-      throw InputError("GC-1810", "error GC-1810: " + options_.output.string() +
+      throw InputError("GC-1810", options_.output.string() +
                                       " exists; refusing to overwrite it: give --overwrite to replace it, or another -o");
     }
   }
@@ -491,7 +491,7 @@ class SweepRun {
   SweepSummary finished_file_summary() {
     const store::Results done = store::read_results(options_.output);
     if (!is_finished_file_of(done, options_, layout_.attributes.at("spec_sha256"))) {
-      throw InputError("GC-1803", "error GC-1803: " + options_.output.string() +
+      throw InputError("GC-1803", options_.output.string() +
                                       " exists and is not a finished file of this run; --resume will not overwrite it");
     }
     for (auto st : done.status) {

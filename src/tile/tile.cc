@@ -13,17 +13,17 @@
 #include "gaincell/netlist/deck_check.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/core/strings.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/netlist/subckt.h"
 #include "gaincell/spice/worker_pool.h"
-#include "gaincell/store/h5.h"
+#include "store/h5.h"
 #include "gaincell/sweep/spec.h"
 
 namespace gaincell::tile {
 namespace {
 
 namespace fs = std::filesystem;
-using netlist::format_exact;
+using gaincell::format_exact;
 using cell::SignScheme;
 
 std::string node(const std::string& base, std::size_t a) { return base + "_" + std::to_string(a); }
@@ -144,23 +144,23 @@ TileSpec tile_from_card(const cell::CellCard& c) {
 
 TileSpec tile_from_subckt(const fs::path& file) {
   const auto subckts = netlist::read_subckts(file);
-  if (subckts.empty()) throw_input_error({file.string(), 0, 0, ""}, "GC-1501", "no .subckt line: not a cell file");
+  if (subckts.empty()) throw InputError("GC-1501", "no .subckt line: not a cell file").at({file.string(), 0, 0, ""});
   const auto& s = subckts.front();
   static const char* const kRoles[] = {"wbl", "wwl", "wlr", "wlrb", "rd", "vdd"};
   for (const auto& p : s.ports) {
     if (std::find_if(std::begin(kRoles), std::end(kRoles), [&](const char* r) { return p == r; }) == std::end(kRoles)) {
-      throw_input_error({file.string(), s.line, 1, ""}, "GC-1501", "port '" + p + "' of subcircuit " + s.name + " is not a tile role",
+      throw InputError("GC-1501", "port '" + p + "' of subcircuit " + s.name + " is not a tile role",
                         "name the ports wbl, wwl, rd (required), wlr and/or wlrb, and vdd, or write a cell card that maps "
-                        "your port names to roles (docs/cells.md)");
+                        "your port names to roles (docs/cells.md)").at({file.string(), s.line, 1, ""});
     }
   }
   auto has = [&](const char* port) { return std::find(s.ports.begin(), s.ports.end(), port) != s.ports.end(); };
   for (const char* required : {"wbl", "wwl", "rd"}) {
-    if (!has(required)) throw_input_error({file.string(), s.line, 1, ""}, "GC-1501", "subcircuit " + s.name + " has no '" + required + "' port");
+    if (!has(required)) throw InputError("GC-1501", "subcircuit " + s.name + " has no '" + required + "' port").at({file.string(), s.line, 1, ""});
   }
   if (!has("wlr") && !has("wlrb")) {
-    throw_input_error({file.string(), s.line, 1, ""}, "GC-1501",
-                      "subcircuit " + s.name + " has neither a 'wlr' nor a 'wlrb' read word line port");
+    throw InputError("GC-1501",
+                      "subcircuit " + s.name + " has neither a 'wlr' nor a 'wlrb' read word line port").at({file.string(), s.line, 1, ""});
   }
   // The default cell's levels and gaincell's converter (documented: docs/tiles.md).
   TileSpec t = tile_from_card(cell::load_card(cell::default_card_path()));
@@ -197,7 +197,7 @@ void apply_overrides(TileSpec& t, const TileOverrides& o) {
                                      std::pair{&t.wlrb_active_v, o.wlrb_active_v}}) {
     if (value) *level = *value;
   }
-  if (o.passive_line && o.held_line) throw InputError("GC-1502", "error GC-1502: tile: --passive-line or --held-line, not both");
+  if (o.passive_line && o.held_line) throw InputError("GC-1502", "tile: --passive-line or --held-line, not both");
   if (o.passive_line) t.passive_line = true;
   if (o.held_line) t.passive_line = false;
   if (o.c_line_f) t.c_line_f = *o.c_line_f;
@@ -222,7 +222,7 @@ void set_random_inputs(TileSpec& t, std::size_t tokens, std::size_t dims, std::u
 }
 
 void validate(const TileSpec& t) {
-  auto fail = [](const std::string& what) { throw InputError("GC-1502", "error GC-1502: tile: " + what); };
+  auto fail = [](const std::string& what) { throw InputError("GC-1502", "tile: " + what); };
   if (t.tokens < 1 || t.dims < 1) fail("tokens and dims must be >= 1");
   if (t.tokens > 64 || t.dims > 64) fail("tiles are at most 64 x 64 (the paper's sub-tile)");
   if (t.q.size() != t.dims) fail("Q has " + std::to_string(t.q.size()) + " values; expected dims = " + std::to_string(t.dims));
@@ -590,7 +590,7 @@ void read_tile_inputs(TileSpec& t, const fs::path& path) {
   h5::Handle k = h5::open_dataset(file.id(), "K");
   const auto kshape = h5::dataset_shape(k.id());
   if (kshape.size() != 2) {
-    throw InputError("GC-1502", path.string() + ": error GC-1502: K must be 2-D [tokens, dims]");
+    throw InputError("GC-1502", "K must be 2-D [tokens, dims]").in_file(path.string());
   }
   t.tokens = kshape[0];
   t.dims = kshape[1];
@@ -600,7 +600,7 @@ void read_tile_inputs(TileSpec& t, const fs::path& path) {
 }
 
 std::string summary(const TileSpec& t, const TileResult& r, const fs::path& results_file) {
-  const auto human = [](double v, const char* unit, int digits) { return netlist::format_human(v, unit, digits, true); };
+  const auto human = [](double v, const char* unit, int digits) { return gaincell::format_human(v, unit, digits, true); };
   std::string out = "tile " + std::to_string(t.tokens) + "x" + std::to_string(t.dims) + " of " + t.cell_name + ": " +
                     std::string(spice::to_string(r.outcome)) + " in " + human(r.wall_time_s, "s", 3) + " (ngspice parse " +
                     human(r.parse_time_s, "s", 3) + ", run " + human(r.run_time_s, "s", 3) + ")\nresults: " +

@@ -80,7 +80,13 @@ TEST_CASE("fit data from a CSV characterized elsewhere", "[unit][fit]") {
   CHECK(std::isnan(data.output.values[1]));  // excluded and counted by the fit
   testing::write_file(dir / "bad.csv", "a[V],b[V]\n1,2\n3,4V\n");
   CHECK_THROWS_WITH(fit::load_csv_data(dir / "bad.csv", {{"a"}, "b", {}}, nullptr),
-                    Catch::Matchers::StartsWith((dir / "bad.csv").string() + ":3:2: error GC-1612: column 'b': value \"4V\""));
+                    Catch::Matchers::StartsWith((dir / "bad.csv").string() + ":3:3: error GC-1612: field 2 (column 'b'): value \"4V\""));
+  testing::write_file(dir / "spaced.csv", "a[V], b[V]\n1, 2\n3,   x\n");
+  CHECK_THROWS_WITH(fit::load_csv_data(dir / "spaced.csv", {{"a"}, "b", {}}, nullptr),
+                    Catch::Matchers::StartsWith((dir / "spaced.csv").string() + ":3:6: error GC-1612: field 2 (column 'b'): value \"x\""));
+  testing::write_file(dir / "noname.csv", "a[V],[V]\n1,2\n");
+  CHECK_THROWS_WITH(fit::load_csv_data(dir / "noname.csv", {{"a"}, "b", {}}, nullptr),
+                    Catch::Matchers::StartsWith((dir / "noname.csv").string() + ":1:6: error GC-1612: field 2 of the header has no column name"));
   testing::write_file(dir / "short.csv", "a[V],b[V]\n1\n");
   CHECK_THROWS_WITH(fit::load_csv_data(dir / "short.csv", {{"a"}, "b", {}}, nullptr),
                     (dir / "short.csv").string() + ":2: error GC-1612: expected 2 values, found 1");

@@ -72,7 +72,7 @@ TEST_CASE("fit_model fits the kind its name says, with the options of that kind"
   CHECK(std::get<LutModel>(lut).interpolation() == LutModel::Interpolation::kCubic);
   CHECK(info_of(lut).out_of_range == OutOfRange::kError);
   CHECK_THROWS_WITH(evaluate(lut, std::vector<double>{0.5, 0.0}),
-                    "evaluate lut (cubic): input 'x_v' = 0.5 is outside the fitted range [0, 0.4] (out_of_range policy \"error\")");
+                    "error GC-1609: evaluate lut (cubic): input 'x_v' = 0.5 is outside the fitted range [0, 0.4] (out_of_range policy \"error\")");
 
   FitModelOptions fixed;
   fixed.v_inf_v = 0.45;

@@ -66,7 +66,7 @@ TEST_CASE("least squares: rank-deficient system is refused unless allowed", "[un
   Eigen::VectorXd b(4);
   b << 2, 3.9, 6.1, 8;
   CHECK_THROWS_WITH(solve_least_squares(a, b, {}),
-                    "least squares: rank-deficient system: numerical rank 2 < 3 unknowns (4 rows); the data "
+                    "error GC-1602: least squares: rank-deficient system: numerical rank 2 < 3 unknowns (4 rows); the data "
                     "determine only 2 combinations of the coefficients; set allow_rank_deficient to accept the "
                     "minimum-norm solution");
   try {
@@ -110,10 +110,10 @@ TEST_CASE("least squares: refusals", "[unit][fit]") {
   a << 1, std::numeric_limits<double>::quiet_NaN();
   Eigen::VectorXd b(2);
   b << 1, 2;
-  CHECK_THROWS_WITH(solve_least_squares(a, b, {}), "least squares: row 1 holds a non-finite value (NaN or inf)");
+  CHECK_THROWS_WITH(solve_least_squares(a, b, {}), "error GC-1601: least squares: row 1 holds a non-finite value (NaN or inf)");
   a(1, 0) = 1.0;
   LeastSquaresOptions options;
   options.rank_rtol = 0.0;
   CHECK_THROWS_WITH(solve_least_squares(a, b, options),
-                    "Invalid configuration. fit.rank_rtol = 0. Violated constraint: 0 < fit.rank_rtol < 1");
+                    "error GC-1603: Invalid configuration. fit.rank_rtol = 0. Violated constraint: 0 < fit.rank_rtol < 1");
 }

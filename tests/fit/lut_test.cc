@@ -62,12 +62,12 @@ TEST_CASE("a lookup table is exact at its nodes and interpolates between them", 
 TEST_CASE("a lookup table refuses holes and incomplete grids", "[unit][fit]") {
   auto d = grid_data(4, 3, false);
   d.output.values[5] = std::nan("");
-  CHECK_THROWS_WITH(LutModel::fit(d, {}), "lut: 1 of 12 points are NaN (failed): a table cannot bridge holes; rerun "
+  CHECK_THROWS_WITH(LutModel::fit(d, {}), "error GC-1614: lut: 1 of 12 points are NaN (failed): a table cannot bridge holes; rerun "
                                           "them or fit a poly");
   d = grid_data(4, 3, false);
   d.inputs[0].values.pop_back();
   d.inputs[1].values.pop_back();
   d.output.values.pop_back();
-  CHECK_THROWS_WITH(LutModel::fit(d, {}), "lut: the data is not a complete regular grid: 11 points, but the inputs' "
+  CHECK_THROWS_WITH(LutModel::fit(d, {}), "error GC-1614: lut: the data is not a complete regular grid: 11 points, but the inputs' "
                                           "distinct values make 12");
 }

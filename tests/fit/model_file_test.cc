@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "gaincell/fit/model_file.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "gaincell/core/error.h"
+#include "test_support.h"
 
 using namespace gaincell::fit;
 using nlohmann::json;
@@ -92,39 +94,39 @@ TEST_CASE("model file: out-of-range policy", "[unit][fit]") {
   info_of(m).out_of_range = OutOfRange::kError;
   const Model back = model_from_json(to_json(m));
   CHECK_THROWS_WITH(evaluate(back, above),
-                    "evaluate poly: input 'v_store_v' = 1.2 is outside the fitted range [0, 0.9] (out_of_range "
+                    "error GC-1609: evaluate poly: input 'v_store_v' = 1.2 is outside the fitted range [0, 0.9] (out_of_range "
                     "policy \"error\")");
   const double two[] = {0.1, 0.2};
-  CHECK_THROWS_WITH(evaluate(back, two), "evaluate poly: expected 1 inputs (v_store_v), found 2");
+  CHECK_THROWS_WITH(evaluate(back, two), "error GC-1610: evaluate poly: expected 1 inputs (v_store_v), found 2");
 }
 
 TEST_CASE("model file: malformed documents", "[unit][fit]") {
   const json good = to_json(one_of_each()[2]);
   json j = good;
   j["format"] = "gaincell-model/2";
-  CHECK_THROWS_WITH(model_from_json(j), "model file: /format: expected \"gaincell-model/1\", found \"gaincell-model/2\"");
+  CHECK_THROWS_WITH(model_from_json(j), "error GC-1608: /format: expected \"gaincell-model/1\", found \"gaincell-model/2\"");
   j = good;
   j["kind"] = "spline";
   CHECK_THROWS_WITH(model_from_json(j),
-                    "model file: /kind: unknown kind \"spline\"; expected paper_poly, poly, exp_decay, hard_sigmoid or lut");
+                    "error GC-1608: /kind: unknown kind \"spline\"; expected paper_poly, poly, exp_decay, hard_sigmoid or lut");
   j = good;
   j["inputs"][0].erase("unit");
-  CHECK_THROWS_WITH(model_from_json(j), "model file: /inputs/0: missing key \"unit\"");
+  CHECK_THROWS_WITH(model_from_json(j), "error GC-1608: /inputs/0: missing key \"unit\"");
   j = good;
   j["coefficients"][0]["name"] = "tau";
-  CHECK_THROWS_WITH(model_from_json(j), "model file: /coefficients/0/name: expected \"tau_s\", found \"tau\"");
+  CHECK_THROWS_WITH(model_from_json(j), "error GC-1608: /coefficients/0/name: expected \"tau_s\", found \"tau\"");
   j = good;
   j["coefficients"][1]["value"] = "0.45";
-  CHECK_THROWS_WITH(model_from_json(j), "model file: /coefficients/1/value: expected a number, found string");
+  CHECK_THROWS_WITH(model_from_json(j), "error GC-1608: /coefficients/1/value: expected a number, found string");
   j = good;
   j["out_of_range"] = "extrapolate";
-  CHECK_THROWS_WITH(model_from_json(j), "model file: /out_of_range: expected \"clamp\" or \"error\", found \"extrapolate\"");
-  CHECK_THROWS_WITH(model_from_json(json::array()), "model file: /: expected an object, found array");
+  CHECK_THROWS_WITH(model_from_json(j), "error GC-1608: /out_of_range: expected \"clamp\" or \"error\", found \"extrapolate\"");
+  CHECK_THROWS_WITH(model_from_json(json::array()), "error GC-1608: /: expected an object, found array");
   try {
     model_from_json(json::array());
   } catch (const gaincell::InputError& e) {
     CHECK(e.id() == "GC-1608");
-    CHECK(std::string(e.what()) == "model file: /: expected an object, found array");
+    CHECK(std::string(e.what()) == "error GC-1608: /: expected an object, found array");
   }
 }
 
@@ -135,6 +137,6 @@ TEST_CASE("model file: paper poly scales in x_pw outside the fitted pulse widths
   CHECK(evaluate(m, tenth) == Approx(0.1 * evaluate(m, full)).epsilon(1e-12));
   const double too_high[] = {1.0, 0.95};
   CHECK_THROWS_WITH(evaluate(m, too_high),
-                    "evaluate paper_poly: input 'v_store_v' = 0.95 is outside the fitted range [0, 0.9] "
+                    "error GC-1609: evaluate paper_poly: input 'v_store_v' = 0.95 is outside the fitted range [0, 0.9] "
                     "(out_of_range policy \"error\")");
 }

@@ -140,22 +140,22 @@ TEST_CASE("paper poly: non-finite points are excluded and counted; refusals", "[
   PaperPolyModel::Options strict;
   strict.fit.allow_rank_deficient = false;
   CHECK_THROWS_WITH(PaperPolyModel::fit(data, strict),
-                    "least squares: rank-deficient system: numerical rank 4 < 10 unknowns (55 rows); the data "
+                    "error GC-1602: least squares: rank-deficient system: numerical rank 4 < 10 unknowns (55 rows); the data "
                     "determine only 4 combinations of the coefficients; set allow_rank_deficient to accept the "
                     "minimum-norm solution");
   FitData few = paper_data({0.9}, false);
   for (auto* col : {&few.inputs[0].values, &few.inputs[1].values, &few.output.values}) col->resize(9);
   few.output.values[0] = kNaN;
   CHECK_THROWS_WITH(PaperPolyModel::fit(few, {}),
-                    "fit paper_poly: 8 usable points (1 excluded as non-finite) for 10 parameters; need at least 10");
+                    "error GC-1605: fit paper_poly: 8 usable points (1 excluded as non-finite) for 10 parameters; need at least 10");
   for (double& y : few.output.values) y = kNaN;
   CHECK_THROWS_WITH(PaperPolyModel::fit(few, {}),
-                    "fit paper_poly: all 9 points hold a non-finite value (NaN or inf); nothing to fit");
+                    "error GC-1604: fit paper_poly: all 9 points hold a non-finite value (NaN or inf); nothing to fit");
   FitData one_input = few;
   one_input.inputs.pop_back();
-  CHECK_THROWS_WITH(PaperPolyModel::fit(one_input, {}), "fit paper_poly: expected 2 or 3 input columns, found 1");
+  CHECK_THROWS_WITH(PaperPolyModel::fit(one_input, {}), "error GC-1610: fit paper_poly: expected 2 or 3 input columns, found 1");
   few.inputs[1].values.pop_back();
-  CHECK_THROWS_WITH(PaperPolyModel::fit(few, {}), "fit paper_poly: input 'v_store_v' has 8 values, output 'i_rbl_ua' has 9");
+  CHECK_THROWS_WITH(PaperPolyModel::fit(few, {}), "error GC-1610: fit paper_poly: input 'v_store_v' has 8 values, output 'i_rbl_ua' has 9");
 }
 
 TEST_CASE("poly: monomial order and names", "[unit][fit]") {
@@ -195,18 +195,18 @@ TEST_CASE("poly: refusals", "[unit][fit]") {
   FitData d{{{"x", "1", {0, 1, 2, 3, 4, 5}}, {"y", "1", {0, 1, 2, 3, 4, 5}}}, {"z", "1", {1, 2, 3, 4, 5, kNaN}}};
   PolyModel::Options o;
   o.degree = 7;
-  CHECK_THROWS_WITH(PolyModel::fit(d, o), "Invalid configuration. fit.degree = 7. Violated constraint: 0 <= fit.degree <= 5");
+  CHECK_THROWS_WITH(PolyModel::fit(d, o), "error GC-1603: Invalid configuration. fit.degree = 7. Violated constraint: 0 <= fit.degree <= 5");
   o.degree = 2;
   CHECK_THROWS_WITH(PolyModel::fit(d, o),
-                    "fit poly: 5 usable points (1 excluded as non-finite) for 6 parameters; need at least 6");
+                    "error GC-1605: fit poly: 5 usable points (1 excluded as non-finite) for 6 parameters; need at least 6");
   o.degree = 1;
   o.fit.cv_folds = 0;
   CHECK_THROWS_WITH(PolyModel::fit(d, o),
-                    "least squares: rank-deficient system: numerical rank 2 < 3 unknowns (5 rows); the data "
+                    "error GC-1602: least squares: rank-deficient system: numerical rank 2 < 3 unknowns (5 rows); the data "
                     "determine only 2 combinations of the coefficients; set allow_rank_deficient to accept the "
                     "minimum-norm solution");
   o.fit.cv_folds = -1;
-  CHECK_THROWS_WITH(PolyModel::fit(d, o), "Invalid configuration. fit.cv_folds = -1. Violated constraint: fit.cv_folds >= 0");
+  CHECK_THROWS_WITH(PolyModel::fit(d, o), "error GC-1603: Invalid configuration. fit.cv_folds = -1. Violated constraint: fit.cv_folds >= 0");
 }
 
 TEST_CASE("exp decay: recovers tau and V_inf from noiseless and noisy samples", "[unit][fit]") {
@@ -254,7 +254,7 @@ TEST_CASE("exp decay with a known asymptote resolves tau far beyond the data's s
 TEST_CASE("exp decay: refuses data without a resolvable decay", "[unit][fit]") {
   FitData flat{{{"t_s", "s", {0, 1e-3, 2e-3, 3e-3}}}, {"v_sn_v", "V", {0.45, 0.45, 0.45, 0.45}}};
   CHECK_THROWS_WITH(ExpDecayModel::fit(flat, {}),
-                    "fit exp_decay: the output does not decay: it is flat (peak-to-peak 0 V over 4 points); fit a "
+                    "error GC-1606: fit exp_decay: the output does not decay: it is flat (peak-to-peak 0 V over 4 points); fit a "
                     "degree-0 poly model instead");
   FitData line{{{"t_s", "s", {}}}, {"v_sn_v", "V", {}}};
   for (int k = 0; k <= 10; ++k) {
@@ -262,10 +262,10 @@ TEST_CASE("exp decay: refuses data without a resolvable decay", "[unit][fit]") {
     line.output.values.push_back(0.9 - 1.0 * 1e-3 * k);
   }
   CHECK_THROWS_WITH(ExpDecayModel::fit(line, {}),
-                    "fit exp_decay: no decay resolved by the sampled times: the best tau lies at the upper edge of "
+                    "error GC-1606: fit exp_decay: no decay resolved by the sampled times: the best tau lies at the upper edge of "
                     "the search bracket [0.0001, 1] s");
   FitData two{{{"t_s", "s", {0, 0, 1e-3}}}, {"v_sn_v", "V", {0.9, 0.9, 0.5}}};
-  CHECK_THROWS_WITH(ExpDecayModel::fit(two, {}), "fit exp_decay: 2 distinct times; a decay needs at least 3");
+  CHECK_THROWS_WITH(ExpDecayModel::fit(two, {}), "error GC-1606: fit exp_decay: 2 distinct times; a decay needs at least 3");
 }
 
 TEST_CASE("hard sigmoid: recovers Tmax, q_sat and offset, also with a +9 ps width offset", "[unit][fit]") {
@@ -301,11 +301,11 @@ TEST_CASE("hard sigmoid: recovers Tmax, q_sat and offset, also with a +9 ps widt
 TEST_CASE("hard sigmoid: refusals", "[unit][fit]") {
   FitData flat{{{"q_c", "C", {0, 1, 2, 3, 4}}}, {"w_s", "s", {1, 1, 1, 1, 1}}};
   CHECK_THROWS_WITH(HardSigmoidModel::fit(flat, {}),
-                    "fit hard_sigmoid: no ramp found in 5 points: need at least 1 point below, 2 points on and 1 "
+                    "error GC-1607: fit hard_sigmoid: no ramp found in 5 points: need at least 1 point below, 2 points on and 1 "
                     "point above a rising or falling ramp");
   FitData few{{{"q_c", "C", {0, 1, 2, kNaN}}}, {"w_s", "s", {0, 1, 1, 1}}};
   CHECK_THROWS_WITH(HardSigmoidModel::fit(few, {}),
-                    "fit hard_sigmoid: 3 usable points (1 excluded as non-finite) for 4 parameters; need at least 4");
+                    "error GC-1605: fit hard_sigmoid: 3 usable points (1 excluded as non-finite) for 4 parameters; need at least 4");
 }
 
 TEST_CASE("hard sigmoid: noisy widths", "[unit][fit]") {

@@ -36,12 +36,12 @@ target_link_libraries(consumer PRIVATE gaincell::gaincell)
 ]=])
 file(WRITE ${work}/project/main.cc [=[
 #include <gaincell/core/hash.h>
-#include <gaincell/netlist/si_value.h>
+#include <gaincell/core/si_value.h>
 #include <gaincell/store/results_file.h>
 #include <cstdio>
 int main(int argc, char** argv) {
-  const double v = gaincell::netlist::parse_si("15n");
-  std::printf("%s %s", gaincell::netlist::format_exact(v).c_str(), gaincell::sha256_hex("abc").substr(0, 8).c_str());
+  const double v = gaincell::parse_si("15n");
+  std::printf("%s %s", gaincell::format_exact(v).c_str(), gaincell::sha256_hex("abc").substr(0, 8).c_str());
   if (argc > 1) {  // the library's HDF5 reader works through the public interface
     const auto r = gaincell::store::read_results(argv[1]);
     std::printf(" %zu", r.size());

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "gaincell/core/error.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "test_support.h"
 
 using gaincell::InputError;
@@ -63,7 +63,7 @@ TEST_CASE("rendering replaces values exactly and swaps the analysis", "[unit][ne
   CHECK(text.find("R99") == std::string::npos);  // after .end
   CHECK(text.find(".options gmin=1e-18\n.tran 1e-10 2e-08\n.save v(sn) i(v1)\n.end\n") != std::string::npos);
   // The written value reads back as the same double.
-  CHECK(gaincell::netlist::parse_si("0.30000000000000004") == 0.1 + 0.2);
+  CHECK(gaincell::parse_si("0.30000000000000004") == 0.1 + 0.2);
 }
 
 TEST_CASE("unknown and derived parameters are refused with the declared list", "[unit][netlist]") {

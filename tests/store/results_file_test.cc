@@ -9,7 +9,7 @@
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/reporter.h"
-#include "gaincell/store/h5.h"
+#include "store/h5.h"
 #include "gaincell/sweep/cluster.h"
 #include "test_support.h"
 

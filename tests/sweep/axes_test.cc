@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "gaincell/core/error.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/plan.h"
 #include "gaincell/sweep/spec.h"
@@ -49,7 +49,7 @@ TEST_CASE("corners, temperature and Monte Carlo axes render and run", "[ngspice]
   CHECK(plan.describe(13) == "corner=ff temp=127 degC mc_sample=1");
   const double r_scale = plan.parameters(13).at("r_scale");
   CHECK(r_scale == 1.0 + 0.1 * sweep::monte_carlo_normal(7, 1, "r_scale"));
-  CHECK(net.find(".param r_scale=" + netlist::format_exact(r_scale)) != std::string::npos);
+  CHECK(net.find(".param r_scale=" + gaincell::format_exact(r_scale)) != std::string::npos);
 
   const auto r = run(dir, spec_text(axes), "a");
   CHECK(r.axes[0].labels == std::vector<std::string>{"tt", "ff", "ss"});

@@ -105,7 +105,7 @@ TEST_CASE("sweep options are validated", "[unit][sweep]") {
   sweep::SweepOptions options;
   NullReporter quiet;
   CHECK_THROWS_WITH(sweep::run_sweep(spec, options, quiet),
-                    "Invalid configuration. output = \"\". Violated constraint: an output file is required");
+                    "error GC-1302: Invalid configuration. output = \"\". Violated constraint: an output file is required");
   testing::TempDir dir;
   options.output = dir / "x.h5";
   for (const double bad : {-1.0, 1e10, std::nan("")}) {

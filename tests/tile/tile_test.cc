@@ -12,7 +12,7 @@
 #include "gaincell/cell/derive.h"
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 #include "gaincell/store/results_file.h"
 #include "gaincell/sweep/spec.h"
 #include "gaincell/sweep/sweep.h"
@@ -182,7 +182,7 @@ TEST_CASE("a card maps any port names to roles in the tile; sign schemes add com
   t.sign = cell::SignScheme::kDifferential;
   const std::string diff = tile::render_tile(t);
   CHECK(diff.find("FSUB_0 0 line_0 vsense_m_0 1\n") != std::string::npos);
-  CHECK(diff.find("VWBL_m_0_0 wbl_m_0_0 0 " + netlist::format_exact(0.9 - t.k_v[0])) != std::string::npos);
+  CHECK(diff.find("VWBL_m_0_0 wbl_m_0_0 0 " + gaincell::format_exact(0.9 - t.k_v[0])) != std::string::npos);
 }
 
 TEST_CASE("an 8x8 tile: integrator, HardSigmoid C2P and superposition of the card's single-cell charges",

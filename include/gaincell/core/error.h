@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace gaincell {
 
@@ -33,15 +34,47 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
-// Bad user input. `id` is a unique "GC-NNNN" listed in docs/errors.md.
+// Where in a file a problem sits; any field may be empty/zero.
+struct SourceLocation {
+  std::string file;
+  int line = 0;         // 1-based, 0 = unknown
+  int column = 0;       // 1-based, 0 = unknown (a CSV field's number for CSV files)
+  std::string pointer;  // JSON Pointer, "" = none
+};
+
+// Bad user input: the one way to raise it. `id` is a unique "GC-NNNN" listed
+// in docs/errors.md, written once; `message` says what is wrong and what was
+// expected, without the id; `hint` (optional) how to fix it. The place is
+// added where the file is read, once:
+//
+//   throw InputError("GC-1608", "expected a number, found string").at_pointer("/inputs/0/min");
+//   ...
+//   catch (const InputError& e) { throw e.in_file(path, text); }   // adds file:line:col
+//
+// what() is the diagnostic "file:line:col: error GC-NNNN: /pointer: message\n  hint: hint".
 class InputError : public Error {
  public:
-  InputError(std::string id, const std::string& message)
-      : Error(message), id_(std::move(id)) {}
+  InputError(std::string id, std::string message, std::string hint = {}, SourceLocation where = {});
+
   const std::string& id() const { return id_; }
+  const std::string& message() const { return message_; }
+  const std::string& hint() const { return hint_; }
+  const SourceLocation& where() const { return where_; }
+
+  // This error placed at `where`: each field of `where` fills the same field
+  // of this error's location where that is still empty/zero.
+  InputError at(const SourceLocation& where) const;
+  // This error placed at a JSON Pointer (or a named entry: "ngspice_init[2]").
+  InputError at_pointer(const std::string& pointer) const { return at({"", 0, 0, pointer}); }
+  // This error placed in `file`; with the file's `text`, a JSON Pointer the
+  // error carries becomes the line and column it designates.
+  InputError in_file(const std::string& file, std::string_view text = {}) const;
 
  private:
   std::string id_;
+  std::string message_;
+  std::string hint_;
+  SourceLocation where_;
 };
 
 // Failure of the file system, HDF5, a pipe or a child process.
@@ -50,21 +83,9 @@ class IoError : public Error {
   explicit IoError(const std::string& message) : Error(message) {}
 };
 
-// Where in a file a problem sits; any field may be empty/zero.
-struct SourceLocation {
-  std::string file;
-  int line = 0;         // 1-based, 0 = unknown
-  int column = 0;       // 1-based, 0 = unknown
-  std::string pointer;  // JSON Pointer, "" = none
-};
-
 // Formats "file:line:col: error GC-NNNN: [pointer: ]message[\n  hint: hint]".
 std::string format_diagnostic(const SourceLocation& where, const std::string& id,
                               const std::string& message, const std::string& hint = "");
-
-// Throws InputError with a formatted diagnostic.
-[[noreturn]] void throw_input_error(const SourceLocation& where, const std::string& id,
-                                    const std::string& message, const std::string& hint = "");
 
 namespace detail {
 // Collects a message and aborts in its destructor; see GC_CHECK.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// File: gaincell/store/h5.h
+// File: src/store/h5.h (library-internal: HDF5 stays out of the installed headers)
 //
 // Thin RAII over the HDF5 C API (HighFive-style): a move-only `Handle` owns
 // one hid_t and closes it with the right H5*close; every C call that can

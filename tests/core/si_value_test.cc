@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,10 +13,10 @@
 #include "gaincell/core/error.h"
 
 using gaincell::InputError;
-using gaincell::netlist::format_exact;
-using gaincell::netlist::format_human;
-using gaincell::netlist::parse_si;
-using gaincell::netlist::try_parse_si;
+using gaincell::format_exact;
+using gaincell::format_human;
+using gaincell::parse_si;
+using gaincell::try_parse_si;
 
 namespace {
 

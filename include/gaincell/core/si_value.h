@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// File: gaincell/netlist/si_value.h
+// File: gaincell/core/si_value.h
 //
 // Numbers as SPICE writes them: a decimal number with an optional scale
 // suffix ("15n", "1.5e-8", "0.9", "2meg"). gaincell reads such values from
@@ -9,18 +9,18 @@
 // ("0.9V" is 0.9, "15ns" is 15n), which hides typos and lets arbitrary text
 // ride along with a value; here anything after the suffix is an error.
 //
-//   double t = gaincell::netlist::parse_si("15n");           // 1.5e-08
+//   double t = gaincell::parse_si("15n");           // 1.5e-08
 //   std::string why;
-//   if (!gaincell::netlist::try_parse_si("0.9V", &why)) std::cerr << why << "\n";
-//   std::string s = gaincell::netlist::format_exact(t);      // "1.5e-08"
-//   std::string h = gaincell::netlist::format_human(t, "s"); // "15 ns"
+//   if (!gaincell::try_parse_si("0.9V", &why)) std::cerr << why << "\n";
+//   std::string s = gaincell::format_exact(t);      // "1.5e-08"
+//   std::string h = gaincell::format_human(t, "s"); // "15 ns"
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace gaincell::netlist {
+namespace gaincell {
 
 // Parses a SPICE-style number into SI base units.
 //
@@ -69,4 +69,4 @@ std::string format_exact(double value);
 // is just the number. Never throws (except std::bad_alloc).
 std::string format_human(double value, std::string_view unit, int digits = 4, bool ascii = false);
 
-}  // namespace gaincell::netlist
+}  // namespace gaincell

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 #include <algorithm>
 #include <array>
@@ -12,7 +12,7 @@
 
 #include "gaincell/core/error.h"
 
-namespace gaincell::netlist {
+namespace gaincell {
 namespace {
 
 constexpr std::string_view kExpected =
@@ -275,7 +275,7 @@ Outcome parse(std::string_view text) {
 double parse_si(std::string_view text) {
   Outcome outcome = parse(text);
   if (outcome.failure) {
-    throw_input_error({}, outcome.failure->id, outcome.failure->message, outcome.failure->hint);
+    throw InputError(outcome.failure->id, outcome.failure->message, outcome.failure->hint);
   }
   return outcome.value;
 }
@@ -291,7 +291,7 @@ std::optional<double> try_parse_si(std::string_view text, std::string* why) {
 
 std::string format_exact(double value) {
   if (!std::isfinite(value)) {
-    throw_input_error({}, "GC-1004",
+    throw InputError("GC-1004",
                       std::string("cannot write ") + (std::isnan(value) ? "\"nan\"" : value > 0 ? "\"inf\"" : "\"-inf\"") +
                           " as a SPICE number; expected a finite number");
   }
@@ -353,4 +353,4 @@ std::string format_human(double value, std::string_view unit, int digits, bool a
   return with_unit(number, prefix);
 }
 
-}  // namespace gaincell::netlist
+}  // namespace gaincell
