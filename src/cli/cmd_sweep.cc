@@ -58,6 +58,10 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global) {
       ->check(within(0, static_cast<double>(limits::kMaxRecycle), "limits::kMaxRecycle, docs/cli.md#limits"));
   cmd->add_option("--shard", flags->shard,
                   "Run only shard i of N (i/N, 0-based; points k with k % N == i), e.g. ${SLURM_ARRAY_TASK_ID}/8");
+  cmd->add_option("--verify", flags->options.verify,
+                  "A collapsed sweep: simulate K random points exactly and store the largest difference (exit 4 above "
+                  "the spec's threshold)");
+  cmd->add_option("--verify-seed", flags->options.verify_seed, "Seed of the points --verify draws")->capture_default_str();
   cmd->add_flag("--overwrite", flags->options.overwrite, "Replace an existing results file (refused otherwise)");
   cmd->add_flag("--resume", flags->options.resume,
                 "Continue an interrupted or killed run from OUT.journal (only the missing points run)");
@@ -75,7 +79,7 @@ Action add_sweep(CLI::App& app, const GlobalOptions& global) {
     const sweep::SweepSummary summary = sweep::run_sweep(spec, flags->options, *reporter);
     std::printf("%s", summary.full().c_str());
     if (summary.interrupted) return 128 + g_signal.load();
-    return summary.failed() > 0 ? static_cast<int>(ExitCode::kPointsFailed) : 0;
+    return summary.failed() > 0 || summary.collapse.exceeded ? static_cast<int>(ExitCode::kPointsFailed) : 0;
   };
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -91,7 +93,7 @@ class SpecParser {
     root_ = r_.parse();
     r_.object(root_, "");
     r_.check_keys(root_, "", {"format", "name", "description", "template", "params", "axes", "analysis",
-                              "options", "measures", "timeout_s", "include_roots", "ngspice_init"});
+                              "options", "measures", "timeout_s", "include_roots", "ngspice_init", "collapse"});
     read_identity();
     read_template();
     read_params();
@@ -102,6 +104,7 @@ class SpecParser {
     check_leakage_tolerances();
     read_ngspice_init();
     read_timeout();
+    read_collapse();
   }
 
  private:
@@ -573,6 +576,150 @@ class SpecParser {
     }
   }
 
+  // A time in a message; a Monte Carlo one has no single value.
+  static std::string shown_s(double t) {
+    if (!std::isfinite(t)) return "(a Monte Carlo value)";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", t);
+    return buf;
+  }
+
+  // The values a time takes over the sweep, [lo, hi] (s): a fixed or default
+  // parameter has one, a swept one its axis' range, a Monte Carlo one any.
+  std::pair<double, double> time_range(const TimeRef& t) const {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    switch (t.kind) {
+      case TimeRef::Kind::kNumber: return {t.value_s, t.value_s};
+      case TimeRef::Kind::kStart: return {0.0, 0.0};
+      case TimeRef::Kind::kEnd: return {spec_.tran.stop_s, spec_.tran.stop_s};
+      case TimeRef::Kind::kParam: break;
+    }
+    for (const auto& a : spec_.axes) {
+      if (a.kind == Axis::Kind::kParam && a.name == t.param) {
+        return {*std::min_element(a.values.begin(), a.values.end()), *std::max_element(a.values.begin(), a.values.end())};
+      }
+    }
+    if (spec_.monte_carlo.sigma.count(t.param) != 0) return {-kInf, kInf};
+    const auto fixed = spec_.params.find(t.param);
+    const double v = fixed != spec_.params.end() ? fixed->second : tpl().find_param(t.param)->default_value;
+    return {v, v};
+  }
+
+  // "collapse": {"axis", "line", "pulse_start", "force", "verify_threshold_pct", "verify_measures"}.
+  void read_collapse() {
+    if (!root_.contains("collapse")) return;
+    const std::string cp = "/collapse";
+    const json& c = r_.object(root_["collapse"], cp);
+    r_.check_keys(c, cp, {"axis", "line", "pulse_start", "force", "verify_threshold_pct", "verify_measures"});
+    Collapse col;
+    const std::string axis = lower(r_.string(r_.require(c, cp, "axis"), cp + "/axis"));
+    std::vector<std::string> params;
+    for (std::size_t i = 0; i < spec_.axes.size(); ++i) {
+      if (spec_.axes[i].kind != Axis::Kind::kParam) continue;
+      params.push_back(spec_.axes[i].name);
+      if (spec_.axes[i].name == axis) col.axis = i;
+    }
+    if (std::find(params.begin(), params.end(), axis) == params.end()) {
+      r_.fail(cp + "/axis", "GC-1225", "collapse axis '" + axis + "' is not a swept template parameter; the spec sweeps " +
+                                           (params.empty() ? std::string("none") : join(params, ", ")),
+              "name the pulse-width axis, e.g. \"t_pulse\"");
+    }
+    const auto& widths = spec_.axes[col.axis].values;
+    const double w_max = *std::max_element(widths.begin(), widths.end());
+    if (*std::min_element(widths.begin(), widths.end()) < 0 || !(w_max > 0)) {
+      r_.fail(cp + "/axis", "GC-1225", "collapse axis '" + axis + "' must hold pulse widths >= 0 s with at least one > 0 s");
+    }
+    if (c.contains("pulse_start")) col.pulse_start = r_.time(c["pulse_start"], cp + "/pulse_start", tpl());
+    if (col.pulse_start.kind == TimeRef::Kind::kParam && tpl().find_param(col.pulse_start.param) == nullptr) {
+      r_.fail(cp + (c.contains("pulse_start") ? "/pulse_start" : ""), "GC-1228",
+              "the template has no parameter 't_read' for the time the read pulse starts rising",
+              "give \"pulse_start\": a number (s) or the template parameter that sets it");
+    }
+    if (col.pulse_start.kind == TimeRef::Kind::kStart || col.pulse_start.kind == TimeRef::Kind::kEnd ||
+        (col.pulse_start.kind == TimeRef::Kind::kParam && col.pulse_start.param == axis)) {
+      r_.fail(cp + "/pulse_start", "GC-1228", "expected the time the read pulse starts rising: a number (s) or a template parameter other than '" + axis + "'");
+    }
+    const auto [t0_lo, t0_hi] = time_range(col.pulse_start);
+    if (!(t0_lo > spec_.tran.start_s) || !(t0_hi + w_max < spec_.tran.stop_s)) {
+      r_.fail(cp + (c.contains("pulse_start") ? "/pulse_start" : ""), "GC-1228",
+              "the widths are read from the pulse start, " + shown_s(t0_lo) + " s, to the pulse start + the longest width, " +
+                  shown_s(t0_hi + w_max) + " s, which must lie inside the transient (" +
+                  shown_s(spec_.tran.start_s) + " s to " + shown_s(spec_.tran.stop_s) + " s)",
+              "the run's turn-off tail is read after the longest pulse: end the transient after it");
+    }
+    const std::string line = r_.string(r_.require(c, cp, "line"), cp + "/line");
+    if (line == "held") col.line = Collapse::Line::kHeld;
+    else if (line == "precharged") col.line = Collapse::Line::kPrecharged;
+    else if (line == "integrator") col.line = Collapse::Line::kIntegrator;
+    else r_.fail(cp + "/line", "GC-1226", "unknown line \"" + line + "\"; expected held, precharged or integrator");
+    if (c.contains("force")) col.force = r_.boolean(c["force"], cp + "/force");
+    if (col.line != Collapse::Line::kHeld && !col.force) {
+      r_.fail(cp + "/line", "GC-1226",
+              "collapsing '" + axis + "' needs a read line held at a fixed voltage; a " + line +
+                  " line's turn-off tail depends on the charge read so far, so the longest pulse's tail does not fit the others",
+              "hold the line (a cell card's \"held\" read scheme: c_line 1 uF), or set \"force\": true and check the "
+              "result with gaincell sweep --verify K");
+    }
+    if (c.contains("verify_threshold_pct")) {
+      col.verify_threshold_pct = r_.number(c["verify_threshold_pct"], cp + "/verify_threshold_pct", "%");
+      if (!(col.verify_threshold_pct > 0 && col.verify_threshold_pct <= 100)) {
+        r_.fail(cp + "/verify_threshold_pct", "GC-1229", "expected a percentage of full scale in (0, 100], found " +
+                                                             shown_s(col.verify_threshold_pct));
+      }
+    }
+    for (const auto& [vp, item] : r_.items_if(c, cp, "verify_measures")) {
+      const std::string name = r_.string(*item, vp);
+      const bool known = std::any_of(spec_.measures.begin(), spec_.measures.end(), [&](const MeasureSpec& m) { return m.name == name; });
+      if (!known) {
+        std::vector<std::string> names;
+        for (const auto& m : spec_.measures) names.push_back(m.name);
+        r_.fail(vp, "GC-1229", "verify_measures names '" + name + "', which is not a measure of this spec; it has " + join(names, ", "));
+      }
+      col.verify_measures.push_back(name);
+    }
+    for (std::size_t i = 0; i < spec_.measures.size(); ++i) {
+      spec_.collapse_reads.push_back(collapse_read(spec_.measures[i], "/measures/" + std::to_string(i), col, t0_lo));
+    }
+    spec_.collapse = col;
+  }
+
+  // How measure m can be read from the longest pulse's run, or GC-1227.
+  CollapseRead collapse_read(const MeasureSpec& m, const std::string& ptr, const Collapse& col, double t0_lo) const {
+    using measure::MeasureKind;
+    const std::string& axis = spec_.axes[col.axis].name;
+    const std::string start = col.pulse_start.kind == TimeRef::Kind::kParam ? col.pulse_start.param + ", " : "";
+    const std::string at_start = "the pulse start (" + start + shown_s(t0_lo) + " s)";
+    for (const TimeRef* t : {&m.from, &m.to, &m.at}) {
+      if (t->kind == TimeRef::Kind::kParam && t->param == axis) {
+        r_.fail(ptr, "GC-1227", "measure '" + m.name + "' takes a time from '" + axis + "', the collapsed axis; it cannot be collapsed");
+      }
+    }
+    const bool is_value = m.kind == MeasureKind::kValueAt;
+    const bool is_trace = m.kind == MeasureKind::kTrace;
+    const TimeRef& end = is_value ? m.at : m.to;
+    const double end_hi = is_trace ? m.times_s.back() : time_range(end).second;
+    if (end_hi <= t0_lo) return CollapseRead::kBefore;
+    const bool additive = m.kind == MeasureKind::kIntegral || m.kind == MeasureKind::kEnergy ||
+                          m.kind == MeasureKind::kAverage || is_value;
+    const std::string hint = "only measures that end before the pulse starts, and integral, energy, average or value_at "
+                             "measures that end at the end of the transient, can be collapsed";
+    if (!additive) {
+      r_.fail(ptr, "GC-1227", "measure '" + m.name + "' (" + measure::to_string(m.kind) +
+                                  ") depends on the waveform after " + at_start +
+                                  ", which is not the sum of the longest pulse's run up to a width's read time and its tail", hint);
+    }
+    if (time_range(end).first < spec_.tran.stop_s) {
+      r_.fail(ptr, "GC-1227", "measure '" + m.name + "' ends " + (is_value ? "at " : "its window at ") +
+                                  shown_s(time_range(end).first) + " s, after " + at_start +
+                                  " and before the end of the transient; a narrower pulse has ended there, the longest has not", hint);
+    }
+    if (!is_value && time_range(m.from).second > t0_lo) {
+      r_.fail(ptr, "GC-1227", "measure '" + m.name + "' starts its window at " + shown_s(time_range(m.from).second) +
+                                  " s, after " + at_start + "; a narrower pulse's read time could lie before it", hint);
+    }
+    return CollapseRead::kTail;
+  }
+
   SweepSpec& spec_;
   Reader r_;
   json root_;
@@ -588,6 +735,15 @@ SweepSpec parse_spec(std::string text, const std::filesystem::path& origin) {
   spec.text = std::move(text);
   SpecParser(spec).parse();
   return spec;
+}
+
+const char* to_string(Collapse::Line line) {
+  switch (line) {
+    case Collapse::Line::kHeld: return "held";
+    case Collapse::Line::kPrecharged: return "precharged";
+    case Collapse::Line::kIntegrator: return "integrator";
+  }
+  return "held";
 }
 
 double monte_carlo_normal(std::uint64_t seed, std::size_t sample, const std::string& name) {

@@ -8,9 +8,11 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <limits>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "gaincell/core/build_info.h"
@@ -26,6 +28,7 @@
 #include "gaincell/netlist/template.h"
 #include "gaincell/spice/worker.h"
 #include "gaincell/store/results_file.h"
+#include "gaincell/sweep/collapse.h"
 #include "gaincell/sweep/journal.h"
 #include "gaincell/sweep/plan.h"
 
@@ -44,6 +47,13 @@ std::string utc_now() {
 }
 
 std::string seconds_text(double s) { return gaincell::format_human(s, "s", 3, true); }
+
+// "0.00061 %": a percentage, 2 significant digits.
+std::string pct_text(double pct) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2g %%", pct);
+  return buf;
+}
 
 // A plot's vector name as a measure would write it: node -> v(node),
 // v.x1.vs#branch -> i(x1.vs), vs#branch -> i(vs).
@@ -213,6 +223,18 @@ std::string SweepSummary::full() const {
     }
   }
   if (!failures.groups().empty()) out << "  failed points, by message:\n" << failures.text(8, "    ");
+  if (collapse.enabled) {
+    out << "collapse: '" << collapse.axis << "' from one transient per point of the other axes: " << collapse.simulations
+        << " simulation" << (collapse.simulations == 1 ? "" : "s") << " for " << points << " points\n";
+    if (!collapse.verified.empty()) {
+      out << "verify: " << collapse.verified.size() << " point(s) simulated exactly: largest difference "
+          << (std::isfinite(collapse.max_error_pct) ? pct_text(collapse.max_error_pct) + " of full scale (" +
+                                                          collapse.worst + ")"
+                                                    : std::string("unknown (nothing to compare)"))
+          << ", threshold " << netlist::format_exact(collapse.threshold_pct) << " %: "
+          << (collapse.exceeded ? "FAILED" : "passed") << "\n";
+    }
+  }
   return out.str();
 }
 
@@ -419,6 +441,7 @@ class SweepRun {
   SweepRun(const SweepSpec& spec, const SweepOptions& options, Reporter& reporter)
       : spec_(spec), options_(options), reporter_(reporter), plan_(spec), pool_(pool_options(spec, options)),
         journal_path_(options.output.string() + ".journal") {
+    if (spec_.collapse) collapsed_.emplace(plan_);
     pool_.start();  // workers load libngspice while we set up the results file
   }
 
@@ -435,6 +458,7 @@ class SweepRun {
     const bool finished = run_points(remaining);
     reporter_.progress_done(progress_);
     summary_.done = progress_.done;
+    if (finished && !verify_points_.empty() && !run_verify()) return interrupted();
     return finished ? finish() : interrupted();
   }
 
@@ -456,11 +480,48 @@ class SweepRun {
     }
     owned_ = shard_points(plan_.size(), options_.shard_index, options_.shard_count);
     summary_.points = owned_.size();
+    check_collapse_options();
     layout_ = results_layout(spec_, plan_, options_, owned_);
     // Names that cannot share the file's root group are refused before any file is made.
     store::check_layout_names(options_.output, layout_);
     header_ = journal_header(spec_, plan_, options_, layout_.attributes);
     have_journal_ = exists(journal_path_);
+  }
+
+  // GC-1307 (--verify K beyond the points), GC-1308 (--verify without a
+  // collapse), GC-1309 (a collapsed sweep in shards); then the points to verify.
+  void check_collapse_options() {
+    const std::string spec_file = spec_.path.string();
+    if (!collapsed_) {
+      if (options_.verify > 0) {
+        throw InputError("GC-1308", "error GC-1308: --verify " + std::to_string(options_.verify) + ": " + spec_file +
+                                        " has no \"collapse\"; every point of it is simulated exactly already");
+      }
+      return;
+    }
+    if (options_.shard_count > 0) {
+      throw InputError("GC-1309", "error GC-1309: --shard " + std::to_string(options_.shard_index) + "/" +
+                                      std::to_string(options_.shard_count) + ": " + spec_file + " collapses '" +
+                                      spec_.axes[spec_.collapse->axis].name +
+                                      "', and one transient serves the points of several shards; run it whole "
+                                      "(it needs one simulation per value of the other axes)");
+    }
+    if (options_.verify > owned_.size()) {
+      throw InputError("GC-1307", "error GC-1307: --verify " + std::to_string(options_.verify) + ": " + spec_file +
+                                      " has " + std::to_string(owned_.size()) + " points; verify at most that many");
+    }
+    // K distinct points, a seeded partial Fisher-Yates shuffle: the same seed picks the same points.
+    std::vector<std::size_t> pool = owned_;
+    std::uint64_t state = splitmix64(options_.verify_seed);
+    for (std::size_t i = 0; i < options_.verify; ++i) {
+      state = splitmix64(state);
+      std::swap(pool[i], pool[i + state % (pool.size() - i)]);
+    }
+    verify_points_.assign(pool.begin(), pool.begin() + static_cast<long>(options_.verify));
+    std::sort(verify_points_.begin(), verify_points_.end());
+    summary_.collapse.enabled = true;
+    summary_.collapse.axis = spec_.axes[spec_.collapse->axis].name;
+    summary_.collapse.threshold_pct = spec_.collapse->verify_threshold_pct;
   }
 
   // GC-1803: an interrupted run's journal without --resume; GC-1810: an existing output.
@@ -481,8 +542,8 @@ class SweepRun {
   // escape stops the sweep with that point's reason.
   void run_preflight() {
     if (have_journal_ || owned_.empty()) return;
-    pool_.run(1, [&](std::size_t) { return plan_.job(owned_.front(), options_.timeout_s); },
-              [&](spice::SimResult&& r) { first_ = std::move(r); });
+    pool_.run(1, [&](std::size_t) { return job(owned_.front()); }, [&](spice::SimResult&& r) { first_ = std::move(r); });
+    if (first_ && collapsed_) ++summary_.collapse.simulations;
     if (first_) check_preflight(spec_, plan_, *first_);
   }
 
@@ -532,6 +593,9 @@ class SweepRun {
   // Counts a point's result in the summary and the value ranges, and queues it for the file.
   void account(const JournalRecord& r) {
     have_[r.point] = true;
+    if (std::binary_search(verify_points_.begin(), verify_points_.end(), r.point)) {
+      collapsed_values_[r.point] = r.outcome == spice::SimOutcome::kOk ? r.values : std::vector<double>{};
+    }
     ++summary_.outcomes[r.outcome];
     summary_.parse_time_s += r.parse_time_s;
     summary_.run_time_s += r.run_time_s;
@@ -560,9 +624,10 @@ class SweepRun {
     }
     summary_.resumed = progress_.done;
     if (first_) {
-      const JournalRecord r = record_of(*first_);
-      journal_->write(r);
-      account(r);
+      for (const JournalRecord& r : records_of(*first_)) {
+        journal_->write(r);
+        account(r);
+      }
       progress_.total = owned_.size();
       progress_.elapsed_s = elapsed_s();
       reporter_.progress(progress_);
@@ -572,6 +637,21 @@ class SweepRun {
 
   static JournalRecord record_of(const spice::SimResult& r) {
     return {r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message};
+  }
+
+  // A result's records: one point, or (collapsed) every point of its group not yet had.
+  std::vector<JournalRecord> records_of(const spice::SimResult& r) const {
+    if (!collapsed_) return {record_of(r)};
+    std::vector<JournalRecord> out;
+    for (auto& rec : collapsed_->expand(r)) {
+      if (!have_[rec.point]) out.push_back(std::move(rec));
+    }
+    return out;
+  }
+
+  // The simulation that gives point k: its own, or its group's.
+  spice::SimJob job(std::size_t k) const {
+    return collapsed_ ? collapsed_->job(collapsed_->group_of(k), options_.timeout_s) : plan_.job(k, options_.timeout_s);
   }
 
   std::vector<std::size_t> remaining_points() const {
@@ -598,14 +678,18 @@ class SweepRun {
   // Runs the points; false if stopped before every one had a result.
   bool run_points(const std::vector<std::size_t>& remaining) {
     auto last_flush = Clock::now();
+    // Collapsed: one simulation per group that still has a point to compute.
+    const std::vector<std::size_t> runs = collapsed_ ? collapsed_->groups_of(remaining) : remaining;
     try {
       return pool_.run(
-          remaining.size(), [&](std::size_t k) { return plan_.job(remaining[k], options_.timeout_s); },
+          runs.size(), [&](std::size_t k) { return job(runs[k]); },
           [&](spice::SimResult&& r) {
+            if (collapsed_) ++summary_.collapse.simulations;
             // The journal first: once it holds the record, a kill cannot lose the point.
-            const JournalRecord record = record_of(r);
-            journal_->write(record);
-            account(record);
+            for (const JournalRecord& record : records_of(r)) {
+              journal_->write(record);
+              account(record);
+            }
             progress_.elapsed_s = elapsed_s();
             progress_.eta_s = progress_.elapsed_s / static_cast<double>(progress_.done) *
                               static_cast<double>(progress_.total - progress_.done);
@@ -620,6 +704,87 @@ class SweepRun {
     } catch (const IoError& e) {
       throw with_journal_hint(e, journal_path_);
     }
+  }
+
+  // --verify K: the chosen points simulated exactly, against their collapsed
+  // values, in % of each measure's full scale (its largest |value| here).
+  // False if stopped first.
+  bool run_verify() {
+    reporter_.info("verify: simulating " + std::to_string(verify_points_.size()) + " point(s) of the collapsed sweep exactly");
+    std::vector<double> full_scale;
+    for (std::size_t m = 0; m < lo_.size(); ++m) full_scale.push_back(lo_[m] <= hi_[m] ? std::max(std::abs(lo_[m]), std::abs(hi_[m])) : 0.0);
+    CollapseSummary& c = summary_.collapse;
+    std::vector<double> worst(spec_.measures.size(), std::nan(""));
+    // The measures the threshold applies to (the spec's verify_measures, else all); every one's error is stored.
+    const auto& listed = spec_.collapse->verify_measures;
+    std::vector<bool> checked;
+    for (const auto& m : spec_.measures) {
+      checked.push_back(listed.empty() || std::find(listed.begin(), listed.end(), m.name) != listed.end());
+    }
+    const bool finished = pool_.run(
+        verify_points_.size(), [&](std::size_t i) { return plan_.job(verify_points_[i], options_.timeout_s); },
+        [&](spice::SimResult&& r) {
+          const std::vector<double>& collapsed = collapsed_values_[r.id];
+          if (!r.ok() || collapsed.size() != r.values.size()) {
+            ++c.unusable;
+            reporter_.warning("verify: point " + std::to_string(r.id) + " has no value to compare (exact run: " +
+                              std::string(spice::to_string(r.outcome)) + (collapsed.empty() ? ", collapsed: failed" : "") + ")");
+            return;
+          }
+          std::size_t offset = 0;
+          for (std::size_t m = 0; m < spec_.measures.size(); ++m) {
+            for (std::size_t e = offset; e < offset + layout_.measures[m].width(); ++e) {
+              const double diff = std::abs(r.values[e] - collapsed[e]);
+              const double pct = full_scale[m] > 0 ? 100.0 * diff / full_scale[m]
+                                                   : (diff == 0 ? 0.0 : std::numeric_limits<double>::infinity());
+              if (std::isnan(worst[m]) || pct > worst[m]) worst[m] = pct;
+              if (checked[m] && (c.worst.empty() || pct > c.max_error_pct)) {
+                c.max_error_pct = pct;
+                c.worst = spec_.measures[m].name + " at point " + std::to_string(r.id);
+              }
+            }
+            offset += layout_.measures[m].width();
+          }
+        });
+    if (!finished) return false;
+    c.verified = verify_points_;
+    for (std::size_t m = 0; m < spec_.measures.size(); ++m) c.errors_pct.emplace_back(spec_.measures[m].name, worst[m]);
+    if (c.worst.empty()) c.max_error_pct = std::nan("");
+    c.exceeded = !(c.max_error_pct <= c.threshold_pct);
+    if (c.exceeded) {
+      reporter_.warning("verify: the collapsed sweep differs from exact simulations by " +
+                        (std::isnan(c.max_error_pct) ? std::string("an unknown amount (no point could be compared)")
+                                                     : pct_text(c.max_error_pct) + " of full scale (" + c.worst + ")") +
+                        ", above the threshold of " + netlist::format_exact(c.threshold_pct) +
+                        " %: do not trust it; run the sweep without \"collapse\"");
+    }
+    return true;
+  }
+
+  // Root attributes that say how a collapsed file was made (docs/formats.md).
+  std::map<std::string, std::string> collapse_attributes() const {
+    const CollapseSummary& c = summary_.collapse;
+    std::map<std::string, std::string> a{
+        {"collapse_axis", c.axis},
+        {"collapse_method", collapsed_->method()},
+        {"collapse_line", to_string(spec_.collapse->line)},
+        {"collapse_forced", spec_.collapse->force ? "yes" : "no"},
+        {"collapse_simulations", std::to_string(c.simulations)},
+        {"collapse_verify_points", std::to_string(c.verified.size())},
+        {"collapse_verify_threshold_pct", netlist::format_exact(c.threshold_pct)},
+        {"collapse_verify_measures", spec_.collapse->verify_measures.empty() ? "all" : join(spec_.collapse->verify_measures, " ")}};
+    if (c.verified.empty()) return a;
+    std::string list;
+    for (std::size_t k : c.verified) list += (list.empty() ? "" : " ") + std::to_string(k);
+    nlohmann::json errors = nlohmann::json::object();
+    for (const auto& [name, pct] : c.errors_pct) errors[name] = std::isfinite(pct) ? nlohmann::json(pct) : nlohmann::json();
+    a["collapse_verify_seed"] = std::to_string(options_.verify_seed);
+    a["collapse_verify_point_list"] = list;
+    a["collapse_verify_errors_pct"] = errors.dump();
+    a["collapse_verify_max_error_pct"] = std::isfinite(c.max_error_pct) ? netlist::format_exact(c.max_error_pct) : "nan";
+    a["collapse_verify_worst"] = c.worst;
+    a["collapse_verify_passed"] = c.exceeded ? "no" : "yes";
+    return a;
   }
 
   // Keeps every finished point: writes the queue, flushes, and leaves the
@@ -647,7 +812,9 @@ class SweepRun {
       summary_.ranges.push_back({spec_.measures[m].name, spec_.measures[m].unit, any ? lo_[m] : std::nan(""),
                                  any ? hi_[m] : std::nan("")});
     }
-    writer_->finish(final_attributes(summary_));
+    auto attrs = final_attributes(summary_);
+    if (collapsed_) attrs.merge(collapse_attributes());
+    writer_->finish(attrs);
     journal_->close_and_remove();  // the results file is complete; the journal has served
     return summary_;
   }
@@ -665,6 +832,9 @@ class SweepRun {
   nlohmann::json header_;
   bool have_journal_ = false;
   std::optional<spice::SimResult> first_;
+  std::optional<CollapsedPlan> collapsed_;      // a spec's "collapse"
+  std::vector<std::size_t> verify_points_;      // --verify: sorted
+  std::map<std::size_t, std::vector<double>> collapsed_values_;  // of verify_points_ ({}: failed)
   std::vector<JournalRecord> earlier_;
   std::optional<JournalWriter> journal_;
   std::optional<store::ResultsWriter> writer_;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,6 +92,27 @@ struct TranAnalysis {
   double max_step_s = 0.0;  // 0: ngspice's default
 };
 
+// `"collapse"`: the pulse-width axis from one transient per point of the
+// other axes (docs/spec-format.md#collapse). The run at the longest width is
+// read at pulse_start + w for every width w (a breakpoint lands the simulator
+// there), plus that run's own turn-off tail.
+struct Collapse {
+  enum class Line { kHeld, kPrecharged, kIntegrator };
+  std::size_t axis = 0;       // index into SweepSpec::axes (a param axis)
+  TimeRef pulse_start{TimeRef::Kind::kParam, 0.0, "t_read"};
+  Line line = Line::kHeld;    // what the read line is; only kHeld collapses unforced
+  bool force = false;         // collapse a line for which the tail is not w-independent
+  double verify_threshold_pct = 0.05;  // --verify: largest allowed difference, % of full scale
+  std::vector<std::string> verify_measures;  // the measures the threshold applies to; empty: all
+};
+const char* to_string(Collapse::Line line);
+
+// How a collapsed sweep gets a measure of every width from the longest run.
+enum class CollapseRead {
+  kBefore,  // its window ends before the pulse starts: the same in every run, read as is
+  kTail,    // integral/energy/average to the end, value_at the end: read at the cut, plus the tail
+};
+
 struct SweepSpec {
   std::filesystem::path path;  // the spec file
   std::string text;            // its bytes (hashed for provenance)
@@ -110,6 +132,8 @@ struct SweepSpec {
   // by spice::check_init_line; docs/pdk.md.
   std::vector<std::string> ngspice_init;
   MonteCarlo monte_carlo;                // samples = 0: none
+  std::optional<Collapse> collapse;      // "collapse": none unless given
+  std::vector<CollapseRead> collapse_reads;  // with collapse: one per measure
 };
 
 // The standard normal deviate of Monte Carlo sample `sample` for `name`.

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -46,6 +47,12 @@ struct SweepOptions {
   bool resume = false;
   // Replace an existing results file (else refused: GC-1810).
   bool overwrite = false;
+  // A collapsed sweep (a spec's "collapse"): simulate this many points, drawn
+  // with `verify_seed`, exactly at the end and store the largest difference
+  // (% of full scale). Above the spec's threshold the summary says so
+  // (CollapseSummary::exceeded) and `gaincell sweep` exits 4. GC-1307/GC-1308.
+  std::size_t verify = 0;
+  std::uint64_t verify_seed = 1;
 };
 
 // The global point indices of shard i of n (interleaved: k % n == i).
@@ -81,6 +88,22 @@ class FailureDigest {
   std::vector<FailureGroup> groups_;
 };
 
+// What a collapsed sweep did, and how well its exact check agreed.
+struct CollapseSummary {
+  bool enabled = false;
+  std::string axis;
+  std::size_t simulations = 0;       // transients for the collapsed points (this run)
+  std::vector<std::size_t> verified; // the points simulated exactly
+  std::size_t unusable = 0;          // of those, points with no comparable value (a failure)
+  // Largest |exact - collapsed| / full scale, %, per measure (in spec order)
+  // and overall; full scale: the measure's largest |value| over the sweep. NaN: not compared.
+  std::vector<std::pair<std::string, double>> errors_pct;
+  double max_error_pct = 0.0;
+  std::string worst;                 // "q_line_c at point 37"
+  double threshold_pct = 0.05;
+  bool exceeded = false;             // verified, and above the threshold (or nothing comparable)
+};
+
 struct SweepSummary {
   std::string name;
   std::filesystem::path output;
@@ -98,6 +121,7 @@ struct SweepSummary {
   std::string ngspice_version;
   spice::PoolStats pool;
 
+  CollapseSummary collapse;
   std::size_t resumed = 0;    // points taken from the journal of an earlier run
   bool interrupted = false;   // stopped before every point had a result
   std::size_t done = 0;       // points with a result (ok or failed)
