@@ -624,6 +624,19 @@ class SpecParser {
                                            (params.empty() ? std::string("none") : join(params, ", ")),
               "name the pulse-width axis, e.g. \"t_pulse\"");
     }
+    const std::string line = r_.string(r_.require(c, cp, "line"), cp + "/line");
+    if (line == "held") col.line = Collapse::Line::kHeld;
+    else if (line == "precharged") col.line = Collapse::Line::kPrecharged;
+    else if (line == "integrator") col.line = Collapse::Line::kIntegrator;
+    else r_.fail(cp + "/line", "GC-1226", "unknown line \"" + line + "\"; expected held, precharged or integrator");
+    if (c.contains("force")) col.force = r_.boolean(c["force"], cp + "/force");
+    if (col.line != Collapse::Line::kHeld && !col.force) {
+      r_.fail(cp + "/line", "GC-1226",
+              "collapsing '" + axis + "' needs a read line held at a fixed voltage; a " + line +
+                  " line's turn-off tail depends on the charge read so far, so the longest pulse's tail does not fit the others",
+              "hold the line (a cell card's \"held\" read scheme: c_line 1 uF), or set \"force\": true and check the "
+              "result with gaincell sweep --verify K");
+    }
     const auto& widths = spec_.axes[col.axis].values;
     const double w_max = *std::max_element(widths.begin(), widths.end());
     if (*std::min_element(widths.begin(), widths.end()) < 0 || !(w_max > 0)) {
@@ -646,19 +659,6 @@ class SpecParser {
                   shown_s(t0_hi + w_max) + " s, which must lie inside the transient (" +
                   shown_s(spec_.tran.start_s) + " s to " + shown_s(spec_.tran.stop_s) + " s)",
               "the run's turn-off tail is read after the longest pulse: end the transient after it");
-    }
-    const std::string line = r_.string(r_.require(c, cp, "line"), cp + "/line");
-    if (line == "held") col.line = Collapse::Line::kHeld;
-    else if (line == "precharged") col.line = Collapse::Line::kPrecharged;
-    else if (line == "integrator") col.line = Collapse::Line::kIntegrator;
-    else r_.fail(cp + "/line", "GC-1226", "unknown line \"" + line + "\"; expected held, precharged or integrator");
-    if (c.contains("force")) col.force = r_.boolean(c["force"], cp + "/force");
-    if (col.line != Collapse::Line::kHeld && !col.force) {
-      r_.fail(cp + "/line", "GC-1226",
-              "collapsing '" + axis + "' needs a read line held at a fixed voltage; a " + line +
-                  " line's turn-off tail depends on the charge read so far, so the longest pulse's tail does not fit the others",
-              "hold the line (a cell card's \"held\" read scheme: c_line 1 uF), or set \"force\": true and check the "
-              "result with gaincell sweep --verify K");
     }
     if (c.contains("verify_threshold_pct")) {
       col.verify_threshold_pct = r_.number(c["verify_threshold_pct"], cp + "/verify_threshold_pct", "%");

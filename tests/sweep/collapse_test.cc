@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: MIT
+// The pulse-width axis from one transient (a spec's "collapse"): what may be
+// collapsed, the breakpoints, the results file against an exact sweep of the
+// same spec for every shipped cell, and --verify.
+#include "gaincell/sweep/collapse.h"
+
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "gaincell/cell/card.h"
+#include "gaincell/cell/derive.h"
+#include "gaincell/core/error.h"
+#include "gaincell/core/hash.h"
+#include "gaincell/core/strings.h"
+#include "gaincell/spice/worker_pool.h"
+#include "gaincell/store/results_file.h"
+#include "gaincell/sweep/sweep.h"
+#include "test_support.h"
+
+using namespace gaincell;
+using nlohmann::json;
+
+namespace {
+
+json shipped(const std::string& name) {
+  return json::parse(read_text_file(testing::source_dir() / "characterization" / (name + ".json")));
+}
+
+// A shipped spec's text with `collapse` (and `extra` measures), parsed as if it lay beside the shipped ones.
+sweep::SweepSpec with_collapse(const std::string& name, const json& collapse, const json& extra = json::array()) {
+  json s = shipped(name);
+  s["collapse"] = collapse;
+  for (const auto& m : extra) s["measures"].push_back(m);
+  return sweep::parse_spec(s.dump(1), testing::source_dir() / "characterization" / (name + "_collapsed.json"));
+}
+
+// The multiply spec a card derives (into `dir`), with `collapse` if given.
+sweep::SweepSpec derived_multiply(const cell::CellCard& card, const std::filesystem::path& dir,
+                                  const json& collapse = nullptr) {
+  const cell::DerivedSet set = cell::write_derived(card, dir);
+  json s = json::parse(read_text_file(set.specs.at(cell::Role::kMultiply)));
+  if (!collapse.is_null()) s["collapse"] = collapse;
+  const auto path = dir / (collapse.is_null() ? "multiply_exact.json" : "multiply_collapsed.json");
+  testing::write_file(path, s.dump(1));
+  return sweep::load_spec(path);
+}
+
+sweep::SweepSummary run(const sweep::SweepSpec& spec, const std::filesystem::path& out, std::size_t verify = 0,
+                        std::uint64_t seed = 1) {
+  sweep::SweepOptions options;
+  options.output = out;
+  options.jobs = 2;
+  options.verify = verify;
+  options.verify_seed = seed;
+  NullReporter quiet;
+  return sweep::run_sweep(spec, options, quiet);
+}
+
+// Largest |a - b| over the points, in % of the measure's full scale (its largest |a|).
+double max_error_pct(const store::Results& exact, const store::Results& collapsed, const std::string& measure) {
+  const auto& a = exact.values.at(measure);
+  const auto& b = collapsed.values.at(measure);
+  REQUIRE(a.size() == b.size());
+  double full_scale = 0, worst = 0;
+  for (double v : a) full_scale = std::max(full_scale, std::abs(v));
+  for (std::size_t k = 0; k < a.size(); ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
+  return full_scale > 0 ? 100 * worst / full_scale : 0;
+}
+
+}  // namespace
+
+TEST_CASE("collapse: a swept pulse-width axis, a held line and measures it can read", "[unit][collapse]") {
+  const json held = {{"axis", "t_pulse"}, {"line", "held"}};
+  const auto spec = with_collapse("pushpull_multiply", held);
+  REQUIRE(spec.collapse.has_value());
+  CHECK(spec.axes[spec.collapse->axis].name == "t_pulse");
+  CHECK(spec.collapse->pulse_start.param == "t_read");
+  CHECK(spec.collapse->verify_threshold_pct == 0.05);
+  // v_sn_read_v (7.9 ns) ends before the pulse (8 ns); the others end at the end.
+  for (std::size_t i = 0; i < spec.measures.size(); ++i) {
+    INFO(spec.measures[i].name);
+    CHECK(spec.collapse_reads[i] ==
+          (spec.measures[i].name == "v_sn_read_v" ? sweep::CollapseRead::kBefore : sweep::CollapseRead::kTail));
+  }
+  CHECK_FALSE(sweep::load_spec(testing::source_dir() / "characterization/pushpull_multiply.json").collapse.has_value());
+
+  auto fails = [&](const json& collapse, const json& extra, const std::string& message) {
+    CHECK_THROWS_WITH(with_collapse("pushpull_multiply", collapse, extra), Catch::Contains(message));
+  };
+  fails({{"axis", "v_stor"}, {"line", "held"}}, json::array(),
+        "error GC-1225: /collapse/axis: collapse axis 'v_stor' is not a swept template parameter; the spec sweeps "
+        "v_store, t_pulse");
+  fails({{"axis", "t_pulse"}, {"line", "precharged"}}, json::array(),
+        "error GC-1226: /collapse/line: collapsing 't_pulse' needs a read line held at a fixed voltage; a precharged "
+        "line's turn-off tail depends on the charge read so far, so the longest pulse's tail does not fit the others");
+  fails({{"axis", "t_pulse"}, {"line", "floating"}}, json::array(),
+        "error GC-1226: /collapse/line: unknown line \"floating\"; expected held, precharged or integrator");
+  fails(held, json::array({{{"name", "i_peak_a"}, {"kind", "max"}, {"of", "i(vsense)"}, {"unit", "A"}}}),
+        "error GC-1227: /measures/9: measure 'i_peak_a' (max) depends on the waveform after the pulse start (t_read, "
+        "8e-09 s), which is not the sum of the longest pulse's run up to a width's read time and its tail");
+  fails(held, json::array({{{"name", "v_10n_v"}, {"kind", "value_at"}, {"of", "v(rbl)"}, {"at", "10n"}, {"unit", "V"}}}),
+        "error GC-1227: /measures/9: measure 'v_10n_v' ends at 1e-08 s, after the pulse start (t_read, 8e-09 s) and "
+        "before the end of the transient; a narrower pulse has ended there, the longest has not");
+  fails(held, json::array({{{"name", "q_9n_c"}, {"kind", "integral"}, {"of", "i(vsense)"}, {"from", "9n"}, {"unit", "C"}}}),
+        "error GC-1227: /measures/9: measure 'q_9n_c' starts its window at 9e-09 s, after the pulse start (t_read, "
+        "8e-09 s); a narrower pulse's read time could lie before it");
+  fails(held, json::array({{{"name", "v_w_v"}, {"kind", "value_at"}, {"of", "v(rbl)"}, {"at", "t_pulse"}, {"unit", "V"}}}),
+        "error GC-1227: /measures/9: measure 'v_w_v' takes a time from 't_pulse', the collapsed axis; it cannot be "
+        "collapsed");
+  fails({{"axis", "t_pulse"}, {"line", "held"}, {"pulse_start", "20n"}}, json::array(),
+        "error GC-1228: /collapse/pulse_start: the widths are read from the pulse start, 2e-08 s, to the pulse start + "
+        "the longest width, 3.5e-08 s, which must lie inside the transient (0 s to 3e-08 s)");
+  fails({{"axis", "t_pulse"}, {"line", "held"}, {"pulse_start", "end"}}, json::array(),
+        "error GC-1228: /collapse/pulse_start: expected the time the read pulse starts rising: a number (s) or a "
+        "template parameter other than 't_pulse'");
+  fails({{"axis", "t_pulse"}, {"line", "held"}, {"verify_threshold_pct", 0}}, json::array(),
+        "error GC-1229: /collapse/verify_threshold_pct: expected a percentage of full scale in (0, 100], found 0");
+  fails({{"axis", "t_pulse"}, {"line", "held"}, {"verify_measures", {"q"}}}, json::array(),
+        "error GC-1229: /collapse/verify_measures/0: verify_measures names 'q', which is not a measure of this spec; it "
+        "has q_line_c, v_line_end_v");
+}
+
+TEST_CASE("collapse: which shipped specs and read schemes qualify", "[unit][collapse]") {
+  // The shipped multiply specs read a 10 pF line precharged to v_line and then floating: a precharged line.
+  for (const char* name : {"pushpull_multiply", "gc3t_multiply", "osfet2t_multiply"}) {
+    INFO(name);
+    CHECK_THROWS_WITH(with_collapse(name, {{"axis", "t_pulse"}, {"line", "precharged"}}), Catch::Contains("GC-1226"));
+    CHECK(with_collapse(name, {{"axis", "t_pulse"}, {"line", "precharged"}, {"force", true}}).collapse->force);
+  }
+  // The converter (an integrator input, its input pulse t_int swept) is refused, and forced it still
+  // cannot give its output pulse width.
+  json c2p = shipped("c2p_transfer");
+  c2p["axes"] = json::array({{{"param", "t_int"}, {"values", {"0.5n", "1n"}}}});
+  const auto c2p_path = testing::source_dir() / "characterization/c2p_collapsed.json";
+  c2p["collapse"] = {{"axis", "t_int"}, {"line", "integrator"}, {"pulse_start", "t_q"}};
+  CHECK_THROWS_WITH(sweep::parse_spec(c2p.dump(), c2p_path),
+                    Catch::Contains("error GC-1226: /collapse/line: collapsing 't_int' needs a read line held"));
+  c2p["collapse"]["force"] = true;
+  CHECK_THROWS_WITH(sweep::parse_spec(c2p.dump(), c2p_path),
+                    Catch::Contains("error GC-1227: /measures/0: measure 'pw_s' (time_above) depends on the waveform"));
+  // A card's "held" scheme (the derived specs hold the line with 1 uF) collapses every measure it derives.
+  testing::TempDir dir;
+  for (const char* card : {"pushpull", "gc3t", "osfet2t"}) {
+    INFO(card);
+    const auto c = cell::load_card(testing::source_dir() / "netlists/cells" / (std::string(card) + ".cell.json"));
+    REQUIRE(c.scheme == cell::ReadScheme::kHeld);
+    const auto spec = derived_multiply(c, dir.path() / card, {{"axis", "t_pulse"}, {"line", "held"}});
+    CHECK(spec.collapse_reads.size() == spec.measures.size());
+  }
+}
+
+TEST_CASE("collapse: one job per group, read times on breakpoints", "[unit][collapse]") {
+  const auto spec = with_collapse("gc3t_multiply", {{"axis", "t_pulse"}, {"line", "precharged"}, {"force", true}});
+  const sweep::SweepPlan plan(spec);
+  const sweep::CollapsedPlan cp(plan);
+  // v_line (4) x v_store (8) x t_pulse (16): point 37 is v_line 0, v_store 2, t_pulse 5; its group ends at t_pulse 15.
+  CHECK(cp.group_of(37) == 47);
+  CHECK(cp.group_of(47) == 47);
+  const auto members = cp.members(47);
+  REQUIRE(members.size() == 16);
+  CHECK(members.front() == 32);
+  CHECK(members.back() == 47);
+  CHECK(cp.groups_of({0, 1, 15, 16, 37}) == std::vector<std::size_t>{15, 31, 47});
+  const auto times = cp.read_times(47);
+  CHECK(times.front() == 8e-9);
+  CHECK(times.back() == Approx(23e-9).epsilon(1e-15));
+  const spice::SimJob job = cp.job(47);
+  CHECK(job.id == 47);
+  const auto pwl = job.netlist.find("VGC_COLLAPSE_CUTS gc_collapse_cuts 0 PWL(0 0 8e-09 0 ");
+  REQUIRE(pwl != std::string::npos);
+  const std::string line = job.netlist.substr(pwl, job.netlist.find('\n', pwl) - pwl);
+  CHECK(std::count(line.begin(), line.end(), ' ') == 4 + 2 * 16);  // 16 corners: the read times
+  CHECK(plan.render(47).find("VGC_COLLAPSE_CUTS") == std::string::npos);  // render --point K stays exact
+  // Per tail measure: 16 reads and the tail (value_at: its start and end too); per measure before the pulse: 1.
+  std::size_t tails = 0;
+  for (auto r : spec.collapse_reads) tails += r == sweep::CollapseRead::kTail;
+  std::size_t values_at_end = 0;
+  for (std::size_t i = 0; i < spec.measures.size(); ++i) {
+    values_at_end += spec.collapse_reads[i] == sweep::CollapseRead::kTail && spec.measures[i].kind == measure::MeasureKind::kValueAt;
+  }
+  CHECK(job.measures.size() == (spec.measures.size() - tails) + tails * 17 + values_at_end);
+}
+
+TEST_CASE("collapse: every read time is a time point of the long run (within 1 ps)", "[ngspice][collapse]") {
+  const auto spec = with_collapse("pushpull_multiply", {{"axis", "t_pulse"}, {"line", "precharged"}, {"force", true}});
+  const sweep::SweepPlan plan(spec);
+  const sweep::CollapsedPlan cp(plan);
+  spice::SimJob collapsed = cp.job(15);
+  spice::SimJob exact = plan.job(15);  // the same run without the breakpoints
+  collapsed.return_vectors = exact.return_vectors = {"time"};
+  exact.id = 1000;
+  spice::PoolOptions options;
+  options.jobs = 1;
+  spice::WorkerPool pool(options);
+  std::map<std::uint64_t, std::vector<double>> time;
+  pool.run(2, [&](std::size_t k) { return k == 0 ? collapsed : exact; },
+           [&](spice::SimResult&& r) {
+             REQUIRE(r.ok());
+             time[r.id] = r.vectors.at("time");
+           });
+  auto off_grid_s = [](const std::vector<double>& t, double at) {
+    double best = 1;
+    for (double x : t) best = std::min(best, std::abs(x - at));
+    return best;
+  };
+  std::size_t exact_misses = 0;
+  for (double at : cp.read_times(15)) {
+    INFO("read time " << at);
+    CHECK(off_grid_s(time.at(15), at) <= 1e-12);
+    exact_misses += off_grid_s(time.at(1000), at) > 1e-12;
+  }
+  CHECK(exact_misses > 0);  // without the PWL corners ngspice steps over them
+}
+
+TEST_CASE("collapse: held lines of every shipped cell match the exact sweep", "[ngspice][collapse]") {
+  testing::TempDir dir;
+  for (const char* card : {"pushpull", "gc3t", "osfet2t"}) {
+    INFO(card);
+    const auto c = cell::load_card(testing::source_dir() / "netlists/cells" / (std::string(card) + ".cell.json"));
+    const auto exact_spec = derived_multiply(c, dir.path() / card);
+    const auto spec = derived_multiply(c, dir.path() / card, {{"axis", "t_pulse"}, {"line", "held"}});
+    const auto exact_out = dir.path() / card / "exact.h5";
+    const auto collapsed_out = dir.path() / card / "collapsed.h5";
+    const auto exact_summary = run(exact_spec, exact_out);
+    REQUIRE(exact_summary.failed() == 0);
+    const auto s = run(spec, collapsed_out, 4);
+    INFO(s.full());
+    REQUIRE(s.failed() == 0);
+    CHECK(s.collapse.simulations == 8);  // 8 stored levels x 16 widths
+    CHECK(s.collapse.verified.size() == 4);
+    CHECK_FALSE(s.collapse.exceeded);
+    CHECK(s.collapse.max_error_pct < 0.05);
+
+    const auto exact = store::read_results(exact_out);
+    const auto collapsed = store::read_results(collapsed_out);
+    // Shaped as the exact sweep's file: axes, measures, units, status.
+    REQUIRE(collapsed.axes.size() == exact.axes.size());
+    for (std::size_t a = 0; a < exact.axes.size(); ++a) {
+      CHECK(collapsed.axes[a].name == exact.axes[a].name);
+      CHECK(collapsed.axes[a].unit == exact.axes[a].unit);
+      CHECK(collapsed.axes[a].values == exact.axes[a].values);
+    }
+    REQUIRE(collapsed.measures.size() == exact.measures.size());
+    for (std::size_t m = 0; m < exact.measures.size(); ++m) {
+      CHECK(collapsed.measures[m].name == exact.measures[m].name);
+      CHECK(collapsed.measures[m].unit == exact.measures[m].unit);
+      const double err = max_error_pct(exact, collapsed, exact.measures[m].name);
+      INFO(exact.measures[m].name << ": " << err << " % of full scale");
+      CHECK(err < 0.01);  // without the tail: 0.051 % (push-pull) and 0.074 % (3T) on q_line_c
+    }
+    CHECK(collapsed.status == exact.status);
+    CHECK(collapsed.attributes.count("collapse_axis") == 1);
+    CHECK(exact.attributes.count("collapse_axis") == 0);
+    CHECK(collapsed.attributes.at("collapse_axis") == "t_pulse");
+    CHECK(collapsed.attributes.at("collapse_line") == "held");
+    CHECK(collapsed.attributes.at("collapse_forced") == "no");
+    CHECK(collapsed.attributes.at("collapse_simulations") == "8");
+    CHECK(collapsed.attributes.at("collapse_verify_points") == "4");
+    CHECK(collapsed.attributes.at("collapse_verify_passed") == "yes");
+    CHECK(std::stod(collapsed.attributes.at("collapse_verify_max_error_pct")) == Approx(s.collapse.max_error_pct));
+    const json errors = json::parse(collapsed.attributes.at("collapse_verify_errors_pct"));
+    CHECK(errors.size() == exact.measures.size());
+    // The seed draws the same points again; another seed others.
+    const auto again = run(spec, dir.path() / card / "again.h5", 4);
+    CHECK(again.collapse.verified == s.collapse.verified);
+    CHECK(run(spec, dir.path() / card / "seed2.h5", 4, 2).collapse.verified != s.collapse.verified);
+  }
+}
+
+TEST_CASE("collapse: above the threshold a sweep warns, records it and exits 4", "[ngspice][collapse]") {
+  testing::TempDir dir;
+  // The shipped 3T multiply spec's 10 pF line, precharged and floating, forced, with a threshold no run can meet.
+  json s = shipped("gc3t_multiply");
+  s["template"] = (testing::source_dir() / "netlists/gc3t_cell.cir").string();
+  s["axes"][0]["values"] = {0.9};  // one line level: 8 groups
+  s["collapse"] = {{"axis", "t_pulse"}, {"line", "precharged"}, {"force", true}, {"verify_threshold_pct", 1e-12},
+                   {"verify_measures", {"q_line_c"}}};
+  testing::write_file(dir / "strict.json", s.dump(1));
+  const std::string gaincell = (testing::bin_dir() / "gaincell").string();
+  const auto r = testing::run_command(gaincell + " sweep strict.json -o strict.h5 -j 2 --verify 3 2>&1", dir.path());
+  INFO(r.output);
+  CHECK(r.exit_code == 4);
+  CHECK(r.output.find("warning: verify: the collapsed sweep differs from exact simulations by ") != std::string::npos);
+  CHECK(r.output.find("threshold 1e-12 %: FAILED") != std::string::npos);
+  const auto res = store::read_results(dir / "strict.h5");
+  CHECK(res.attributes.at("collapse_verify_passed") == "no");
+  CHECK(res.attributes.at("collapse_forced") == "yes");
+  CHECK(res.attributes.at("collapse_verify_measures") == "q_line_c");
+  CHECK(std::stod(res.attributes.at("collapse_verify_max_error_pct")) > 1e-12);
+  CHECK(std::all_of(res.status.begin(), res.status.end(), [](auto st) { return st == spice::SimOutcome::kOk; }));
+  // The same without --verify: nothing compared, exit 0.
+  const auto plain = testing::run_command(gaincell + " -q sweep strict.json -o plain.h5 -j 2 2>&1", dir.path());
+  INFO(plain.output);
+  CHECK(plain.exit_code == 0);
+  CHECK(store::read_results(dir / "plain.h5").attributes.at("collapse_verify_points") == "0");
+}
+
+TEST_CASE("collapse: --verify and --shard are checked against the spec", "[ngspice][collapse]") {
+  testing::TempDir dir;
+  const auto collapsed = with_collapse("pushpull_multiply", {{"axis", "t_pulse"}, {"line", "precharged"}, {"force", true}});
+  sweep::SweepOptions options;
+  options.output = dir / "x.h5";
+  options.jobs = 1;
+  NullReporter quiet;
+  options.verify = 129;
+  CHECK_THROWS_WITH(sweep::run_sweep(collapsed, options, quiet),
+                    Catch::Contains("error GC-1307: --verify 129: ") &&
+                        Catch::Contains("has 128 points; verify at most that many"));
+  options.verify = 2;
+  const auto exact = sweep::load_spec(testing::source_dir() / "characterization/pushpull_multiply.json");
+  CHECK_THROWS_WITH(sweep::run_sweep(exact, options, quiet),
+                    Catch::Contains("error GC-1308: --verify 2: ") &&
+                        Catch::Contains("has no \"collapse\"; every point of it is simulated exactly already"));
+  options.verify = 0;
+  options.shard_index = 1;
+  options.shard_count = 4;
+  CHECK_THROWS_WITH(sweep::run_sweep(collapsed, options, quiet),
+                    Catch::Contains("error GC-1309: --shard 1/4: ") &&
+                        Catch::Contains("collapses 't_pulse', and one transient serves the points of several shards"));
+}
