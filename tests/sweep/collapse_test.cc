@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -320,4 +321,47 @@ TEST_CASE("collapse: --verify and --shard are checked against the spec", "[ngspi
   CHECK_THROWS_WITH(sweep::run_sweep(collapsed, options, quiet),
                     Catch::Contains("error GC-1309: --shard 1/4: ") &&
                         Catch::Contains("collapses 't_pulse', and one transient serves the points of several shards"));
+}
+
+namespace {
+// Asks the sweep to stop once `after` points have a result.
+class StopAfter final : public Reporter {
+ public:
+  StopAfter(std::atomic<bool>& stop, std::size_t after) : stop_(stop), after_(after) {}
+  void info(const std::string&) override {}
+  void warning(const std::string&) override {}
+  void progress(const Progress& p) override {
+    if (p.done >= after_) stop_ = true;
+  }
+  void progress_done(const Progress&) override {}
+
+ private:
+  std::atomic<bool>& stop_;
+  std::size_t after_;
+};
+}  // namespace
+
+TEST_CASE("collapse: an interrupted collapsed sweep resumes to the same file", "[ngspice][collapse]") {
+  testing::TempDir dir;
+  const auto spec = with_collapse("pushpull_multiply", {{"axis", "t_pulse"}, {"line", "precharged"}, {"force", true}});
+  const auto whole = run(spec, dir / "whole.h5");
+  REQUIRE(whole.failed() == 0);
+  std::atomic<bool> stop{false};
+  sweep::SweepOptions options;
+  options.output = dir / "cut.h5";
+  options.jobs = 2;
+  options.stop = &stop;
+  StopAfter stopper(stop, 32);  // after two groups of 16 widths
+  const auto first = sweep::run_sweep(spec, options, stopper);
+  REQUIRE(first.interrupted);
+  CHECK(first.done % 16 == 0);  // whole groups: one transient gives all its widths
+  CHECK(first.done < 128);
+  options.resume = true;
+  options.stop = nullptr;
+  NullReporter quiet;
+  const auto second = sweep::run_sweep(spec, options, quiet);
+  CHECK_FALSE(second.interrupted);
+  CHECK(second.resumed == first.done);
+  CHECK(second.collapse.simulations == 8 - first.done / 16);
+  testing::require_same_data(store::read_results(dir / "whole.h5"), store::read_results(dir / "cut.h5"));
 }
