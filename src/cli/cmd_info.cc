@@ -30,6 +30,19 @@ void print_provenance(const std::string& path, const store::Results& r) {
   for (const char* key : {"gaincell_version", "ngspice_version", "spec_sha256", "template_sha256", "created_utc"}) {
     if (r.attributes.count(key)) std::printf("  %s: %s\n", key, r.attributes.at(key).c_str());
   }
+  if (r.attributes.count("collapse_axis")) {  // a collapsed sweep (docs/formats.md#collapsed-sweeps)
+    std::printf("  collapsed: '%s' from %s simulations (line %s%s)\n", r.attributes.at("collapse_axis").c_str(),
+                attribute_or(r, "collapse_simulations"), attribute_or(r, "collapse_line"),
+                std::string(attribute_or(r, "collapse_forced")) == "yes" ? ", forced" : "");
+    if (std::string(attribute_or(r, "collapse_verify_points", "0")) != "0") {
+      std::printf("  verified: %s points exactly, largest difference %s %% of full scale (%s), threshold %s %%: %s\n",
+                  attribute_or(r, "collapse_verify_points"), attribute_or(r, "collapse_verify_max_error_pct"),
+                  attribute_or(r, "collapse_verify_worst"), attribute_or(r, "collapse_verify_threshold_pct"),
+                  std::string(attribute_or(r, "collapse_verify_passed")) == "yes" ? "passed" : "FAILED");
+    } else {
+      std::printf("  not verified (gaincell sweep --verify K)\n");
+    }
+  }
 }
 
 void print_axes(const store::Results& r) {

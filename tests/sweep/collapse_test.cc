@@ -292,6 +292,12 @@ TEST_CASE("collapse: above the threshold a sweep warns, records it and exits 4",
   CHECK(res.attributes.at("collapse_verify_measures") == "q_line_c");
   CHECK(std::stod(res.attributes.at("collapse_verify_max_error_pct")) > 1e-12);
   CHECK(std::all_of(res.status.begin(), res.status.end(), [](auto st) { return st == spice::SimOutcome::kOk; }));
+  const auto info = testing::run_command(gaincell + " info strict.h5 2>&1", dir.path());
+  INFO(info.output);
+  CHECK(info.output.find("  collapsed: 't_pulse' from 8 simulations (line precharged, forced)\n  verified: 3 points "
+                         "exactly, largest difference ") != std::string::npos);
+  CHECK(info.output.find("(q_line_c at point ") != std::string::npos);
+  CHECK(info.output.find("threshold 1e-12 %: FAILED") != std::string::npos);
   // The same without --verify: nothing compared, exit 0.
   const auto plain = testing::run_command(gaincell + " -q sweep strict.json -o plain.h5 -j 2 2>&1", dir.path());
   INFO(plain.output);
