@@ -48,10 +48,10 @@ std::string utc_now() {
 
 std::string seconds_text(double s) { return gaincell::format_human(s, "s", 3, true); }
 
-// "0.00061 %": a percentage, 2 significant digits.
+// "0.00061 %", "100 %": a percentage, 3 significant digits.
 std::string pct_text(double pct) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2g %%", pct);
+  std::snprintf(buf, sizeof buf, "%.3g %%", pct);
   return buf;
 }
 

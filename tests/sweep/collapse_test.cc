@@ -327,6 +327,17 @@ TEST_CASE("collapse: --verify and --shard are checked against the spec", "[ngspi
   CHECK_THROWS_WITH(sweep::run_sweep(collapsed, options, quiet),
                     Catch::Contains("error GC-1309: --shard 1/4: ") &&
                         Catch::Contains("collapses 't_pulse', and one transient serves the points of several shards"));
+  // gaincell slurm refuses it before writing any job.
+  json spec = shipped("pushpull_multiply");
+  spec["template"] = (testing::source_dir() / "netlists/pushpull_cell.cir").string();
+  spec["collapse"] = {{"axis", "t_pulse"}, {"line", "held"}};
+  testing::write_file(dir / "c.json", spec.dump(1));
+  const auto r = testing::run_command((testing::bin_dir() / "gaincell").string() + " slurm c.json --shards 4 -o job 2>&1",
+                                      dir.path());
+  INFO(r.output);
+  CHECK(r.exit_code == 3);
+  CHECK(r.output.find("error GC-1309: gaincell slurm: c.json collapses 't_pulse'") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "job" / "shards.sbatch"));
 }
 
 namespace {
