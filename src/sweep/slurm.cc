@@ -320,7 +320,7 @@ void check_arrays_gone(const fs::path& d, const std::vector<std::string>& arrays
 nlohmann::json write_slurm_job(const SweepSpec& spec, const fs::path& spec_file, const SlurmOptions& o) {
   check_slurm_options(o);
   if (spec.collapse) {  // the shards would each be refused when they start (run_sweep, GC-1309)
-    throw InputError("GC-1309", "error GC-1309: gaincell slurm: " + spec_file.string() + " collapses '" +
+    throw InputError("GC-1309", "gaincell slurm: " + spec_file.string() + " collapses '" +
                                     spec.axes[spec.collapse->axis].name +
                                     "', and one transient serves the points of several shards; run it whole with "
                                     "gaincell sweep (it needs one simulation per point of the other axes)");

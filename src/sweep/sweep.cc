@@ -494,20 +494,20 @@ class SweepRun {
     const std::string spec_file = spec_.path.string();
     if (!collapsed_) {
       if (options_.verify > 0) {
-        throw InputError("GC-1308", "error GC-1308: --verify " + std::to_string(options_.verify) + ": " + spec_file +
+        throw InputError("GC-1308", "--verify " + std::to_string(options_.verify) + ": " + spec_file +
                                         " has no \"collapse\"; every point of it is simulated exactly already");
       }
       return;
     }
     if (options_.shard_count > 0) {
-      throw InputError("GC-1309", "error GC-1309: --shard " + std::to_string(options_.shard_index) + "/" +
+      throw InputError("GC-1309", "--shard " + std::to_string(options_.shard_index) + "/" +
                                       std::to_string(options_.shard_count) + ": " + spec_file + " collapses '" +
                                       spec_.axes[spec_.collapse->axis].name +
                                       "', and one transient serves the points of several shards; run it whole "
                                       "(it needs one simulation per value of the other axes)");
     }
     if (options_.verify > owned_.size()) {
-      throw InputError("GC-1307", "error GC-1307: --verify " + std::to_string(options_.verify) + ": " + spec_file +
+      throw InputError("GC-1307", "--verify " + std::to_string(options_.verify) + ": " + spec_file +
                                       " has " + std::to_string(owned_.size()) + " points; verify at most that many");
     }
     // K distinct points, a seeded partial Fisher-Yates shuffle: the same seed picks the same points.
