@@ -136,6 +136,7 @@ nlohmann::json result_to_json(const SimResult& r) {
                         {"log", r.log},
                         {"parse_time_s", r.parse_time_s},
                         {"run_time_s", r.run_time_s},
+                        {"reused", r.reused},
                         {"worker_pid", r.worker_pid}};
 }
 
@@ -153,6 +154,7 @@ SimResult result_from_json(const nlohmann::json& j) {
   r.log = j.at("log").get<std::vector<std::string>>();
   r.parse_time_s = j.at("parse_time_s").get<double>();
   r.run_time_s = j.at("run_time_s").get<double>();
+  r.reused = j.value("reused", false);
   r.worker_pid = j.at("worker_pid").get<int>();
   return r;
 }

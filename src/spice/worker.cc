@@ -8,7 +8,10 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <map>
 #include <optional>
+#include <set>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -355,7 +358,8 @@ SimResult empty_result(const SimJob& job) {
 
 // Loads the job's netlist on a clean slate. False (and `r` failed) if ngspice
 // could not: a ControlledExit or the errors it printed.
-bool load_netlist(NgspiceLibrary& ng, const SimJob& job, SimResult& r, std::vector<std::string>& log) {
+bool load_netlist(NgspiceLibrary& ng, const SimJob& job, const std::vector<std::string>& lines, SimResult& r,
+                  std::vector<std::string>& log) {
   // Clean slate: stale plots survive failed runs and would be read as ours.
   ng.command("destroy all");
   ng.command("remcirc");
@@ -367,13 +371,178 @@ bool load_netlist(NgspiceLibrary& ng, const SimJob& job, SimResult& r, std::vect
   ng.take_log();
 
   const auto t0 = Clock::now();
-  const int circ_status = ng.load_circuit(text_lines(job.netlist));
+  const int circ_status = ng.load_circuit(lines);
   r.parse_time_s = seconds_since(t0);
   log = ng.take_log();
   echo_errors(log);
   if (job.keep_log) r.log = log;
   return ngspice_ok(ng.is_poisoned() || circ_status != 0,
                     "libngspice could not load the netlist and must be restarted (ControlledExit)", log, log, r);
+}
+
+// ---- Circuit reuse (docs/architecture.md, "Circuit reuse") ----
+//
+// Points of a sweep that differ only in the values of top-level `.param NAME=NUMBER`
+// lines (and in comments) are not parsed again: the worker sends ngspice
+// `alterparam NAME=NUMBER` for each changed line and `reset`, which rebuilds
+// the circuit from ngspice's own stored copy of the last deck (includes and
+// libraries already read, the same numparam and subcircuit expansion). The
+// netlist ngspice builds is then the one a fresh parse of the point's text
+// gives, so the results are bit-identical (tested over every shipped spec).
+// Anything else that differs (a .lib section, an option, a .meas line, an
+// element) means a full parse.
+
+bool reuse_enabled() {
+  const char* v = std::getenv("GAINCELL_CIRCUIT_REUSE");
+  return v == nullptr || std::string(v) != "0";
+}
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// A plain decimal number, as gaincell's formatter writes them ("0.45", "1.5e-08", "-2"):
+// nothing ngspice's command shell could read as anything else.
+bool is_plain_number(const std::string& s) {
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  std::size_t digits = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
+    digits += s[i] != '.' ? 1 : 0;
+    ++i;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const std::size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == start) return false;
+  }
+  return i == s.size() && std::count(s.begin(), s.end(), '.') <= 1;
+}
+
+// `.param NAME=VALUE [$ comment]` with one assignment: (name, value, the rest).
+struct ParamLine {
+  std::string name, value, rest;
+};
+std::optional<ParamLine> param_line(const std::string& raw) {
+  const std::string low = lower(trim(raw));
+  if (low.rfind(".param ", 0) != 0) return std::nullopt;
+  const std::string body(trim(low.substr(7)));
+  const auto eq = body.find('=');
+  if (eq == std::string::npos) return std::nullopt;
+  ParamLine p;
+  p.name = std::string(trim(body.substr(0, eq)));
+  std::string after(trim(body.substr(eq + 1)));
+  const auto end = after.find_first_of(" \t");
+  p.value = after.substr(0, end);
+  p.rest = end == std::string::npos ? std::string() : std::string(trim(after.substr(end)));
+  if (!p.rest.empty() && p.rest[0] != '$') return std::nullopt;  // a second assignment, or anything else
+  return p;
+}
+
+// A line ngspice ignores: a comment that is not a command ("*#") or a script marker.
+bool is_plain_comment(const std::string& raw) {
+  const std::string low = lower(trim(raw));
+  return !low.empty() && low[0] == '*' && low.rfind("*#", 0) != 0 && low.rfind("*ng_script", 0) != 0;
+}
+
+}  // namespace
+
+// What the worker keeps of the circuit ngspice holds.
+struct CircuitCache {
+  bool valid = false;
+  std::vector<std::string> lines;  // the netlist it was built from
+  // `.param` names ngspice's deck defines exactly once, at top level, with one
+  // assignment on the line: the ones `alterparam` changes alone.
+  std::set<std::string> alterable;
+};
+
+namespace {
+
+// The names `alterparam` may change, from ngspice's own `listing` of the deck
+// it keeps (includes expanded, one .param per line): defined exactly once, at
+// top level, never inside a subcircuit (alterparam would change those too).
+std::set<std::string> alterable_params(NgspiceLibrary& ng) {
+  ng.take_log();
+  ng.command("listing");
+  std::map<std::string, int> top;
+  std::set<std::string> nested;
+  int depth = 0;
+  for (const std::string& l : ng.take_log()) {
+    if (l.rfind("stdout ", 0) != 0) continue;
+    const auto colon = l.find(" : ");
+    if (colon == std::string::npos) continue;
+    const std::string text = lower(trim(std::string_view(l).substr(colon + 3)));
+    if (text.rfind(".subckt", 0) == 0) ++depth;
+    if (text.rfind(".ends", 0) == 0) depth = std::max(depth - 1, 0);
+    if (text.rfind(".para", 0) != 0) continue;
+    const auto sp = text.find_first_of(" \t");
+    const auto eq = text.find('=');
+    if (sp == std::string::npos || eq == std::string::npos || eq < sp) continue;
+    const std::string name(trim(text.substr(sp, eq - sp)));
+    const bool single = std::count(text.begin(), text.end(), '=') == 1;
+    if (depth > 0 || !single) {
+      nested.insert(name);
+    } else {
+      ++top[name];
+    }
+  }
+  std::set<std::string> out;
+  for (const auto& [name, n] : top) {
+    if (n == 1 && nested.count(name) == 0) out.insert(name);
+  }
+  return out;
+}
+
+// The alterparam commands that turn the cached circuit into `lines`, or
+// nullopt if `lines` differs in anything else.
+std::optional<std::vector<std::string>> reuse_commands(const CircuitCache& cache, const std::vector<std::string>& lines) {
+  if (!cache.valid || cache.lines.size() != lines.size() || lines.empty() || cache.lines[0] != lines[0]) {
+    return std::nullopt;
+  }
+  std::vector<std::string> commands;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::string& was = cache.lines[i];
+    const std::string& now = lines[i];
+    if (was == now) continue;
+    if (is_plain_comment(was) && is_plain_comment(now)) continue;
+    const auto a = param_line(was);
+    const auto b = param_line(now);
+    if (!a || !b || a->name != b->name || a->rest != b->rest || !is_identifier(b->name) || !is_plain_number(b->value) ||
+        cache.alterable.count(b->name) == 0) {
+      return std::nullopt;
+    }
+    commands.push_back("alterparam " + b->name + "=" + b->value);
+  }
+  return commands;
+}
+
+// Rebuilds the cached circuit with the changed values. False if ngspice
+// printed anything that is not silence: the caller then parses in full.
+bool reuse_circuit(NgspiceLibrary& ng, const SimJob& job, const std::vector<std::string>& commands, SimResult& r,
+                   std::vector<std::string>& log) {
+  ng.command("destroy all");
+  ng.command("setseed " + std::to_string(1 + job.id % 2147483646ULL));  // as before a full parse
+  ng.take_log();
+  const auto t0 = Clock::now();
+  for (const auto& c : commands) ng.command(c);
+  ng.command("reset");
+  r.parse_time_s = seconds_since(t0);
+  log = ng.take_log();
+  if (ng.is_poisoned()) {
+    echo_errors(log);
+    fail(r, SimOutcome::kControlledExit, log, "libngspice could not rebuild the circuit and must be restarted (ControlledExit)");
+    return false;
+  }
+  if (classify_log(log) != SimOutcome::kOk ||
+      std::any_of(log.begin(), log.end(), [](const std::string& l) { return l.rfind("stderr ", 0) == 0; })) {
+    return false;
+  }
+  if (job.keep_log) r.log = log;
+  return true;
 }
 
 // Runs the transient. False (and `r` failed) on a ControlledExit, an error
@@ -485,14 +654,38 @@ void evaluate_measures(const SimJob& job, const measure::Waveforms& waves, SimRe
 
 }  // namespace
 
-SimResult simulate(NgspiceLibrary& ng, const SimJob& job) {
+SimResult simulate(NgspiceLibrary& ng, const SimJob& job) { return simulate(ng, job, nullptr); }
+
+SimResult simulate(NgspiceLibrary& ng, const SimJob& job, CircuitCache* cache) {
   SimResult r = empty_result(job);
   std::vector<std::string> log;
-  if (!load_netlist(ng, job, r, log) || !run_transient(ng, job, r, log)) return r;
+  const std::vector<std::string> lines = text_lines(job.netlist);
+  bool loaded = false;
+  if (cache != nullptr) {
+    if (auto commands = reuse_commands(*cache, lines)) {
+      cache->valid = false;  // until this point has run
+      loaded = reuse_circuit(ng, job, *commands, r, log);
+      if (ng.is_poisoned()) return r;
+      r.reused = loaded;
+    }
+  }
+  if (!loaded) {
+    if (cache != nullptr) cache->valid = false;
+    if (!load_netlist(ng, job, lines, r, log)) return r;
+    if (cache != nullptr) {
+      cache->alterable = alterable_params(ng);
+      cache->lines = lines;
+    }
+  } else {
+    cache->lines = lines;
+  }
+  if (!run_transient(ng, job, r, log)) return r;
   auto time = time_vector(ng, job, r, log);
   if (!time) return r;
   const auto waves = collect_waveforms(ng, job, std::move(*time), r, log);
   if (waves) evaluate_measures(job, *waves, r);
+  // Only a circuit that ran to the end is a base for the next point.
+  if (cache != nullptr) cache->valid = r.outcome == SimOutcome::kOk || r.outcome == SimOutcome::kMeasureError;
   return r;
 }
 
@@ -534,16 +727,18 @@ int run_worker(int socket_fd, const std::string& library_path) {
                                     {"pid", static_cast<int>(::getpid())},
                                     {"ngspice_version", ng->version()}});
   std::size_t commands_since_clear = 0;
+  CircuitCache cache;
+  CircuitCache* reuse = reuse_enabled() ? &cache : nullptr;
   const std::optional<FaultPlan> faults = fault_plan_from_env();  // tests only
   while (true) {
     auto message = protocol::read_frame(socket_fd);
     if (!message || message->at("type") == "quit") return 0;
     SimJob job = protocol::job_from_json(*message);
     if (faults) inject_fault(fault_for(*faults, job.id), job);
-    SimResult result = simulate(*ng, job);
+    SimResult result = simulate(*ng, job, reuse);
     if (!protocol::write_frame(socket_fd, protocol::result_to_json(result))) return 1;
     if (ng->is_poisoned()) return 3;  // the pool replaces us
-    commands_since_clear += 3;
+    commands_since_clear += 8;  // destroy, remcirc or reset, setseed, listing, run, a few alterparam
     if (commands_since_clear > 5000) {
       ng->clear_history();
       commands_since_clear = 0;

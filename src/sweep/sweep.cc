@@ -429,6 +429,7 @@ std::map<std::string, std::string> final_attributes(const SweepSummary& summary)
       {"worker_peak_rss_kib", std::to_string(summary.worker_peak_rss_kib)},
       {"ngspice_parse_time_s", gaincell::format_exact(summary.parse_time_s)},
       {"ngspice_run_time_s", gaincell::format_exact(summary.run_time_s)}};
+  attrs["points_reused"] = std::to_string(summary.reused);
   if (summary.resumed > 0) attrs["points_from_journal"] = std::to_string(summary.resumed);
   return attrs;
 }
@@ -635,7 +636,9 @@ class SweepRun {
     progress_.total = owned_.size();
   }
 
-  static JournalRecord record_of(const spice::SimResult& r) {
+  // Also counts the points a worker ran on its last circuit (spice/worker.h).
+  JournalRecord record_of(const spice::SimResult& r) {
+    if (r.reused) ++summary_.reused;
     return {r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message};
   }
 

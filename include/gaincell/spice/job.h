@@ -40,7 +40,8 @@ struct SimResult {
   std::vector<std::string> plot_vectors;
   std::map<std::string, std::vector<double>> vectors;  // requested vectors, with "time"
   std::vector<std::string> log;  // ngspice output (only with keep_log)
-  double parse_time_s = 0.0;  // ngSpice_Circ, inside the worker
+  double parse_time_s = 0.0;  // ngSpice_Circ (or alterparam + reset when reused), inside the worker
+  bool reused = false;        // the worker rebuilt its last circuit instead of parsing (spice/worker.h)
   double run_time_s = 0.0;    // the `run` command, inside the worker
   double wall_time_s = 0.0;   // dispatch to result, seen by the parent
   int worker_pid = 0;

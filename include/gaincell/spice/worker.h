@@ -30,6 +30,15 @@ int run_worker(int socket_fd, const std::string& library_path);
 // like in a model section draw the same values for a point in any worker.
 SimResult simulate(NgspiceLibrary& ngspice, const SimJob& job);
 
+// What a worker keeps of the circuit ngspice holds between points (defined in
+// worker.cc). With a cache, a point whose netlist differs from the last one
+// only in top-level `.param NAME=NUMBER` values is not parsed again: `alterparam`
+// + `reset` rebuild it from ngspice's stored deck, with bit-identical results
+// (SimResult::reused). Anything else that differs is parsed in full. The
+// worker loop uses one unless GAINCELL_CIRCUIT_REUSE=0 (docs/architecture.md).
+struct CircuitCache;
+SimResult simulate(NgspiceLibrary& ngspice, const SimJob& job, CircuitCache* cache);
+
 // Extra ngspice init lines (a spec's or a cell card's "ngspice_init",
 // docs/pdk.md): what a foundry PDK asks of spinit/.spiceinit, e.g.
 // "set ngbehavior=hsa". Each line is checked against an allow-list: the
