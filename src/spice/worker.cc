@@ -462,37 +462,60 @@ struct CircuitCache {
 
 namespace {
 
-// The names `alterparam` may change, from ngspice's own `listing` of the deck
-// it keeps (includes expanded, one .param per line): defined exactly once, at
-// top level, never inside a subcircuit (alterparam would change those too).
-std::set<std::string> alterable_params(NgspiceLibrary& ng) {
-  ng.take_log();
-  ng.command("listing");
-  std::map<std::string, int> top;
-  std::set<std::string> nested;
+// The top-level `.param` lines of a deck (outside .subckt ... .ends), each
+// name with the value of every line that defines it. `text_of` gives a
+// line's text, or nullopt for a line to skip.
+template <typename Lines, typename TextOf>
+std::map<std::string, std::vector<std::string>> top_level_params(const Lines& lines, TextOf text_of,
+                                                                 std::set<std::string>& nested) {
+  std::map<std::string, std::vector<std::string>> top;
   int depth = 0;
-  for (const std::string& l : ng.take_log()) {
-    if (l.rfind("stdout ", 0) != 0) continue;
-    const auto colon = l.find(" : ");
-    if (colon == std::string::npos) continue;
-    const std::string text = lower(trim(std::string_view(l).substr(colon + 3)));
-    if (text.rfind(".subckt", 0) == 0) ++depth;
-    if (text.rfind(".ends", 0) == 0) depth = std::max(depth - 1, 0);
-    if (text.rfind(".para", 0) != 0) continue;
-    const auto sp = text.find_first_of(" \t");
-    const auto eq = text.find('=');
+  for (const auto& l : lines) {
+    const std::optional<std::string> text = text_of(l);
+    if (!text) continue;
+    if (text->rfind(".subckt", 0) == 0) ++depth;
+    if (text->rfind(".ends", 0) == 0) depth = std::max(depth - 1, 0);
+    if (text->rfind(".para", 0) != 0) continue;
+    const auto sp = text->find_first_of(" \t");
+    const auto eq = text->find('=');
     if (sp == std::string::npos || eq == std::string::npos || eq < sp) continue;
-    const std::string name(trim(text.substr(sp, eq - sp)));
-    const bool single = std::count(text.begin(), text.end(), '=') == 1;
-    if (depth > 0 || !single) {
-      nested.insert(name);
+    const std::string name(trim(std::string_view(*text).substr(sp, eq - sp)));
+    const auto p = param_line(*text);
+    if (depth > 0 || !p) {
+      nested.insert(name);  // in a subcircuit, or several assignments on one line
     } else {
-      ++top[name];
+      top[name].push_back(p->value);
     }
   }
+  return top;
+}
+
+// The names `alterparam` may change in the circuit just built from `lines`.
+// alterparam rewrites every `.param NAME=` line of ngspice's stored deck (files
+// read, preprocessed: `listing` shows it), so a name qualifies only if that
+// deck has exactly one such line, at top level, with one assignment, and it is
+// the netlist's own line: its only top-level definition, with the same value
+// (ngspice keeps one of several definitions, maybe an included file's).
+std::set<std::string> alterable_params(NgspiceLibrary& ng, const std::vector<std::string>& lines) {
+  ng.take_log();
+  ng.command("listing");
+  const std::vector<std::string> listing = ng.take_log();
+  std::set<std::string> nested;
+  const auto deck = top_level_params(
+      listing,
+      [](const std::string& l) -> std::optional<std::string> {
+        const auto colon = l.find(" : ");
+        if (l.rfind("stdout ", 0) != 0 || colon == std::string::npos) return std::nullopt;
+        return lower(trim(std::string_view(l).substr(colon + 3)));
+      },
+      nested);
+  std::set<std::string> ours_nested;  // the deck shows what became of these (a subcircuit's params: default)
+  const auto ours = top_level_params(
+      lines, [](const std::string& l) -> std::optional<std::string> { return lower(trim(l)); }, ours_nested);
   std::set<std::string> out;
-  for (const auto& [name, n] : top) {
-    if (n == 1 && nested.count(name) == 0) out.insert(name);
+  for (const auto& [name, values] : deck) {
+    const auto it = ours.find(name);
+    if (values.size() == 1 && nested.count(name) == 0 && it != ours.end() && it->second == values) out.insert(name);
   }
   return out;
 }
@@ -673,7 +696,7 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job, CircuitCache* cache) {
     if (cache != nullptr) cache->valid = false;
     if (!load_netlist(ng, job, lines, r, log)) return r;
     if (cache != nullptr) {
-      cache->alterable = alterable_params(ng);
+      cache->alterable = alterable_params(ng, lines);
       cache->lines = lines;
     }
   } else {
