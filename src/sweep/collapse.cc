@@ -7,7 +7,7 @@
 #include <set>
 
 #include "gaincell/core/error.h"
-#include "gaincell/netlist/si_value.h"
+#include "gaincell/core/si_value.h"
 
 namespace gaincell::sweep {
 namespace {
@@ -69,7 +69,7 @@ spice::SimJob CollapsedPlan::job(std::size_t g, double timeout_s) const {
   std::set<double> corners(cuts.begin(), cuts.end());
   std::string pwl = "VGC_COLLAPSE_CUTS gc_collapse_cuts 0 PWL(0 0";
   for (double t : corners) {
-    if (t > 0) pwl += " " + netlist::format_exact(t) + " 0";
+    if (t > 0) pwl += " " + gaincell::format_exact(t) + " 0";
   }
   pwl += ")\n";
   const std::string note = "* gaincell collapse of '" + spec.axes[axis_].name + "': this run, at its longest value, is read at " +
@@ -84,7 +84,7 @@ spice::SimJob CollapsedPlan::job(std::size_t g, double timeout_s) const {
     }
     for (std::size_t w = 0; w < cuts.size(); ++w) {
       measure::ResolvedMeasure p = m;
-      p.name = m.name + "@" + netlist::format_exact(cuts[w]);
+      p.name = m.name + "@" + gaincell::format_exact(cuts[w]);
       if (m.kind == measure::MeasureKind::kValueAt) {
         p.t_at_s = cuts[w];
       } else {
@@ -166,9 +166,9 @@ std::string CollapsedPlan::method() const {
   const Collapse& c = *spec.collapse;
   const std::string& a = spec.axes[axis_].name;
   const std::string start = c.pulse_start.kind == TimeRef::Kind::kParam ? c.pulse_start.param
-                                                                          : netlist::format_exact(c.pulse_start.value_s) + " s";
+                                                                          : gaincell::format_exact(c.pulse_start.value_s) + " s";
   return "one transient per point of the other axes, at the longest " + a + " (" +
-         netlist::format_exact(spec.axes[axis_].values[longest_]) + " s); each " + a + " read at " + start + " + " + a +
+         gaincell::format_exact(spec.axes[axis_].values[longest_]) + " s); each " + a + " read at " + start + " + " + a +
          " (a breakpoint of that run) plus the run's own turn-off tail after " + start + " + the longest " + a + "; " + a +
          " = 0 read at " + start + " without a tail; measures that end before " + start +
          " read as they are (docs/spec-format.md#collapse)";

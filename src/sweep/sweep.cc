@@ -231,7 +231,7 @@ std::string SweepSummary::full() const {
           << (std::isfinite(collapse.max_error_pct) ? pct_text(collapse.max_error_pct) + " of full scale (" +
                                                           collapse.worst + ")"
                                                     : std::string("unknown (nothing to compare)"))
-          << ", threshold " << netlist::format_exact(collapse.threshold_pct) << " %: "
+          << ", threshold " << gaincell::format_exact(collapse.threshold_pct) << " %: "
           << (collapse.exceeded ? "FAILED" : "passed") << "\n";
     }
   }
@@ -758,7 +758,7 @@ class SweepRun {
       reporter_.warning("verify: the collapsed sweep differs from exact simulations by " +
                         (std::isnan(c.max_error_pct) ? std::string("an unknown amount (no point could be compared)")
                                                      : pct_text(c.max_error_pct) + " of full scale (" + c.worst + ")") +
-                        ", above the threshold of " + netlist::format_exact(c.threshold_pct) +
+                        ", above the threshold of " + gaincell::format_exact(c.threshold_pct) +
                         " %: do not trust it; run the sweep without \"collapse\"");
     }
     return true;
@@ -774,7 +774,7 @@ class SweepRun {
         {"collapse_forced", spec_.collapse->force ? "yes" : "no"},
         {"collapse_simulations", std::to_string(c.simulations)},
         {"collapse_verify_points", std::to_string(c.verified.size())},
-        {"collapse_verify_threshold_pct", netlist::format_exact(c.threshold_pct)},
+        {"collapse_verify_threshold_pct", gaincell::format_exact(c.threshold_pct)},
         {"collapse_verify_measures", spec_.collapse->verify_measures.empty() ? "all" : join(spec_.collapse->verify_measures, " ")}};
     if (c.verified.empty()) return a;
     std::string list;
@@ -784,7 +784,7 @@ class SweepRun {
     a["collapse_verify_seed"] = std::to_string(options_.verify_seed);
     a["collapse_verify_point_list"] = list;
     a["collapse_verify_errors_pct"] = errors.dump();
-    a["collapse_verify_max_error_pct"] = std::isfinite(c.max_error_pct) ? netlist::format_exact(c.max_error_pct) : "nan";
+    a["collapse_verify_max_error_pct"] = std::isfinite(c.max_error_pct) ? gaincell::format_exact(c.max_error_pct) : "nan";
     a["collapse_verify_worst"] = c.worst;
     a["collapse_verify_passed"] = c.exceeded ? "no" : "yes";
     return a;
