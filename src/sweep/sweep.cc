@@ -636,14 +636,14 @@ class SweepRun {
     progress_.total = owned_.size();
   }
 
-  // Also counts the points a worker ran on its last circuit (spice/worker.h).
-  JournalRecord record_of(const spice::SimResult& r) {
-    if (r.reused) ++summary_.reused;
+  static JournalRecord record_of(const spice::SimResult& r) {
     return {r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message};
   }
 
   // A result's records: one point, or (collapsed) every point of its group not yet had.
-  std::vector<JournalRecord> records_of(const spice::SimResult& r) const {
+  // Also counts the simulations a worker ran on its last circuit (spice/worker.h).
+  std::vector<JournalRecord> records_of(const spice::SimResult& r) {
+    if (r.reused) ++summary_.reused;
     if (!collapsed_) return {record_of(r)};
     std::vector<JournalRecord> out;
     for (auto& rec : collapsed_->expand(r)) {
