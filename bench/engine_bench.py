@@ -8,7 +8,7 @@ run.
        points change corner or temperature: one `source` of a base netlist per combination)
   (c)  `gaincell sweep --jobs 1` with circuit reuse; (c0) the same with GAINCELL_CIRCUIT_REUSE=0
   (d)  `gaincell sweep --jobs 2` with circuit reuse; (d0) the same with GAINCELL_CIRCUIT_REUSE=0
-  (g)  the spec with "collapse": "t_pulse", --jobs 2 (skipped, with a message, where the spec has
+  (g)  the spec with "collapse": {"axis": "t_pulse", "line": "precharged", "force": true}, --jobs 2 (skipped, with a message, where the spec has
        no such axis or this gaincell does not know the key)
   (e)  pure simulation time: the sum of the `run` calls inside gaincell's workers, read from (c)
 
@@ -312,6 +312,9 @@ def main():
     ap.add_argument("--collapse", default="t_pulse",
                     help="axis for the collapsed-sweep variant (spec key \"collapse\"); skipped with a "
                          "message where the spec has no such axis or gaincell does not know the key")
+    ap.add_argument("--collapse-line", default="precharged", choices=["held", "precharged", "integrator"],
+                    help="the collapse's \"line\" (docs/spec-format.md#collapse); the shipped multiply specs "
+                         "read a precharged line, so the variant forces the collapse unless this is \"held\"")
     ap.add_argument("--gaincell", default=os.path.join(ROOT, "build", "bin", "gaincell"))
     ap.add_argument("--ngspice", default=shutil.which("ngspice") or "/usr/bin/ngspice")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions (median is reported)")
@@ -377,7 +380,9 @@ def bench_spec(spec, args, stamp):
         for ax in cs["axes"]:
             if "corner" in ax:
                 ax["corner"] = os.path.normpath(os.path.join(os.path.dirname(spec), ax["corner"]))
-        cs["collapse"] = args.collapse
+        cs["collapse"] = {"axis": args.collapse, "line": args.collapse_line}
+        if args.collapse_line != "held":
+            cs["collapse"]["force"] = True
         with open(g_spec, "w") as f:
             json.dump(cs, f, indent=1)
         probe = subprocess.run([G, "-q", "sweep", g_spec, "-o", os.path.join(tmp, "g_probe.h5"), "--jobs", "2"],
