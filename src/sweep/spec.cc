@@ -637,6 +637,13 @@ class SpecParser {
               "hold the line (a cell card's \"held\" read scheme: c_line 1 uF), or set \"force\": true and check the "
               "result with gaincell sweep --verify K");
     }
+    const netlist::TemplateParam* declared = tpl().find_param(axis);
+    if (declared != nullptr && !declared->unit.empty() && declared->unit != "s") {
+      r_.fail(cp + "/axis", "GC-1225",
+              "collapse axis '" + axis + "' is declared in " + declared->unit + " (" + tpl().path().string() + ":" +
+                  std::to_string(declared->line) + "); a pulse-width axis is a time in s",
+              "name the pulse-width axis, e.g. \"t_pulse\"");
+    }
     const auto& widths = spec_.axes[col.axis].values;
     const double w_max = *std::max_element(widths.begin(), widths.end());
     if (*std::min_element(widths.begin(), widths.end()) < 0 || !(w_max > 0)) {

@@ -511,6 +511,13 @@ class SweepRun {
       throw InputError("GC-1307", "--verify " + std::to_string(options_.verify) + ": " + spec_file +
                                       " has " + std::to_string(owned_.size()) + " points; verify at most that many");
     }
+    if (options_.verify == 0) {
+      const bool forced = spec_.collapse->line != Collapse::Line::kHeld;
+      reporter_.warning("collapse: '" + spec_.axes[spec_.collapse->axis].name + "' is collapsed" +
+                        (forced ? " by force (the spec's line is not held)" : "") +
+                        " and no point is checked against an exact simulation; add --verify K "
+                        "(docs/spec-format.md#collapse)");
+    }
     // K distinct points, a seeded partial Fisher-Yates shuffle: the same seed picks the same points.
     std::vector<std::size_t> pool = owned_;
     std::uint64_t state = splitmix64(options_.verify_seed);

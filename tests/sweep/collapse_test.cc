@@ -56,8 +56,14 @@ sweep::SweepSummary run(const sweep::SweepSpec& spec, const std::filesystem::pat
   options.jobs = 2;
   options.verify = verify;
   options.verify_seed = seed;
-  NullReporter quiet;
-  return sweep::run_sweep(spec, options, quiet);
+  CapturingReporter reporter;
+  sweep::SweepSummary summary = sweep::run_sweep(spec, options, reporter);
+  // A collapse that no exact simulation checks says so.
+  const bool warned = std::any_of(reporter.lines().begin(), reporter.lines().end(), [](const std::string& l) {
+    return l.find("no point is checked against an exact simulation; add --verify K") != std::string::npos;
+  });
+  CHECK(warned == (spec.collapse.has_value() && verify == 0));
+  return summary;
 }
 
 // Largest |a - b| over the points, in % of the measure's full scale (its largest |a|).
@@ -94,6 +100,10 @@ TEST_CASE("collapse: a swept pulse-width axis, a held line and measures it can r
   fails({{"axis", "v_stor"}, {"line", "held"}}, json::array(),
         "error GC-1225: /collapse/axis: collapse axis 'v_stor' is not a swept template parameter; the spec sweeps "
         "v_store, t_pulse");
+  fails({{"axis", "v_store"}, {"line", "held"}}, json::array(),
+        "error GC-1225: /collapse/axis: collapse axis 'v_store' is declared in V (");
+  fails({{"axis", "v_store"}, {"line", "held"}}, json::array(), "pushpull_cell.cir:");
+  fails({{"axis", "v_store"}, {"line", "held"}}, json::array(), "); a pulse-width axis is a time in s");
   fails({{"axis", "t_pulse"}, {"line", "precharged"}}, json::array(),
         "error GC-1226: /collapse/line: collapsing 't_pulse' needs a read line held at a fixed voltage; a precharged "
         "line's turn-off tail depends on the charge read so far, so the longest pulse's tail does not fit the others");
