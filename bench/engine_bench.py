@@ -588,7 +588,9 @@ def bench_spec(spec, args, stamp):
     result = {
         "load_average_1_5_15": {"start": [round(x, 2) for x in load_start],
                                 "end": [round(x, 2) for x in os.getloadavg()]},
-        "collapse": collapse_note or f"timed: \"collapse\": \"{args.collapse}\" (variant g_collapse_jobs2)",
+        "collapse": collapse_note or ("timed: \"collapse\": " + json.dumps(
+            {"axis": args.collapse, "line": args.collapse_line, **({} if args.collapse_line == "held" else {"force": True})})
+            + " (variant g_collapse_jobs2)"),
         "benchmark": "engine", "date_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"nproc": os.cpu_count(), "cpu_model": cpu_model, "kernel": platform.release(),
                     "ngspice": ngv, "hostname": platform.node()},
