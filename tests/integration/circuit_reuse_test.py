@@ -24,15 +24,7 @@ import tempfile
 import h5py
 import numpy as np
 
-GAINCELL, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-FAILURES = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
+from itest import FAILURES, GAINCELL, SRC, check
 
 
 def sweep(spec, out, reuse):

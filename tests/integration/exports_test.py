@@ -22,22 +22,9 @@ import subprocess
 import sys
 import tempfile
 
-GAINCELL, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-FAILURES = []
+from itest import FAILURES, SRC, check, run
+
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def run(args, cwd):
-    p = subprocess.run([GAINCELL] + args, cwd=cwd, capture_output=True, text=True)
-    check(p.returncode == 0, f"gaincell {' '.join(args)}: exit {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p
 
 
 def adms(va, work):

@@ -28,26 +28,7 @@ import tempfile
 
 import h5py
 
-GAINCELL, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-FAILURES = []
-
-
-def fail(msg):
-    FAILURES.append(msg)
-    print("FAIL:", msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
-
-
-def run(args, cwd, expect=0):
-    p = subprocess.run([GAINCELL] + args, cwd=cwd, capture_output=True, text=True)
-    if expect is not None and p.returncode != expect:
-        fail(f"gaincell {' '.join(args)}: exit {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
-    return p
+from itest import FAILURES, SRC, check, fail, run
 
 
 def sha(path):

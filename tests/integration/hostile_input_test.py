@@ -27,32 +27,15 @@ import tempfile
 import h5py
 import numpy as np
 
-GAINCELL, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+import itest
+from itest import FAILURES, GAINCELL, SRC, check
+
 RC = os.path.join(SRC, "tests", "data", "rc_sweep.json")
-FAILURES = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
 
 
 def run(args, cwd, expect=0, contains=(), env=None, timeout=120):
-    e = dict(os.environ)
-    e.update(env or {})
-    try:
-        p = subprocess.run([GAINCELL] + args, cwd=cwd, capture_output=True, text=True, env=e, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        check(False, f"gaincell {' '.join(args)}: still running after {timeout} s")
-        return None
-    out = p.stdout + p.stderr
-    check(expect is None or p.returncode == expect,
-          f"gaincell {' '.join(args)[:200]}: exit {p.returncode}, expected {expect}\n{out[-2000:]}")
-    for c in contains:
-        check(c in out, f"gaincell {' '.join(args)[:200]}: output lacks {c!r}\n{out[-2000:]}")
-    return p
+    """itest.run with a 120 s limit: a hostile input must never hang gaincell."""
+    return itest.run(args, cwd, expect, contains, env, timeout)
 
 
 def write(path, text):

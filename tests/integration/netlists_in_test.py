@@ -24,22 +24,7 @@ import tempfile
 import h5py
 import numpy as np
 
-GAINCELL, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-FAILURES = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def run(args, cwd, expect=0):
-    p = subprocess.run([GAINCELL] + args, cwd=cwd, capture_output=True, text=True)
-    check(expect is None or p.returncode == expect,
-          f"gaincell {' '.join(args)}: exit {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
-    return p
+from itest import FAILURES, SRC, check, run
 
 
 def files_of(page_name, work):
