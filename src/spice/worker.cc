@@ -397,11 +397,6 @@ bool reuse_enabled() {
   return v == nullptr || std::string(v) != "0";
 }
 
-bool is_identifier(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
 // A plain decimal number, as gaincell's formatter writes them ("0.45", "1.5e-08", "-2"):
 // nothing ngspice's command shell could read as anything else.
 bool is_plain_number(const std::string& s) {

@@ -14,10 +14,6 @@ namespace {
 
 constexpr double kEnd = std::numeric_limits<double>::infinity();
 
-double resolve(const TimeRef& t, const std::map<std::string, double>& params) {
-  return t.kind == TimeRef::Kind::kParam ? params.at(t.param) : t.value_s;
-}
-
 }  // namespace
 
 CollapsedPlan::CollapsedPlan(const SweepPlan& plan) : plan_(plan) {
@@ -53,7 +49,7 @@ std::vector<std::size_t> CollapsedPlan::groups_of(const std::vector<std::size_t>
 }
 
 std::vector<double> CollapsedPlan::read_times(std::size_t g) const {
-  const double t0 = resolve(plan_.spec().collapse->pulse_start, plan_.parameters(g));
+  const double t0 = resolve_time(plan_.spec().collapse->pulse_start, plan_.parameters(g), plan_.spec().tran.stop_s);
   std::vector<double> out;
   for (double w : plan_.spec().axes[axis_].values) out.push_back(t0 + w);
   return out;

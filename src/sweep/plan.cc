@@ -10,7 +10,6 @@
 #include "gaincell/core/si_value.h"
 
 namespace gaincell::sweep {
-namespace {
 
 double resolve_time(const TimeRef& t, const std::map<std::string, double>& params, double end_s) {
   switch (t.kind) {
@@ -21,6 +20,8 @@ double resolve_time(const TimeRef& t, const std::map<std::string, double>& param
   }
   return end_s;
 }
+
+namespace {
 
 // A measure's vector as plain ngspice vectors, one .meas line per term: an
 // expression (par('...')) makes ngspice build a B source, which for a name the

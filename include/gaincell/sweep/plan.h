@@ -19,6 +19,10 @@
 
 namespace gaincell::sweep {
 
+// A measure or pulse time at a point with these parameter values, s; the end
+// of the transient is `end_s`.
+double resolve_time(const TimeRef& t, const std::map<std::string, double>& params, double end_s);
+
 class SweepPlan {
  public:
   explicit SweepPlan(const SweepSpec& spec);
