@@ -265,7 +265,13 @@ json scalers_json(const CalibrationResult& r) {
 }
 
 void write_scalers_file(const fs::path& file, const CalibrationResult& r) {
-  write_text_file(file, scalers_json(r).dump(2) + "\n");
+  // In the documented order (nlohmann::json sorts keys).
+  const json j = scalers_json(r);
+  nlohmann::ordered_json o;
+  for (const char* key : {"format", "version", "scaler_q", "scaler_k", "scaler_v", "scaler_out", "calibration"}) {
+    o[key] = nlohmann::ordered_json::parse(j.at(key).dump());
+  }
+  write_text_file(file, o.dump(2) + "\n");
 }
 
 }  // namespace gaincell::eval
