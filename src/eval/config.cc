@@ -348,8 +348,18 @@ void apply_config_json(EvalConfig& config, const json& j, const fs::path& file, 
   const Origin o{file, &text};
   if (!j.is_object()) bad(o, "", "a JSON object of evaluator settings", j);
   if (j.contains("preset")) apply_key(config, o, "preset", j.at("preset"));
+  // A scalers file of gaincell calibrate (docs/calibration.md) is a
+  // configuration with three more keys: format, version and calibration.
+  const bool scalers_file = j.contains("format") && j.at("format") == "gaincell-scalers";
+  if (scalers_file && j.value("version", json()) != 1) {
+    throw InputError("GC-1734", "a scalers file of version " + j.value("version", json()).dump() +
+                                    "; this gaincell reads version 1",
+                     "recalibrate with this gaincell (gaincell calibrate)")
+        .at(o.at(j.contains("version") ? "/version" : ""));
+  }
   for (const auto& [key, value] : j.items()) {
     if (key == "preset") continue;
+    if (scalers_file && (key == "format" || key == "version" || key == "calibration")) continue;
     apply_key(config, o, key, value);
   }
 }

@@ -83,6 +83,15 @@ with tempfile.TemporaryDirectory() as tmp:
     with h5py.File(res) as f:
         assert np.array_equal(f["output"][:], out)
         assert json.loads(f.attrs["config"])["window"] == 70
+    # A scalers file of gaincell calibrate is a configuration (docs/calibration.md).
+    scalers = os.path.join(tmp, "scalers.json")
+    subprocess.run([cli, "-q", "calibrate", "-i", inp, "-o", scalers], check=True, stdout=subprocess.DEVNULL)
+    with open(scalers) as f:
+        written = json.load(f)
+    config = gaincell.Evaluator("reference", config=scalers).config
+    for name in ("scaler_q", "scaler_k", "scaler_v", "scaler_out"):
+        assert config[name] == {"a": written[name]["a"], "b": written[name]["b"]}, (name, config[name])
+    assert written["scaler_out"]["a"] != [1.0] * len(written["scaler_out"]["a"])
 
 # The fitted preset works out of the box with the shipped fits.
 fitted = gaincell.Evaluator("fitted")
