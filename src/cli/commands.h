@@ -27,6 +27,7 @@ Action add_model(CLI::App& app, const GlobalOptions& global);
 Action add_export(CLI::App& app, const GlobalOptions& global);
 Action add_eval(CLI::App& app, const GlobalOptions& global);
 Action add_calibrate(CLI::App& app, const GlobalOptions& global);
+Action add_lm_eval(CLI::App& app, const GlobalOptions& global);
 Action add_spice_check(CLI::App& app, const GlobalOptions& global);
 Action add_energy(CLI::App& app, const GlobalOptions& global);
 Action add_plan(CLI::App& app, const GlobalOptions& global);

@@ -30,6 +30,7 @@ Actions add_subcommands(CLI::App& app, const gaincell::cli::GlobalOptions& globa
       {"export", add_export(app, global)},
       {"eval", add_eval(app, global)},
       {"calibrate", add_calibrate(app, global)},
+      {"lm-eval", add_lm_eval(app, global)},
       {"spice-check", add_spice_check(app, global)},
       {"energy", add_energy(app, global)},
       {"plan", add_plan(app, global)},

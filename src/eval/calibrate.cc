@@ -155,10 +155,11 @@ CalibrationResult calibrate_loop(const Measure& measure, std::array<Scaler, 4> i
   }
 }
 
-ScalerStats record_stats(const EvalConfig& config, const Tensor& q, const Tensor& k, const Tensor& v) {
+ScalerStats record_stats(const EvalConfig& config, const Tensor& q, const Tensor& k, const Tensor& v,
+                         Tensor* output) {
   check_rank4(q);
   const Evaluator ev(config);
-  const EvalResult out = ev.forward(q, k, v, false);
+  EvalResult out = ev.forward(q, k, v, false);
   const std::size_t H = q.shape[1];
   ScalerStats st;
   const Scaler* in[3] = {&config.scaler_q, &config.scaler_k, &config.scaler_v};
@@ -178,6 +179,7 @@ ScalerStats record_stats(const EvalConfig& config, const Tensor& q, const Tensor
       }
     }
   }
+  if (output != nullptr) *output = std::move(out.output);
   return st;
 }
 

@@ -98,7 +98,9 @@ CalibrationResult calibrate_loop(const Measure& measure, std::array<Scaler, 4> i
 // The statistics of a configuration's scalers on Q, K, V [B, H, T, D]: the
 // q, k, v scaler outputs, and the attention output (a forward pass) as the
 // output scaler sees it. Throws as Evaluator does, GC-1731 for rank-3 inputs.
-ScalerStats record_stats(const EvalConfig& config, const Tensor& q, const Tensor& k, const Tensor& v);
+// With `output`, the forward pass's output is kept there.
+ScalerStats record_stats(const EvalConfig& config, const Tensor& q, const Tensor& k, const Tensor& v,
+                         Tensor* output = nullptr);
 
 // The loop on the evaluator: config's scalers start at a = 1, b = 0 (the
 // authors' initialisation), or at config's own with from_config.
