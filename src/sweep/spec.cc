@@ -605,12 +605,12 @@ class SpecParser {
     return {v, v};
   }
 
-  // "collapse": {"axis", "line", "pulse_start", "force", "verify_threshold_pct", "verify_measures"}.
+  // "collapse": {"axis", "line", "pulse_start", "edge", "force", "verify_threshold_pct", "verify_measures"}.
   void read_collapse() {
     if (!root_.contains("collapse")) return;
     const std::string cp = "/collapse";
     const json& c = r_.object(root_["collapse"], cp);
-    r_.check_keys(c, cp, {"axis", "line", "pulse_start", "force", "verify_threshold_pct", "verify_measures"});
+    r_.check_keys(c, cp, {"axis", "line", "pulse_start", "edge", "force", "verify_threshold_pct", "verify_measures"});
     Collapse col;
     const std::string axis = lower(r_.string(r_.require(c, cp, "axis"), cp + "/axis"));
     std::vector<std::string> params;
@@ -667,6 +667,7 @@ class SpecParser {
                   shown_s(spec_.tran.start_s) + " s to " + shown_s(spec_.tran.stop_s) + " s)",
               "the run's turn-off tail is read after the longest pulse: end the transient after it");
     }
+    read_collapse_edge(c, col, axis);
     if (c.contains("verify_threshold_pct")) {
       col.verify_threshold_pct = r_.number(c["verify_threshold_pct"], cp + "/verify_threshold_pct", "%");
       if (!(col.verify_threshold_pct > 0 && col.verify_threshold_pct <= 100)) {
@@ -688,6 +689,26 @@ class SpecParser {
       spec_.collapse_reads.push_back(collapse_read(spec_.measures[i], "/measures/" + std::to_string(i), col, t0_lo));
     }
     spec_.collapse = col;
+  }
+
+  // The collapse's "edge" (default: the template's t_edge), or GC-1230.
+  void read_collapse_edge(const json& c, Collapse& col, const std::string& axis) const {
+    const std::string ep = "/collapse/edge";
+    const std::string expected = "the read pulse's rise (and fall) time: a number >= 0 (s) or a template parameter "
+                                 "other than '" + axis + "'";
+    if (c.contains("edge")) col.edge = r_.time(c["edge"], ep, tpl());
+    if (col.edge.kind == TimeRef::Kind::kParam && tpl().find_param(col.edge.param) == nullptr) {
+      r_.fail(c.contains("edge") ? ep : "/collapse", "GC-1230",
+              "the template (" + spec_.template_path.string() + ") has no parameter 't_edge' for the read pulse's rise "
+              "(and fall) time; expected " + expected,
+              "give \"edge\": a number (s, 0 for an ideal step) or the template parameter that sets it");
+    }
+    const bool bad_kind = col.edge.kind == TimeRef::Kind::kStart || col.edge.kind == TimeRef::Kind::kEnd ||
+                          (col.edge.kind == TimeRef::Kind::kParam && col.edge.param == axis);
+    if (bad_kind || !(time_range(col.edge).first >= 0)) {
+      const std::string found = c.contains("edge") ? c["edge"].dump() : "t_edge = " + shown_s(time_range(col.edge).first);
+      r_.fail(c.contains("edge") ? ep : "/collapse", "GC-1230", "expected " + expected + ", found " + found);
+    }
   }
 
   // How measure m can be read from the longest pulse's run, or GC-1227.

@@ -661,7 +661,7 @@ class SweepRun {
 
   // The simulation that gives point k: its own, or its group's.
   spice::SimJob job(std::size_t k) const {
-    return collapsed_ ? collapsed_->job(collapsed_->group_of(k), options_.timeout_s) : plan_.job(k, options_.timeout_s);
+    return collapsed_ ? collapsed_->job(k, options_.timeout_s) : plan_.job(k, options_.timeout_s);
   }
 
   std::vector<std::size_t> remaining_points() const {
@@ -688,8 +688,8 @@ class SweepRun {
   // Runs the points; false if stopped before every one had a result.
   bool run_points(const std::vector<std::size_t>& remaining) {
     auto last_flush = Clock::now();
-    // Collapsed: one simulation per group that still has a point to compute.
-    const std::vector<std::size_t> runs = collapsed_ ? collapsed_->groups_of(remaining) : remaining;
+    // Collapsed: one simulation per group that still has a point to compute, and one per exact point.
+    const std::vector<std::size_t> runs = collapsed_ ? collapsed_->runs_of(remaining) : remaining;
     try {
       return pool_.run(
           runs.size(), [&](std::size_t k) { return job(runs[k]); },
