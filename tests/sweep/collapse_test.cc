@@ -406,6 +406,51 @@ TEST_CASE("collapse: width 0 and widths below two edges are simulated on their o
   CHECK(narrow_charge == Approx(0.023).epsilon(0.1));
 }
 
+TEST_CASE("collapse: an infinite --verify difference is stored as inf and exits 4", "[ngspice][collapse]") {
+  // A template that breaks the collapse's premise: v(x) depends on the width itself, 0.5 V between
+  // 1 and 10 ns, else 0: every collapsed value is 0 (a full scale of 0), the exact 5 ns run's is not.
+  testing::TempDir dir;
+  testing::write_file(dir / "bad.cir",
+                      "width-dependent source\n"
+                      ".param t_pulse=15n $ [s] pulse width\n"
+                      ".param t_read=8n $ [s] pulse start\n"
+                      ".param t_edge=20p $ [s] rise and fall time\n"
+                      ".param v_bad={t_pulse > 1e-9 && t_pulse < 1e-8 ? 0.5 : 0}\n"
+                      ".param pw_flat={max(t_pulse-t_edge,1e-12)}\n"
+                      "V1 in 0 PULSE(0 1 {t_read} {t_edge} {t_edge} {pw_flat} 1)\n"
+                      "R1 in 0 1k\n"
+                      "V2 x 0 {v_bad}\n"
+                      "R2 x 0 1k\n"
+                      ".end\n");
+  const json s = {{"format", "gaincell-spec/1"},
+                  {"name", "infinite"},
+                  {"template", "bad.cir"},
+                  {"axes", {{{"param", "t_pulse"}, {"values", {0, 5e-9, 15e-9}}}}},
+                  {"analysis", {{"tran", {{"step", "0.1n"}, {"stop", "30n"}}}}},
+                  {"measures", {{{"name", "v_x_v"}, {"kind", "value_at"}, {"of", "v(x)"}, {"at", "end"}, {"unit", "V"}}}},
+                  {"collapse", {{"axis", "t_pulse"}, {"line", "held"}}}};
+  testing::write_file(dir / "infinite.json", s.dump(1));
+  const std::string gaincell = (testing::bin_dir() / "gaincell").string();
+  const auto r = testing::run_command(gaincell + " sweep infinite.json -o infinite.h5 -j 2 --verify 3 2>&1", dir.path());
+  INFO(r.output);
+  CHECK(r.exit_code == 4);
+  const std::string why = "v_x_v at point 1: its full scale is 0 (every value of it in the file is 0), and the exact "
+                          "run gives 0.5 V";
+  CHECK(r.output.find("warning: verify: the collapsed sweep differs from exact simulations by an infinite amount (" +
+                      why + "), above the threshold of 0.05 %") != std::string::npos);
+  CHECK(r.output.find("largest difference an infinite amount (" + why + "), threshold 0.05 %: FAILED") !=
+        std::string::npos);
+  const auto res = store::read_results(dir / "infinite.h5");
+  CHECK(res.attributes.at("collapse_verify_max_error_pct") == "inf");
+  CHECK(res.attributes.at("collapse_verify_worst") == why);
+  CHECK(res.attributes.at("collapse_verify_passed") == "no");
+  CHECK(json::parse(res.attributes.at("collapse_verify_errors_pct")) == json{{"v_x_v", "inf"}});
+  const auto info = testing::run_command(gaincell + " info infinite.h5 2>&1", dir.path());
+  INFO(info.output);
+  CHECK(info.output.find("verified: 3 points exactly, largest difference infinite (" + why + "), threshold 0.05 %: FAILED") !=
+        std::string::npos);
+}
+
 TEST_CASE("collapse: above the threshold a sweep warns, records it and exits 4", "[ngspice][collapse]") {
   testing::TempDir dir;
   // The shipped 3T multiply spec's 10 pF line, precharged and floating, forced, with a threshold no run can meet.
