@@ -152,11 +152,12 @@ class SpecParser {
   const netlist::TemplateParam& template_param(const std::string& name, const std::string& pointer) const {
     const auto* p = tpl().find_param(name);
     if (p != nullptr) return *p;
-    const bool derived = std::any_of(tpl().derived().begin(), tpl().derived().end(),
-                                     [&](const netlist::DerivedParam& d) { return d.name == name; });
-    if (derived) {
-      r_.fail(pointer, "GC-1104", "parameter '" + name + "' is derived (an expression) in " +
-                                      spec_.template_path.string() + " and cannot be set");
+    const auto& all = tpl().derived();
+    const auto derived = std::find_if(all.begin(), all.end(), [&](const netlist::DerivedParam& d) { return d.name == name; });
+    if (derived != all.end()) {
+      r_.fail(pointer, "GC-1104", "parameter '" + name + "' is derived (an expression) in " + spec_.template_path.string() +
+                                      ":" + std::to_string(derived->line) + ":" + std::to_string(derived->column) +
+                                      " and cannot be set");
     }
     std::vector<std::string> declared;
     for (const auto& q : tpl().params()) declared.push_back(q.name);
