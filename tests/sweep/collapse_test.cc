@@ -371,6 +371,11 @@ TEST_CASE("collapse: width 0 and widths below two edges are simulated on their o
   const auto collapsed = store::read_results(dir / "collapsed.h5");
   const auto edge0 = store::read_results(dir / "edge0.h5");
   CHECK(collapsed.attributes.at("collapse_simulations") == "8");
+  // docs/formats.md: a point simulated on its own carries its own run time; a long run's other widths 0.
+  for (std::size_t k = 0; k < plan.size(); ++k) {
+    INFO("point " << k);
+    CHECK((collapsed.run_time_s[k] > 0) == (is_own(k) || k % 6 == 5));
+  }
   // Percent of full scale (the exact sweep's largest |value|) of |exact - other| at the points `which` picks.
   auto worst_pct = [&](const store::Results& other, const std::string& exact_name, const std::string& name, auto which) {
     const auto& a = exact.values.at(name);
