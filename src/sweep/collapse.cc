@@ -43,11 +43,13 @@ bool CollapsedPlan::is_exact(std::size_t k) const {
   const SweepSpec& spec = plan_.spec();
   const auto& widths = spec.axes[axis_].values;
   const double w = widths[(k / stride_) % widths.size()];
-  const double edge = resolve_time(spec.collapse->edge, plan_.parameters(k), spec.tran.stop_s);
+  if (!(w > 0)) return true;
+  const TimeRef& e = spec.collapse->edge;
+  const double edge = e.kind == TimeRef::Kind::kNumber ? e.value_s : resolve_time(e, plan_.parameters(k), spec.tran.stop_s);
   // A template's narrow pulse has edges of w/2 (t_rise = min(t_edge, w/2)):
   // below two edges it is not the longest pulse cut short. 1e-9 relative
   // keeps w = 2 * edge, parsed as two different decimal numbers, collapsed.
-  return !(w > 0) || w < 2 * edge * (1 - 1e-9);
+  return w < 2 * edge * (1 - 1e-9);
 }
 
 std::vector<std::size_t> CollapsedPlan::runs_of(const std::vector<std::size_t>& points) const {
