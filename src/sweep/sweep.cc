@@ -542,6 +542,26 @@ class SweepRun {
     summary_.collapse.enabled = true;
     summary_.collapse.axis = spec_.axes[spec_.collapse->axis].name;
     summary_.collapse.threshold_pct = spec_.collapse->verify_threshold_pct;
+    announce_exact_points();
+  }
+
+  // Says which widths are simulated on their own (width 0, below two edges), and how many points.
+  void announce_exact_points() const {
+    const Axis& axis = spec_.axes[spec_.collapse->axis];
+    std::set<double> widths;
+    std::size_t count = 0;
+    for (std::size_t k : owned_) {
+      if (!collapsed_->is_exact(k)) continue;
+      ++count;
+      widths.insert(plan_.coordinates(k)[spec_.collapse->axis]);
+    }
+    if (count == 0) return;
+    std::vector<std::string> shown;
+    for (double w : widths) shown.push_back(gaincell::format_exact(w));
+    const TimeRef& e = spec_.collapse->edge;
+    const std::string edge = e.kind == TimeRef::Kind::kParam ? e.param : gaincell::format_exact(e.value_s) + " s";
+    reporter_.info("collapse: " + axis.name + " = " + join(shown, ", ") + " s (width 0 or below two edges, " + edge +
+                   ") simulated on its own: " + std::to_string(count) + " of " + std::to_string(owned_.size()) + " points");
   }
 
   // GC-1803: an interrupted run's journal without --resume; GC-1810: an existing output.

@@ -439,6 +439,8 @@ TEST_CASE("collapse: an infinite --verify difference is stored as inf and exits 
   const auto r = testing::run_command(gaincell + " sweep infinite.json -o infinite.h5 -j 2 --verify 3 2>&1", dir.path());
   INFO(r.output);
   CHECK(r.exit_code == 4);
+  CHECK(r.output.find("collapse: t_pulse = 0 s (width 0 or below two edges, t_edge) simulated on its own: 1 of 3 points") !=
+        std::string::npos);
   const std::string why = "v_x_v at point 1: its full scale is 0 (every value of it in the file is 0), and the exact "
                           "run gives 0.5 V";
   CHECK(r.output.find("warning: verify: the collapsed sweep differs from exact simulations by an infinite amount (" +
