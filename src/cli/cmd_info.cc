@@ -35,8 +35,10 @@ void print_provenance(const std::string& path, const store::Results& r) {
                 attribute_or(r, "collapse_simulations"), attribute_or(r, "collapse_line"),
                 std::string(attribute_or(r, "collapse_forced")) == "yes" ? ", forced" : "");
     if (std::string(attribute_or(r, "collapse_verify_points", "0")) != "0") {
-      std::printf("  verified: %s points exactly, largest difference %s %% of full scale (%s), threshold %s %%: %s\n",
-                  attribute_or(r, "collapse_verify_points"), attribute_or(r, "collapse_verify_max_error_pct"),
+      const std::string pct = attribute_or(r, "collapse_verify_max_error_pct");
+      const std::string largest = pct == "inf" ? "infinite" : (pct == "nan" ? "unknown" : pct + " % of full scale");
+      std::printf("  verified: %s points exactly, largest difference %s (%s), threshold %s %%: %s\n",
+                  attribute_or(r, "collapse_verify_points"), largest.c_str(),
                   attribute_or(r, "collapse_verify_worst"), attribute_or(r, "collapse_verify_threshold_pct"),
                   std::string(attribute_or(r, "collapse_verify_passed")) == "yes" ? "passed" : "FAILED");
     } else {

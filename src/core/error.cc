@@ -14,9 +14,14 @@ std::string format_diagnostic(const SourceLocation& where, const std::string& id
   std::string out;
   if (!where.file.empty()) {
     out += where.file;
+    // Appended piece by piece: gcc 12's -Wrestrict misreads ":" + std::to_string(n) (gcc PR 105329).
     if (where.line > 0) {
-      out += ":" + std::to_string(where.line);
-      if (where.column > 0) out += ":" + std::to_string(where.column);
+      out += ':';
+      out += std::to_string(where.line);
+      if (where.column > 0) {
+        out += ':';
+        out += std::to_string(where.column);
+      }
     }
     out += ": ";
   }

@@ -24,7 +24,12 @@ void write_report(const fs::path& dir, const fs::path& output, bool quiet) {
   std::vector<std::string> env;
   if (const fs::path py = find_python_package_dir(); !py.empty()) {
     const char* old = std::getenv("PYTHONPATH");
-    env.push_back("PYTHONPATH=" + py.string() + (old != nullptr && *old != '\0' ? ":" + std::string(old) : ""));
+    std::string path = "PYTHONPATH=" + py.string();
+    if (old != nullptr && *old != '\0') {  // appended apart: gcc 12's -Wrestrict misreads ":" + string (PR 105329)
+      path += ':';
+      path += old;
+    }
+    env.push_back(path);
   }
   std::vector<std::string> argv = {"/usr/bin/python3", script.string(), dir.string(), "-o", output.string()};
   if (quiet) argv.push_back("-q");

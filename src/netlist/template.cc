@@ -36,6 +36,19 @@ bool is_dropped_card(const std::string& word) {
                      [&](const char* d) { return word == d; });
 }
 
+// Where `name` (lower case) first stands as a whole word in `text` at or
+// after `from`, ignoring case; npos if nowhere.
+std::size_t find_word(std::string_view text, const std::string& name, std::size_t from = 0) {
+  auto is_word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  const std::string low = lower(text);
+  for (std::size_t at = low.find(name, from); at != std::string::npos; at = low.find(name, at + 1)) {
+    const bool starts = at == 0 || !is_word_char(low[at - 1]);
+    const bool ends = at + name.size() == low.size() || !is_word_char(low[at + name.size()]);
+    if (starts && ends) return at;
+  }
+  return std::string::npos;
+}
+
 // The name=value assignments of a .param body ("a=1 b={a*2} c = 3n"): a value
 // runs to the next " name=" outside braces, quotes and parentheses.
 std::vector<std::pair<std::string, std::string>> split_assignments(std::string_view body) {
@@ -337,7 +350,11 @@ NetlistTemplate::Line NetlistTemplate::read_param_line(const std::string& raw, i
   param.description = doc.description;
   param.range = doc.range;
   std::size_t k = 0;  // overridable parameters so far
+  std::size_t cursor = raw.find_first_not_of(" \t") + std::string_view(".param").size();  // past the card's name
   for (const auto& [name, value] : assignments) {
+    const std::size_t found = find_word(raw, name, cursor);
+    param.column = found == std::string::npos ? 1 : static_cast<int>(found) + 1;
+    if (found != std::string::npos) cursor = found + name.size();
     param.unit = doc.units.empty() ? "" : (doc.units.size() == 1 ? doc.units[0] : doc.units[k]);
     line.assignments.push_back(read_assignment(name, value, param));
     if (line.assignments.back().param < params_.size()) ++k;
@@ -347,11 +364,11 @@ NetlistTemplate::Line NetlistTemplate::read_param_line(const std::string& raw, i
 
 NetlistTemplate::Assignment NetlistTemplate::read_assignment(const std::string& name, const std::string& value,
                                                              TemplateParam param) {
-  const SourceLocation at{path_.string(), param.line, 1, ""};
+  const SourceLocation at{path_.string(), param.line, param.column, ""};
   Assignment a{name, value};
   const bool is_expression = value[0] == '{' || value[0] == '\'';
   if (is_expression) {
-    derived_.push_back({name, value, param.line});
+    derived_.push_back({name, value, param.line, param.column});
     return a;
   }
   std::string why;
@@ -385,28 +402,42 @@ std::map<std::string, double> NetlistTemplate::resolve(
   for (const auto& p : params_) values[p.name] = p.default_value;
   for (const auto& [name, value] : overrides) {
     const std::string key = lower(name);
-    if (find_param(key) == nullptr) {
-      const bool derived = std::any_of(derived_.begin(), derived_.end(),
-                                       [&](const DerivedParam& d) { return d.name == key; });
-      if (derived) {
-        throw InputError("GC-1104",
-                          "parameter '" + key + "' is derived (an expression) and cannot be set").at({path_.string(), 0, 0, ""});
-      }
+    const TemplateParam* p = find_param(key);
+    if (p == nullptr) {
       std::string declared;
-      for (const auto& p : params_) declared += (declared.empty() ? "" : ", ") + p.name;
-      throw InputError("GC-1102",
-                        "unknown parameter '" + key + "'; template declares: " + declared).at({path_.string(), 0, 0, ""});
+      for (const auto& q : params_) declared += (declared.empty() ? "" : ", ") + q.name;
+      const auto derived = std::find_if(derived_.begin(), derived_.end(), [&](const DerivedParam& d) { return d.name == key; });
+      if (derived != derived_.end()) {
+        throw InputError("GC-1104", "parameter '" + key + "' is derived (" + key + "=" + derived->expression +
+                                        ") and cannot be set; template declares: " + declared)
+            .at({path_.string(), derived->line, derived->column, ""});
+      }
+      throw InputError("GC-1102", "unknown parameter '" + key + "'; template declares: " + declared).at(first_use(key));
     }
+    const SourceLocation declared_at{path_.string(), p->line, p->column, ""};
     if (!std::isfinite(value)) {
-      throw InputError("GC-1004",
-                        "parameter '" + key + "' is not a finite number").at({path_.string(), 0, 0, ""});
+      const std::string shown = std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
+      throw InputError("GC-1004", "parameter '" + key + "' = " + shown + " is not a finite number")
+          .at(declared_at);
     }
-    if (const std::string why = range_violation(key, value); !why.empty()) {
-      throw InputError("GC-1110", why).at({path_.string(), find_param(key)->line, 1, ""});
-    }
+    if (const std::string why = range_violation(key, value); !why.empty()) throw InputError("GC-1110", why).at(declared_at);
     values[key] = value;
   }
   return values;
+}
+
+SourceLocation NetlistTemplate::first_use(const std::string& name) const {
+  std::istringstream in(text_);
+  int line_no = 0;
+  for (std::string raw; std::getline(in, raw);) {
+    ++line_no;
+    if (line_no == 1) continue;  // the title
+    const std::string_view code = split_comment(raw).first;
+    if (const std::size_t at = find_word(code, name); at != std::string::npos && trim(code)[0] != '*') {
+      return {path_.string(), line_no, static_cast<int>(at) + 1, ""};
+    }
+  }
+  return {path_.string(), 0, 0, ""};
 }
 
 std::string NetlistTemplate::range_violation(const std::string& name, double value) const {

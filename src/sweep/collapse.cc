@@ -39,13 +39,27 @@ std::vector<std::size_t> CollapsedPlan::members(std::size_t g) const {
   return out;
 }
 
-std::vector<std::size_t> CollapsedPlan::groups_of(const std::vector<std::size_t>& points) const {
-  std::vector<std::size_t> groups;
+bool CollapsedPlan::is_exact(std::size_t k) const {
+  const SweepSpec& spec = plan_.spec();
+  const auto& widths = spec.axes[axis_].values;
+  const double w = widths[(k / stride_) % widths.size()];
+  if (!(w > 0)) return true;
+  const TimeRef& e = spec.collapse->edge;
+  const double edge = e.kind == TimeRef::Kind::kNumber ? e.value_s : resolve_time(e, plan_.parameters(k), spec.tran.stop_s);
+  // A template's narrow pulse has edges of w/2 (t_rise = min(t_edge, w/2)):
+  // below two edges it is not the longest pulse cut short. 1e-9 relative
+  // keeps w = 2 * edge, parsed as two different decimal numbers, collapsed.
+  return w < 2 * edge * (1 - 1e-9);
+}
+
+std::vector<std::size_t> CollapsedPlan::runs_of(const std::vector<std::size_t>& points) const {
+  std::vector<std::size_t> runs;
   std::set<std::size_t> seen;
   for (std::size_t k : points) {
-    if (seen.insert(group_of(k)).second) groups.push_back(group_of(k));
+    const std::size_t run = is_exact(k) ? k : group_of(k);
+    if (seen.insert(run).second) runs.push_back(run);
   }
-  return groups;
+  return runs;
 }
 
 std::vector<double> CollapsedPlan::read_times(std::size_t g) const {
@@ -55,8 +69,10 @@ std::vector<double> CollapsedPlan::read_times(std::size_t g) const {
   return out;
 }
 
-spice::SimJob CollapsedPlan::job(std::size_t g, double timeout_s) const {
+spice::SimJob CollapsedPlan::job(std::size_t k, double timeout_s) const {
+  if (is_exact(k)) return plan_.job(k, timeout_s);
   const SweepSpec& spec = plan_.spec();
+  const std::size_t g = group_of(k);
   spice::SimJob j = plan_.job(g, timeout_s);
   const std::vector<double> cuts = read_times(g);
   const double cut_max = cuts[longest_];
@@ -65,7 +81,11 @@ spice::SimJob CollapsedPlan::job(std::size_t g, double timeout_s) const {
   std::set<double> corners(cuts.begin(), cuts.end());
   std::string pwl = "VGC_COLLAPSE_CUTS gc_collapse_cuts 0 PWL(0 0";
   for (double t : corners) {
-    if (t > 0) pwl += " " + gaincell::format_exact(t) + " 0";
+    if (t > 0) {  // appended piece by piece: gcc 12's -Wrestrict misreads " " + string (gcc PR 105329)
+      pwl += ' ';
+      pwl += gaincell::format_exact(t);
+      pwl += " 0";
+    }
   }
   pwl += ")\n";
   const std::string note = "* gaincell collapse of '" + spec.axes[axis_].name + "': this run, at its longest value, is read at " +
@@ -109,6 +129,7 @@ spice::SimJob CollapsedPlan::job(std::size_t g, double timeout_s) const {
 }
 
 std::vector<JournalRecord> CollapsedPlan::expand(const spice::SimResult& r) const {
+  if (is_exact(r.id)) return {{r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message}};
   const SweepSpec& spec = plan_.spec();
   const std::size_t g = r.id;
   const std::vector<std::size_t> points = members(g);
@@ -117,6 +138,7 @@ std::vector<JournalRecord> CollapsedPlan::expand(const spice::SimResult& r) cons
   const bool has_values = r.outcome == spice::SimOutcome::kOk || r.outcome == spice::SimOutcome::kMeasureError;
   std::vector<JournalRecord> out;
   for (std::size_t j = 0; j < points.size(); ++j) {
+    if (is_exact(points[j])) continue;  // simulated on its own
     JournalRecord rec{points[j], r.outcome, {}, 0.0, 0.0, r.message};
     if (points[j] == g) {
       rec.parse_time_s = r.parse_time_s;
@@ -133,13 +155,12 @@ std::vector<JournalRecord> CollapsedPlan::expand(const spice::SimResult& r) cons
         at += m.width();
         continue;
       }
-      const bool has_pulse = widths[j] > 0;  // no pulse, no turn-off: read at the pulse start as it is
       double v = 0;
       if (m.kind == measure::MeasureKind::kValueAt) {
-        v = part(j) + (has_pulse ? part(widths.size() + 1) - part(widths.size()) : 0.0);
+        v = part(j) + part(widths.size() + 1) - part(widths.size());
         at += widths.size() + 2;
       } else {
-        v = part(j) + (has_pulse ? part(widths.size()) : 0.0);
+        v = part(j) + part(widths.size());
         if (m.kind == measure::MeasureKind::kAverage) {
           v /= spec.tran.stop_s - std::max(m.t_from_s, spec.tran.start_s);
         }
@@ -163,11 +184,12 @@ std::string CollapsedPlan::method() const {
   const std::string& a = spec.axes[axis_].name;
   const std::string start = c.pulse_start.kind == TimeRef::Kind::kParam ? c.pulse_start.param
                                                                           : gaincell::format_exact(c.pulse_start.value_s) + " s";
+  const std::string edge = c.edge.kind == TimeRef::Kind::kParam ? c.edge.param : gaincell::format_exact(c.edge.value_s) + " s";
   return "one transient per point of the other axes, at the longest " + a + " (" +
          gaincell::format_exact(spec.axes[axis_].values[longest_]) + " s); each " + a + " read at " + start + " + " + a +
          " (a breakpoint of that run) plus the run's own turn-off tail after " + start + " + the longest " + a + "; " + a +
-         " = 0 read at " + start + " without a tail; measures that end before " + start +
-         " read as they are (docs/spec-format.md#collapse)";
+         " = 0 and every " + a + " below two edges (" + edge + ") simulated on its own, exactly; measures that end before " +
+         start + " read as they are (docs/spec-format.md#collapse)";
 }
 
 }  // namespace gaincell::sweep

@@ -152,11 +152,12 @@ class SpecParser {
   const netlist::TemplateParam& template_param(const std::string& name, const std::string& pointer) const {
     const auto* p = tpl().find_param(name);
     if (p != nullptr) return *p;
-    const bool derived = std::any_of(tpl().derived().begin(), tpl().derived().end(),
-                                     [&](const netlist::DerivedParam& d) { return d.name == name; });
-    if (derived) {
-      r_.fail(pointer, "GC-1104", "parameter '" + name + "' is derived (an expression) in " +
-                                      spec_.template_path.string() + " and cannot be set");
+    const auto& all = tpl().derived();
+    const auto derived = std::find_if(all.begin(), all.end(), [&](const netlist::DerivedParam& d) { return d.name == name; });
+    if (derived != all.end()) {
+      r_.fail(pointer, "GC-1104", "parameter '" + name + "' is derived (an expression) in " + spec_.template_path.string() +
+                                      ":" + std::to_string(derived->line) + ":" + std::to_string(derived->column) +
+                                      " and cannot be set");
     }
     std::vector<std::string> declared;
     for (const auto& q : tpl().params()) declared.push_back(q.name);
@@ -605,12 +606,12 @@ class SpecParser {
     return {v, v};
   }
 
-  // "collapse": {"axis", "line", "pulse_start", "force", "verify_threshold_pct", "verify_measures"}.
+  // "collapse": {"axis", "line", "pulse_start", "edge", "force", "verify_threshold_pct", "verify_measures"}.
   void read_collapse() {
     if (!root_.contains("collapse")) return;
     const std::string cp = "/collapse";
     const json& c = r_.object(root_["collapse"], cp);
-    r_.check_keys(c, cp, {"axis", "line", "pulse_start", "force", "verify_threshold_pct", "verify_measures"});
+    r_.check_keys(c, cp, {"axis", "line", "pulse_start", "edge", "force", "verify_threshold_pct", "verify_measures"});
     Collapse col;
     const std::string axis = lower(r_.string(r_.require(c, cp, "axis"), cp + "/axis"));
     std::vector<std::string> params;
@@ -667,6 +668,7 @@ class SpecParser {
                   shown_s(spec_.tran.start_s) + " s to " + shown_s(spec_.tran.stop_s) + " s)",
               "the run's turn-off tail is read after the longest pulse: end the transient after it");
     }
+    read_collapse_edge(c, col, axis);
     if (c.contains("verify_threshold_pct")) {
       col.verify_threshold_pct = r_.number(c["verify_threshold_pct"], cp + "/verify_threshold_pct", "%");
       if (!(col.verify_threshold_pct > 0 && col.verify_threshold_pct <= 100)) {
@@ -688,6 +690,26 @@ class SpecParser {
       spec_.collapse_reads.push_back(collapse_read(spec_.measures[i], "/measures/" + std::to_string(i), col, t0_lo));
     }
     spec_.collapse = col;
+  }
+
+  // The collapse's "edge" (default: the template's t_edge), or GC-1230.
+  void read_collapse_edge(const json& c, Collapse& col, const std::string& axis) const {
+    const std::string ep = "/collapse/edge";
+    const std::string expected = "the read pulse's rise (and fall) time: a number >= 0 (s) or a template parameter "
+                                 "other than '" + axis + "'";
+    if (c.contains("edge")) col.edge = r_.time(c["edge"], ep, tpl());
+    if (col.edge.kind == TimeRef::Kind::kParam && tpl().find_param(col.edge.param) == nullptr) {
+      r_.fail(c.contains("edge") ? ep : "/collapse", "GC-1230",
+              "the template (" + spec_.template_path.string() + ") has no parameter 't_edge' for the read pulse's rise "
+              "(and fall) time; expected " + expected,
+              "give \"edge\": a number (s, 0 for an ideal step) or the template parameter that sets it");
+    }
+    const bool bad_kind = col.edge.kind == TimeRef::Kind::kStart || col.edge.kind == TimeRef::Kind::kEnd ||
+                          (col.edge.kind == TimeRef::Kind::kParam && col.edge.param == axis);
+    if (bad_kind || !(time_range(col.edge).first >= 0)) {
+      const std::string found = c.contains("edge") ? c["edge"].dump() : "t_edge = " + shown_s(time_range(col.edge).first);
+      r_.fail(c.contains("edge") ? ep : "/collapse", "GC-1230", "expected " + expected + ", found " + found);
+    }
   }
 
   // How measure m can be read from the longest pulse's run, or GC-1227.

@@ -55,6 +55,21 @@ std::string pct_text(double pct) {
   return buf;
 }
 
+// --verify's largest difference in words: a percentage, infinite (a measure
+// whose full scale is 0 differs; `worst` says where and why), or unknown.
+std::string verify_error_text(const CollapseSummary& c) {
+  if (std::isnan(c.max_error_pct)) return "an unknown amount (no point could be compared)";
+  if (std::isinf(c.max_error_pct)) return "an infinite amount (" + c.worst + ")";
+  return pct_text(c.max_error_pct) + " of full scale (" + c.worst + ")";
+}
+
+// A verify error (%) as a results-file attribute: "inf" stays "inf"; "nan": nothing compared.
+std::string pct_attribute(double pct) {
+  if (std::isnan(pct)) return "nan";
+  if (std::isinf(pct)) return "inf";
+  return gaincell::format_exact(pct);
+}
+
 // A plot's vector name as a measure would write it: node -> v(node),
 // v.x1.vs#branch -> i(x1.vs), vs#branch -> i(vs).
 std::string user_vector_name(std::string n) {
@@ -228,10 +243,7 @@ std::string SweepSummary::full() const {
         << " simulation" << (collapse.simulations == 1 ? "" : "s") << " for " << points << " points\n";
     if (!collapse.verified.empty()) {
       out << "verify: " << collapse.verified.size() << " point(s) simulated exactly: largest difference "
-          << (std::isfinite(collapse.max_error_pct) ? pct_text(collapse.max_error_pct) + " of full scale (" +
-                                                          collapse.worst + ")"
-                                                    : std::string("unknown (nothing to compare)"))
-          << ", threshold " << gaincell::format_exact(collapse.threshold_pct) << " %: "
+          << verify_error_text(collapse) << ", threshold " << gaincell::format_exact(collapse.threshold_pct) << " %: "
           << (collapse.exceeded ? "FAILED" : "passed") << "\n";
     }
   }
@@ -530,6 +542,26 @@ class SweepRun {
     summary_.collapse.enabled = true;
     summary_.collapse.axis = spec_.axes[spec_.collapse->axis].name;
     summary_.collapse.threshold_pct = spec_.collapse->verify_threshold_pct;
+    announce_exact_points();
+  }
+
+  // Says which widths are simulated on their own (width 0, below two edges), and how many points.
+  void announce_exact_points() const {
+    const Axis& axis = spec_.axes[spec_.collapse->axis];
+    std::set<double> widths;
+    std::size_t count = 0;
+    for (std::size_t k : owned_) {
+      if (!collapsed_->is_exact(k)) continue;
+      ++count;
+      widths.insert(plan_.coordinates(k)[spec_.collapse->axis]);
+    }
+    if (count == 0) return;
+    std::vector<std::string> shown;
+    for (double w : widths) shown.push_back(gaincell::format_exact(w));
+    const TimeRef& e = spec_.collapse->edge;
+    const std::string edge = e.kind == TimeRef::Kind::kParam ? e.param : gaincell::format_exact(e.value_s) + " s";
+    reporter_.info("collapse: " + axis.name + " = " + join(shown, ", ") + " s (width 0 or below two edges, " + edge +
+                   ") simulated on its own: " + std::to_string(count) + " of " + std::to_string(owned_.size()) + " points");
   }
 
   // GC-1803: an interrupted run's journal without --resume; GC-1810: an existing output.
@@ -661,7 +693,7 @@ class SweepRun {
 
   // The simulation that gives point k: its own, or its group's.
   spice::SimJob job(std::size_t k) const {
-    return collapsed_ ? collapsed_->job(collapsed_->group_of(k), options_.timeout_s) : plan_.job(k, options_.timeout_s);
+    return collapsed_ ? collapsed_->job(k, options_.timeout_s) : plan_.job(k, options_.timeout_s);
   }
 
   std::vector<std::size_t> remaining_points() const {
@@ -688,8 +720,8 @@ class SweepRun {
   // Runs the points; false if stopped before every one had a result.
   bool run_points(const std::vector<std::size_t>& remaining) {
     auto last_flush = Clock::now();
-    // Collapsed: one simulation per group that still has a point to compute.
-    const std::vector<std::size_t> runs = collapsed_ ? collapsed_->groups_of(remaining) : remaining;
+    // Collapsed: one simulation per group that still has a point to compute, and one per exact point.
+    const std::vector<std::size_t> runs = collapsed_ ? collapsed_->runs_of(remaining) : remaining;
     try {
       return pool_.run(
           runs.size(), [&](std::size_t k) { return job(runs[k]); },
@@ -751,6 +783,12 @@ class SweepRun {
               if (checked[m] && (c.worst.empty() || pct > c.max_error_pct)) {
                 c.max_error_pct = pct;
                 c.worst = spec_.measures[m].name + " at point " + std::to_string(r.id);
+                if (std::isinf(pct)) {
+                  const std::string exact = std::isfinite(r.values[e]) ? gaincell::format_exact(r.values[e]) + " " + spec_.measures[m].unit
+                                                                       : "a value that is not finite";
+                  c.worst += (full_scale[m] > 0 ? ": " : ": its full scale is 0 (every value of it in the file is 0), and ") +
+                             std::string("the exact run gives ") + exact;
+                }
               }
             }
             offset += layout_.measures[m].width();
@@ -762,9 +800,7 @@ class SweepRun {
     if (c.worst.empty()) c.max_error_pct = std::nan("");
     c.exceeded = !(c.max_error_pct <= c.threshold_pct);
     if (c.exceeded) {
-      reporter_.warning("verify: the collapsed sweep differs from exact simulations by " +
-                        (std::isnan(c.max_error_pct) ? std::string("an unknown amount (no point could be compared)")
-                                                     : pct_text(c.max_error_pct) + " of full scale (" + c.worst + ")") +
+      reporter_.warning("verify: the collapsed sweep differs from exact simulations by " + verify_error_text(c) +
                         ", above the threshold of " + gaincell::format_exact(c.threshold_pct) +
                         " %: do not trust it; run the sweep without \"collapse\"");
     }
@@ -787,11 +823,13 @@ class SweepRun {
     std::string list;
     for (std::size_t k : c.verified) list += (list.empty() ? "" : " ") + std::to_string(k);
     nlohmann::json errors = nlohmann::json::object();
-    for (const auto& [name, pct] : c.errors_pct) errors[name] = std::isfinite(pct) ? nlohmann::json(pct) : nlohmann::json();
+    for (const auto& [name, pct] : c.errors_pct) {
+      errors[name] = std::isfinite(pct) ? nlohmann::json(pct) : (std::isinf(pct) ? nlohmann::json("inf") : nlohmann::json());
+    }
     a["collapse_verify_seed"] = std::to_string(options_.verify_seed);
     a["collapse_verify_point_list"] = list;
     a["collapse_verify_errors_pct"] = errors.dump();
-    a["collapse_verify_max_error_pct"] = std::isfinite(c.max_error_pct) ? gaincell::format_exact(c.max_error_pct) : "nan";
+    a["collapse_verify_max_error_pct"] = pct_attribute(c.max_error_pct);
     a["collapse_verify_worst"] = c.worst;
     a["collapse_verify_passed"] = c.exceeded ? "no" : "yes";
     return a;

@@ -2,6 +2,7 @@
 #include "gaincell/netlist/template.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/si_value.h"
@@ -70,11 +71,27 @@ TEST_CASE("unknown and derived parameters are refused with the declared list", "
   const auto tpl = NetlistTemplate::parse(kTemplate, "/cells/test.cir");
   RenderRequest req;
   req.values = {{"c_sn", 1e-15}};
+  // A name the template never uses has no line: the file alone.
   CHECK_THROWS_WITH(tpl.render(req),
                     "/cells/test.cir: error GC-1102: unknown parameter 'c_sn'; template declares: v_store, t_pulse, c_s");
+  // The others are placed at the parameter's line and column, not at line 0.
   req.values = {{"a_pulse", 0.5}};
   CHECK_THROWS_WITH(tpl.render(req),
-                    "/cells/test.cir: error GC-1104: parameter 'a_pulse' is derived (an expression) and cannot be set");
+                    "/cells/test.cir:7:8: error GC-1104: parameter 'a_pulse' is derived (a_pulse={t_pulse>0 ? 0.9 : 0}) "
+                    "and cannot be set; template declares: v_store, t_pulse, c_s");
+  req.values = {{"C_S", std::nan("")}};
+  CHECK_THROWS_WITH(tpl.render(req), "/cells/test.cir:6:8: error GC-1004: parameter 'c_s' = nan is not a finite number");
+  // Two parameters on one line: each at its own column.
+  const auto two = NetlistTemplate::parse("t\n.param vdd=0.9 $ [V]\n  .param  a=1   t_x=2 $ [s] >= 0\n.end\n", "two.cir");
+  CHECK(two.find_param("a")->column == 11);
+  CHECK(two.find_param("t_x")->column == 17);
+  req.values = {{"t_x", -1}};
+  CHECK_THROWS_WITH(two.render(req), Catch::StartsWith("two.cir:3:17: error GC-1110: parameter 't_x' = -1 s is outside"));
+  // A name only a subcircuit's params: declares is placed where it appears.
+  const auto sub = NetlistTemplate::parse("t\n.param vdd=0.9\n.subckt cell a b params: c_sn=1f\nC1 a b {c_sn}\n.ends\n"
+                                          "X1 n1 0 cell\n.end\n", "sub.cir");
+  req.values = {{"c_sn", 2e-15}};
+  CHECK_THROWS_WITH(sub.render(req), "sub.cir:3:26: error GC-1102: unknown parameter 'c_sn'; template declares: vdd");
 }
 
 TEST_CASE("templates with .control blocks or bad parameter values are refused", "[unit][netlist]") {
@@ -88,10 +105,10 @@ TEST_CASE("templates with .control blocks or bad parameter values are refused", 
     NetlistTemplate::parse("t\n.param v=0.9V\n.end\n", "x.cir");
   } catch (const InputError& e) {
     CHECK(e.id() == "GC-1101");
-    CHECK(std::string(e.what()).rfind("x.cir:2:1: error GC-1101: parameter 'v': value \"0.9V\"", 0) == 0);
+    CHECK(std::string(e.what()).rfind("x.cir:2:8: error GC-1101: parameter 'v': value \"0.9V\"", 0) == 0);
   }
   CHECK_THROWS_WITH(NetlistTemplate::parse("t\n.param v=1\n.param v=2\n.end\n", "x.cir"),
-                    "x.cir:3:1: error GC-1106: parameter 'v' declared twice");
+                    "x.cir:3:8: error GC-1106: parameter 'v' declared twice");
 }
 
 TEST_CASE("the shipped default cell is a valid template", "[unit][netlist]") {

@@ -87,8 +87,11 @@ TEST_CASE("spec errors name the file, line, column, JSON pointer and what was ex
         "  hint: write plain SI numbers (0.9) or SPICE suffixes (\"15n\"); units are not part of values");
   CHECK(error_of(dir, spec_text(R"([{"param": "c_sn", "values": [1]}])")) ==
         "spec.json:5:22: error GC-1102: /axes/0/param: unknown parameter 'c_sn'; rc.cir declares: v_in, r_load, t_read");
+  // The derived parameter's own line and column in the template (.param half=...: line 5, column 8).
   CHECK(error_of(dir, spec_text(R"([{"param": "half", "values": [1]}])")).find("error GC-1104: /axes/0/param: "
-                                                                               "parameter 'half' is derived") !=
+                                                                               "parameter 'half' is derived (an expression) in ") !=
+        std::string::npos);
+  CHECK(error_of(dir, spec_text(R"([{"param": "half", "values": [1]}])")).find("rc.cir:5:8 and cannot be set") !=
         std::string::npos);
   CHECK(error_of(dir, spec_text(R"([{"param": "v_in", "valeus": [1]}])")) ==
         "spec.json:5:30: error GC-1204: /axes/0/valeus: unknown key 'valeus'; expected one of: param, values, "

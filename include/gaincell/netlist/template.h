@@ -27,6 +27,10 @@
 #include <utility>
 #include <vector>
 
+namespace gaincell {
+struct SourceLocation;  // core/error.h
+}  // namespace gaincell
+
 namespace gaincell::netlist {
 
 struct IncludeLine;  // netlist/deck_check.h
@@ -49,12 +53,14 @@ struct TemplateParam {
   std::string description;  // rest of the comment
   ParamRange range;         // from the comment; unbounded if none
   int line = 0;             // 1-based line in the template
+  int column = 0;           // 1-based column of its name on that line
 };
 
 struct DerivedParam {
   std::string name;
   std::string expression;
   int line = 0;
+  int column = 0;           // 1-based column of its name on that line
 };
 
 struct RenderRequest {
@@ -104,7 +110,10 @@ class NetlistTemplate {
   // The `.lib FILE SECTION` lines, whose section a sweep may choose.
   const std::vector<LibReference>& lib_references() const { return libs_; }
   const TemplateParam* find_param(std::string_view name) const;
-  // Defaults merged with `overrides` (validated as in render()).
+  // Defaults merged with `overrides` (validated as in render()). Errors
+  // name the template line and column of the parameter (GC-1104, GC-1004,
+  // GC-1110), or for an unknown one (GC-1102) the first place its name
+  // appears (a subcircuit's params:), else the file alone.
   std::map<std::string, double> resolve(const std::map<std::string, double>& overrides) const;
 
   // Produces the netlist text. Throws InputError GC-1102 for an unknown
@@ -134,6 +143,9 @@ class NetlistTemplate {
   Line read_line(const std::string& raw, const std::string& word, int line_no, bool top_level);
   Line read_include(const std::string& raw, const IncludeLine& include, int line_no);
   Line read_param_line(const std::string& raw, int line_no);
+  // Where `name` first appears in the template's text outside comments (a
+  // subcircuit's params:, an expression); the file alone if nowhere.
+  SourceLocation first_use(const std::string& name) const;
   // One name=value of a .param line; `param` holds the line's unit, description, range and line.
   Assignment read_assignment(const std::string& name, const std::string& value, TemplateParam param);
 

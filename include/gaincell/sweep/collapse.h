@@ -9,11 +9,16 @@
 // cannot know the pulse will go on), so a width's measure is the long run's
 // up to its read time plus the long run's own turn-off tail (what comes after
 // pulse start + the longest width). Measures whose window ends before the
-// pulse starts are the same in every run and are read as they are.
+// pulse starts are the same in every run and are read as they are. Width 0
+// (no pulse, so no turn-off tail) and widths below two edges (a narrower
+// pulse's edges are shorter, so it is not the longest one cut short) are
+// simulated on their own, exactly.
 //
 //   CollapsedPlan cp(plan);
-//   spice::SimJob job = cp.job(cp.group_of(k));
-//   for (const JournalRecord& r : cp.expand(result)) store(r);  // one per width
+//   for (std::size_t id : cp.runs_of(points)) {
+//     spice::SimResult result = simulate(cp.job(id));
+//     for (const JournalRecord& r : cp.expand(result)) store(r);  // one per width it gives
+//   }
 #pragma once
 
 #include <cstddef>
@@ -35,18 +40,25 @@ class CollapsedPlan {
   std::size_t group_of(std::size_t k) const;
   // The points of group g, in the order of the collapsed axis' values.
   std::vector<std::size_t> members(std::size_t g) const;
-  // Groups (simulations) that cover these points, each once, in first-use order.
-  std::vector<std::size_t> groups_of(const std::vector<std::size_t>& points) const;
+  // True if point k is simulated on its own: its width is 0 or below two
+  // edges (the spec's collapse "edge", resolved at k).
+  bool is_exact(std::size_t k) const;
+  // The simulations that give these points, each once, in first-use order:
+  // an exact point's own index, else its group's (group_of).
+  std::vector<std::size_t> runs_of(const std::vector<std::size_t>& points) const;
   // The read time of each member of group g (pulse start + width), s.
   std::vector<double> read_times(std::size_t g) const;
-  // Group g's job: its longest pulse's exact netlist plus a PWL source whose
-  // corners are the read times (ngspice lands on every PWL corner), and, per
-  // measure, its parts: the value up to each read time and the tail.
-  spice::SimJob job(std::size_t g, double timeout_s = 0.0) const;
-  // One record per member of group g (members() order) from its job's result:
-  // a failed run fails every member with its outcome and message; a member
-  // whose values are all finite is ok. The run's parse and run times go to
-  // the simulated (longest) point, 0 to the others.
+  // The job that gives point k. An exact point's is its own (SweepPlan::job).
+  // Else it is k's group's, with the group's id: its longest pulse's exact
+  // netlist plus a PWL source whose corners are the read times (ngspice lands
+  // on every PWL corner), and, per measure, its parts: the value up to each
+  // read time and the tail.
+  spice::SimJob job(std::size_t k, double timeout_s = 0.0) const;
+  // The records a job's result gives: an exact point's own, or one per
+  // member of the group that is not exact (members() order). A failed run
+  // fails every member with its outcome and message; a member whose values
+  // are all finite is ok. The run's parse and run times go to the simulated
+  // (longest) point, 0 to the others.
   std::vector<JournalRecord> expand(const spice::SimResult& result) const;
   // How the file was made, for its root attribute collapse_method.
   std::string method() const;

@@ -100,6 +100,9 @@ struct Collapse {
   enum class Line { kHeld, kPrecharged, kIntegrator };
   std::size_t axis = 0;       // index into SweepSpec::axes (a param axis)
   TimeRef pulse_start{TimeRef::Kind::kParam, 0.0, "t_read"};
+  // The read pulse's rise (and fall) time: widths below two of it, and width
+  // 0, are not the longest pulse cut short and are simulated on their own.
+  TimeRef edge{TimeRef::Kind::kParam, 0.0, "t_edge"};
   Line line = Line::kHeld;    // what the read line is; only kHeld collapses unforced
   bool force = false;         // collapse a line for which the tail is not w-independent
   double verify_threshold_pct = 0.05;  // --verify: largest allowed difference, % of full scale
