@@ -268,6 +268,57 @@ def section_eval():
     return (f"Attention with cell {cell_name()}", figs, "")
 
 
+def section_lm():
+    path = os.path.join(OUT, "eval", "lm.json")
+    if not os.path.exists(path) and FLOW.get("stages") and \
+            not any(s.get("name") == "lm_eval" for s in FLOW["stages"]):
+        return ("Language model", [], "<p>Not run: the flow was run with <code>--no-lm</code>.</p>")
+    with open(need(path)) as f:
+        d = json.load(f)
+    rows = d["rows"]
+    labels, ppl, colors, body = [], [], [], ""
+    palette = {"-": "#555555", "trained": "#4c72b0", "config": "#4c72b0", "adapted": "#55a868", "given": "#8172b2",
+               "initial": "#c44e52"}
+    for r in rows:
+        att = r["attention"]
+        name = f"{r['model']} model, {att}" + ("" if r["scalers"] == "-" else f" ({r['scalers']})")
+        labels.append(name)
+        ppl.append(r["perplexity"])
+        colors.append(palette.get(r["scalers"], "#999999"))
+        conv = ""
+        if "converged" in r:
+            ok = r["converged"]
+            conv = (f'<span class="{"pass" if ok else "fail"}">{"converged" if ok else "NOT converged"} after '
+                    f'{r["iterations"]} iterations</span>')
+        body += (f"<tr><td>{html.escape(r['model'])}</td><td>{html.escape(att)}</td><td>{html.escape(r['scalers'])}</td>"
+                 f"<td>{r['loss_nats_per_token']:.4f}</td><td>{r['perplexity']:.3f}</td><td>{r['tokens']}</td>"
+                 f"<td>{r['seconds']:.1f}</td><td>{conv}</td></tr>")
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y, ppl, color=colors)
+    for yi, p in zip(y, ppl):
+        ax.text(p, yi, f" {p:.2f}", va="center", fontsize=8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel("validation perplexity [1] (lower is better)")
+    if max(ppl) / max(min(ppl), 1e-9) > 20:
+        ax.set_xscale("log")  # an unadapted model can be orders of magnitude off
+    else:
+        ax.set_xlim(0, max(ppl) * 1.2)
+    titled(ax, "The tiny language model with this cell's attention")
+    ax.grid(alpha=0.3, axis="x")
+    tokens = rows[0]["tokens"] if rows else 0
+    caption = (f"Cell {cell_name()}: perplexity of the shipped character-level GPT on {tokens} held-out tokens "
+               "(eval/lm.json): the softmax-trained baseline with ideal attention, the model trained with the linear "
+               "gain-cell attention on the linear preset, on the authors' cubic and on this cell's fitted models, with "
+               "its trained scalers (blue), at the authors' starting point a = 1, b = 0 (red) and after their adaptation "
+               "(green).")
+    return ("Language model", [(caption, png(fig))],
+            table("the tiny language model (cross-entropy in nats per token)",
+                  ["model", "attention", "scalers", "cross-entropy [nats/token]", "perplexity", "tokens", "time [s]",
+                   "adaptation"], body))
+
+
 def section_energy():
     with open(need(os.path.join(OUT, "eval", "energy.json"))) as f:
         e = json.load(f)
@@ -378,7 +429,9 @@ def section_provenance():
             + table("every stage of the flow", ["stage", "status", "time", "command"], rows))
 
 
-SECTIONS = [section_multiply, section_retention, section_c2p, section_spice, section_eval, section_energy,
+FLOW = {}  # OUT/flow.json
+
+SECTIONS = [section_multiply, section_retention, section_c2p, section_spice, section_eval, section_lm, section_energy,
             section_quality, section_provenance]
 
 CHECK_SCRIPT = """
@@ -440,6 +493,7 @@ def main():
     except (OSError, ValueError):
         pass
     CELL = flow.get("cell", {})
+    FLOW.update(flow)
     failed = [s for s in flow.get("stages", []) if s.get("status") in ("failed", "skipped")]
     body, nav, missing = [], [], []
     for k, fn in enumerate(SECTIONS):

@@ -24,6 +24,9 @@ struct FlowFlags {
   bool reuse = false;
   std::string sample = "data/qkv_sample.h5";
   double max_error_pct = 0.5, min_within_pct = 99.0;
+  std::string lm_model = "data/tinylm/linear.h5";
+  std::size_t lm_sequences = 64, lm_ode_sequences = 8;
+  bool no_lm = false;
 };
 
 void add_flow_options(CLI::App* cmd, FlowFlags& f) {
@@ -37,6 +40,16 @@ void add_flow_options(CLI::App* cmd, FlowFlags& f) {
       ->capture_default_str();
   cmd->add_option("--min-within-1lsb", f.min_within_pct, "SPICE check threshold: % of 5-bit outputs within 1 LSB")
       ->capture_default_str();
+  cmd->add_option("--lm-model", f.lm_model, "The tiny language model the flow scores (softmax.h5, heldout.txt, calib.txt beside it)")
+      ->capture_default_str();
+  cmd->add_option("--lm-sequences", f.lm_sequences, "Blocks of held-out text the language model is scored on (128 tokens each for the shipped model)")
+      ->capture_default_str()
+      ->check(within(1, 1e6));
+  cmd->add_flag("--no-lm", f.no_lm, "Skip the language-model stage");
+  cmd->add_option("--lm-ode-sequences", f.lm_ode_sequences,
+                  "The same for a precharged line's cell, whose attention runs in ODE mode (about 1.6 s per block here)")
+      ->capture_default_str()
+      ->check(within(1, 1e6));
 }
 
 flow::FlowOptions flow_options(const FlowFlags& f) {
@@ -45,7 +58,11 @@ flow::FlowOptions flow_options(const FlowFlags& f) {
                       .sample = f.sample,
                       .gaincell = fs::canonical("/proc/self/exe"),
                       .check_max_charge_error_pct = f.max_error_pct,
-                      .check_min_within_1lsb_pct = f.min_within_pct};
+                      .check_min_within_1lsb_pct = f.min_within_pct,
+                      .lm = !f.no_lm,
+                      .lm_model = f.lm_model,
+                      .lm_sequences = f.lm_sequences,
+                      .lm_ode_sequences = f.lm_ode_sequences};
   flow::set_inputs(o, f.inputs);
   return o;
 }

@@ -199,6 +199,28 @@ class StagePlanner {
     plan_.stages.push_back(s);
   }
 
+  // What the cell does to a language model: the shipped tiny LM's rows
+  // (ideal, linear, the authors' cubic, this cell), before and after the
+  // authors' adaptation. A precharged line floats: ODE mode, as eval_cell.
+  void language_model(const FlowOptions& o) {
+    if (!o.lm) return;
+    const bool held = card_.scheme == cell::ReadScheme::kHeld;
+    const fs::path model = fs::absolute(find_data_file(o.lm_model)).lexically_normal();
+    const std::size_t blocks = held ? o.lm_sequences : o.lm_ode_sequences;
+    const std::string n = std::to_string(blocks);
+    Stage s = stage("lm_eval", "tiny language model, " + n + " blocks" + (held ? "" : " (ODE mode)"),
+                    {"-q", "lm-eval", "--table", "--model", model.string(), "--preset", held ? "fitted" : "ode",
+                     "--sequences", n, "--calib-sequences", std::to_string(std::min<std::size_t>(16, blocks))});
+    const std::vector<std::string> m = models();
+    s.args.insert(s.args.end(), m.begin(), m.end());
+    s.args.insert(s.args.end(), {"-o", path("eval/lm.json")});
+    s.inputs = cell::card_files(card_);
+    for (const char* f : {"softmax.h5", "heldout.txt", "calib.txt"}) s.inputs.push_back(model.parent_path() / f);
+    s.inputs.insert(s.inputs.end(), {model, cell_model(), c2p_model()});
+    s.outputs = {"eval/lm.json"};
+    plan_.stages.push_back(s);
+  }
+
   void energy_and_report() {
     Stage e = stage("energy", "energy and latency per token per head",
                     {"-q", "energy", "--card", card_.path.string(), "--cell-data", path("sweeps/energy.h5"), "--c2p-data",
@@ -315,6 +337,7 @@ FlowPlan plan_flow(const FlowOptions& o) {
   stages.exports();
   stages.evaluator();
   stages.spice_check(o);
+  stages.language_model(o);
   stages.energy_and_report();
   return plan;
 }

@@ -13,6 +13,9 @@ included.
 3. What must be refused or fail loudly: a spec about another cell (GC-1903), a spec lacking the
    flow's names (GC-1904), a card that cannot give a role (GC-2010: the flow fails that stage
    and skips its dependents), a SPICE check that misses its thresholds (exit 4, red report).
+4. The language model (docs/calibration.md, "Results"): each flow's eval/lm.json has the eight
+   rows with the cell's adaptation converged, and the perplexities and cell shapes the page
+   quotes for the shipped cells are those of these flows (tools/lm_cell_shape.py).
 
 Usage: flow_cells_test.py GAINCELL SOURCE_DIR
 """
@@ -57,6 +60,8 @@ def check_flow(out, card, name):
                 check(cell_files[inp] == h, f"{name}: stage {st['name']} reads {inp} with another hash than the card's")
             elif inp == fl["sample"]:
                 pass  # the Q/K/V sample: cell-independent input of the evaluator
+            elif os.path.dirname(inp) == os.path.join(SRC, "data", "tinylm"):
+                pass  # the shipped language model and its texts: cell-independent
             else:
                 fail(f"{name}: stage {st['name']} reads {inp}, which is neither the card's nor an earlier stage's")
         for rel, h in st.get("outputs_sha256", {}).items():
@@ -106,6 +111,38 @@ def check_flow(out, card, name):
     return fl, chk
 
 
+def lm_rows(out, name):
+    """The flow's language-model rows: eight, the cell's adaptation converged."""
+    with open(os.path.join(out, "eval", "lm.json")) as f:
+        rows = json.load(f)["rows"]
+    got = [(r["model"], r["attention"], r["scalers"]) for r in rows]
+    want = [("softmax", "softmax", "-"), ("linear", "linear", "trained")] + \
+        [("linear", a, s) for a in ("reference cubic", name) for s in ("trained", "initial", "adapted")]
+    check(got == want, f"{name}: eval/lm.json rows {got}")
+    check(rows[-1].get("converged") is True and rows[4].get("converged") is True, f"{name}: adaptation not converged")
+    return rows
+
+
+def quoted_lm(out, name, rows):
+    """docs/calibration.md quotes this flow's perplexities and its cell's shape."""
+    with open(os.path.join(SRC, "docs", "calibration.md"), encoding="utf-8") as f:
+        page = f.read()
+    t, i, a = rows[5], rows[6], rows[7]
+    row = f"| {name} | {t['perplexity']:.3f} | {i['perplexity']:.3f} | {a['perplexity']:.3f} ({a['iterations']}) |"
+    check(row in page, f"docs/calibration.md lacks the row {row}")
+    labels = ["softmax model, ideal softmax", "linear model, `linear` preset, trained scalers",
+              "linear model, authors' cubic, trained scalers",
+              "linear model, authors' cubic, a = 1, b = 0 (the start of the adaptation)",
+              f"linear model, authors' cubic, adapted (converged after {rows[4]['iterations']} iterations)"]
+    for label, r in zip(labels, rows[:5]):
+        line = f"| {label} | {r['perplexity']:.3f} | {r['loss_nats_per_token']:.4f} |"
+        check(line in page, f"docs/calibration.md lacks the row {line}")
+    p = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "tools", "lm_cell_shape.py"), out],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and p.stdout.strip() in page,
+          f"docs/calibration.md lacks the cell shape row {p.stdout.strip()!r} ({p.stderr})")
+
+
 def quoted_check(name, chk):
     """The SPICE-check errors docs/cells.md quotes for this cell are those of the run."""
     with open(os.path.join(SRC, "docs", "cells.md"), encoding="utf-8") as f:
@@ -133,11 +170,13 @@ def docs_cell(work):
         check(line in p.stdout, f"gaincell cell: no line '{line}' in\n{p.stdout}")
     run(["cell", "my3t.cell.json", "-o", "derived"], work)
     check(os.path.exists(os.path.join(work, "derived", "retention.json")), "gaincell cell -o: no retention.json")
-    p = run(["flow", "my3t.cell.json", "-o", "out/my3t"], work)
+    # Its line is precharged: the language model runs in ODE mode (about 1.6 s per block), on 1 block here.
+    p = run(["flow", "my3t.cell.json", "-o", "out/my3t", "--lm-ode-sequences", "1"], work)
     check("flow: done in" in p.stdout, p.stdout)
     out = os.path.join(work, "out", "my3t")
     fl, chk = check_flow(out, os.path.join(work, "my3t.cell.json"), "my3t")
     quoted_check("my3t", chk)
+    lm_rows(out, "my3t")
     # The numbers the page quotes.
     quoted = re.search(r"stage-1\s+charge error ([\d.]+) % / ([\d.]+) % of the 1 pC full scale in fitted mode.*?"
                        r"and ([\d.]+) % / ([\d.]+) % in ODE mode", page, re.S)
@@ -190,11 +229,14 @@ def refusals(work, out):
     card["name"] = "my3t_nosn"
     with open(os.path.join(work, "nosn.cell.json"), "w") as f:
         json.dump(card, f)
-    p = run(["flow", "nosn.cell.json", "-o", "out/nosn"], work, 4)
+    p = run(["flow", "nosn.cell.json", "-o", "out/nosn", "--no-lm"], work, 4)
     check("sweep retention" in p.stdout and "GC-2010" in p.stdout and "skipped: needs sweeps/retention.h5" in p.stdout,
           f"no storage node: {p.stdout}")
     with open(os.path.join(work, "out", "nosn", "report.html"), encoding="utf-8") as f:
-        check('class="failbox"' in f.read(), "no storage node: the report does not show the failed stage")
+        nosn_page = f.read()
+    check('class="failbox"' in nosn_page, "no storage node: the report does not show the failed stage")
+    check("Not run: the flow was run with <code>--no-lm</code>" in nosn_page, "--no-lm: the report does not say so")
+    check(not os.path.exists(os.path.join(work, "out", "nosn", "eval", "lm.json")), "--no-lm: eval/lm.json written")
     # A cell whose read stack sources charge into the line never fires the converter:
     # a check that compares nothing fails, it does not pass.
     with open(os.path.join(work, "pmos.spi"), "w") as f:
@@ -210,7 +252,7 @@ def refusals(work, out):
     pm["sign"] = {"scheme": "reference_column", "offset_v": 0.45}
     with open(os.path.join(work, "pread.cell.json"), "w") as f:
         json.dump(pm, f)
-    p = run(["flow", "pread.cell.json", "-o", "out/pread"], work, 4)
+    p = run(["flow", "pread.cell.json", "-o", "out/pread", "--no-lm"], work, 4)
     check("FAIL nothing to compare: the converter never fired" in p.stdout, f"a sourcing cell's check: {p.stdout}")
     # A model the netlist names but no file defines: the sweeps fail, and the console says why.
     with open(os.path.join(work, "my3t.sp")) as f:
@@ -227,7 +269,8 @@ def refusals(work, out):
     check("sweep multiply.json" in p.stdout and "FAILED" in p.stdout and "nch_hvtt" in p.stdout,
           f"a missing model: {p.stdout}")
     # A SPICE check that misses its thresholds fails the stage, loudly.
-    p = run(["flow", "my3t.cell.json", "-o", "out/my3t", "--reuse", "--max-charge-error", "0.001"], work, 4)
+    p = run(["flow", "my3t.cell.json", "-o", "out/my3t", "--reuse", "--max-charge-error", "0.001",
+             "--lm-ode-sequences", "1"], work, 4)
     check("FAIL fitted: stage-1 charge error" in p.stdout and "1 stage(s) failed" in p.stdout, p.stdout)
     with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
         page = f.read()
@@ -252,6 +295,7 @@ def main():
             check("flow: done in" in p.stdout, p.stdout)
             fl, chk = check_flow(os.path.join(work, "shipped", name), card, name)
             quoted_check(name, chk)
+            quoted_lm(os.path.join(work, "shipped", name), name, lm_rows(os.path.join(work, "shipped", name), name))
         # The default cell's energy and attention figures quoted in docs/evaluator.md.
         with open(os.path.join(SRC, "docs", "evaluator.md"), encoding="utf-8") as f:
             page = f.read()

@@ -55,6 +55,12 @@ struct FlowOptions {
   // The SPICE check's pass thresholds (a missed one fails the stage).
   double check_max_charge_error_pct = 0.5;  // stage-1 charge error, % of full scale
   double check_min_within_1lsb_pct = 99.0;  // % of 5-bit outputs within 1 LSB
+  // The tiny language model (lm-eval --table): the model file (its softmax
+  // baseline, held-out and calibration texts beside it) and the blocks scored.
+  bool lm = true;                            // false: no language-model stage (--no-lm)
+  std::filesystem::path lm_model = "data/tinylm/linear.h5";
+  std::size_t lm_sequences = 64;
+  std::size_t lm_ode_sequences = 8;  // a precharged line: ODE mode, about 1.6 s per block on 2 cores
 };
 
 struct FlowPlan {
