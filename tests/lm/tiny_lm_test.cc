@@ -35,6 +35,12 @@ std::size_t slice_sequences(const lm::TinyLm& m) {
 
 TEST_CASE("the shipped softmax model reproduces its recorded validation loss", "[unit][lm]") {
   const lm::TinyLm m = lm::TinyLm::load(shipped("softmax.h5"));
+  // The sizes docs/calibration.md gives.
+  const lm::ModelShape& s0 = m.shape();
+  CHECK((s0.vocab == 100 && s0.block == 128 && s0.n_layer == 4 && s0.n_head == 4 && s0.n_embd == 96));
+  const long C = s0.n_embd;
+  CHECK(s0.vocab * C + s0.block * C + s0.n_layer * (12 * C * C + 13 * C) + 2 * C == 469440);
+  CHECK((read_text_file(shipped("heldout.txt")).size() - 1) / 128 == 703);
   CHECK(m.trained_attention() == "softmax");
   CHECK(m.trained_scalers().empty());
   const std::vector<int> ids = heldout(m);
