@@ -46,7 +46,7 @@ TEST_CASE("a flow's stages are all about the card's cell", "[unit][flow]") {
                                           "export_read_current.lut_xspice", "export_read_current.lut_verilog-a",
                                           "export_read_current.lut_csv", "export_multiply.paper_poly_verilog-a",
                                           "export_retention.exp_decay_verilog-a", "export_c2p.hardsigmoid_verilog-a",
-                                          "eval_reference", "eval_cell", "spice_check", "energy",
+                                          "eval_reference", "eval_cell", "spice_check", "lm_eval", "energy",
                                           "report"});
   // The sweeps run the specs derived into OUT, and read the card's subcircuit.
   for (cell::Role r : cell::all_roles()) {
@@ -56,7 +56,7 @@ TEST_CASE("a flow's stages are all about the card's cell", "[unit][flow]") {
     CHECK(std::find(s.inputs.begin(), s.inputs.end(), want) != s.inputs.end());
   }
   // The evaluator, check and energy use this card and this flow's fits, never the shipped ones.
-  for (const char* name : {"eval_cell", "spice_check"}) {
+  for (const char* name : {"eval_cell", "spice_check", "lm_eval"}) {
     const auto& s = stage(p, name);
     CHECK(has_arg(s, p.card.path.string()));
     CHECK(has_arg(s, "cell_model=" + (p.out / "fits/read_current.lut.json").string()));
@@ -66,6 +66,16 @@ TEST_CASE("a flow's stages are all about the card's cell", "[unit][flow]") {
   CHECK(has_arg(stage(p, "spice_check"), "--max-charge-error"));
   // A held card is evaluated in fitted mode, a precharged one in ODE mode.
   CHECK(has_arg(stage(p, "eval_cell"), "fitted"));
+  CHECK(has_arg(stage(p, "lm_eval"), "fitted"));
+  CHECK(has_arg(stage(p, "lm_eval"), "64"));  // --lm-sequences
+  // --no-lm leaves the language model out.
+  {
+    testing::TempDir d;
+    auto o = options(d, "gc3t");
+    o.lm = false;
+    const flow::FlowPlan np = flow::plan_flow(o);
+    CHECK(std::none_of(np.stages.begin(), np.stages.end(), [](const flow::Stage& st) { return st.name == "lm_eval"; }));
+  }
   // The paper polynomial is fitted around the card's offset, against the measured storage node.
   CHECK(has_arg(stage(p, "fit_multiply.paper_poly"), "t_pulse,v_sn_read_v"));
   // The OSFET card fixes the decay's asymptote.
