@@ -35,6 +35,7 @@ struct TinyLm::Weights {
   json meta;
   ModelShape shape;
   std::string trained;
+  int unk = 0;
   float ln_eps = 1e-5f;
   std::map<char32_t, int> index;
   Mat wte, wpe;
@@ -45,27 +46,33 @@ struct TinyLm::Weights {
 
 namespace {
 
-// Code points of UTF-8 text (invalid bytes become U+FFFD).
-std::vector<char32_t> code_points(const std::string& s) {
+// Code points of UTF-8 text; `what` names the text in the error (GC-1746)
+// for a byte sequence that is not UTF-8 (truncated, overlong, a surrogate,
+// beyond U+10FFFF).
+std::vector<char32_t> code_points(const std::string& s, const std::string& what) {
   std::vector<char32_t> out;
   out.reserve(s.size());
+  auto invalid = [&](std::size_t at, const char* why) {
+    throw InputError("GC-1746", what + ": byte " + std::to_string(at) + ": not UTF-8 (" + why + ")",
+                     "save the text as UTF-8");
+  };
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (n < 0 || (n > 0 && i + static_cast<std::size_t>(n) >= s.size())) {
-      out.push_back(0xFFFD);
-      ++i;
-      continue;
-    }
+    const int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+    if (n < 0) invalid(i, "a byte that starts no character");
+    if (i + static_cast<std::size_t>(n) >= s.size() && n > 0) invalid(i, "a character cut short at the end");
     char32_t cp = n == 0 ? c : static_cast<char32_t>(c & (0x3F >> n));
-    bool ok = true;
     for (int j = 1; j <= n; ++j) {
       const auto d = static_cast<unsigned char>(s[i + static_cast<std::size_t>(j)]);
-      if ((d >> 6) != 2) ok = false;
+      if ((d >> 6) != 2) invalid(i, "a character cut short");
       cp = (cp << 6) | (d & 0x3F);
     }
-    out.push_back(ok ? cp : 0xFFFD);
-    i += ok ? static_cast<std::size_t>(n) + 1 : 1;
+    static constexpr char32_t kMin[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n]) invalid(i, "an overlong encoding");
+    if (cp >= 0xD800 && cp <= 0xDFFF) invalid(i, "a surrogate");
+    if (cp > 0x10FFFF) invalid(i, "beyond U+10FFFF");
+    out.push_back(cp);
+    i += static_cast<std::size_t>(n) + 1;
   }
   return out;
 }
@@ -91,8 +98,13 @@ std::vector<float> read_weight(hid_t f, const fs::path& file, const std::string&
   std::size_t n = 1;
   for (hsize_t d : shape) n *= d;
   std::vector<float> v(n);
+  const H5T_class_t cls = H5Tget_class(h5::Handle(H5Dget_type(ds.id()), H5Tclose).id());
+  if (cls != H5T_FLOAT) bad_model(file, "weight \"" + name + "\" is not floating point");
   h5::check(H5Dread(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()),
             "cannot read " + name + " in " + file.string());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) bad_model(file, "weight \"" + name + "\" holds a non-finite value at flat index " + std::to_string(i));
+  }
   return v;
 }
 
@@ -236,6 +248,7 @@ std::size_t sequence_count(const TinyLm& model, const std::vector<int>& ids, std
 // The per-layer scalers an attention uses: its own, the model's trained
 // ones, or (empty) the configuration's.
 std::vector<LayerScalers> scalers_for(const TinyLm& model, const Attention& a) {
+  if (a.scalers.empty() && a.config_scalers) return {};
   const auto& sc = a.scalers.empty() ? model.trained_scalers() : a.scalers;
   if (sc.empty()) return {};
   const ModelShape& s = model.shape();
@@ -355,8 +368,9 @@ TinyLm TinyLm::load(const fs::path& file) {
   } catch (const json::exception& e) {
     bad_model(file, std::string("the \"meta\" attribute is not JSON: ") + e.what());
   }
-  if (!w.meta.is_object() || w.meta.value("version", 0) != kModelFormatVersion) {
-    bad_model(file, "meta version must be " + std::to_string(kModelFormatVersion));
+  if (!w.meta.is_object() || !w.meta.contains("version") || !w.meta.at("version").is_number_integer() ||
+      w.meta.at("version").get<int>() != kModelFormatVersion) {
+    bad_model(file, "meta \"version\" must be the integer " + std::to_string(kModelFormatVersion));
   }
   ModelShape& s = w.shape;
   s.block = meta_int(w.meta, file, "block");
@@ -365,12 +379,23 @@ TinyLm TinyLm::load(const fs::path& file) {
   s.n_embd = meta_int(w.meta, file, "n_embd");
   if (s.n_embd % s.n_head != 0) bad_model(file, "n_embd is not a multiple of n_head");
   if (!w.meta.contains("vocab") || !w.meta.at("vocab").is_string()) bad_model(file, "meta \"vocab\" must be a string");
-  const std::vector<char32_t> vocab = code_points(w.meta.at("vocab").get<std::string>());
+  const std::vector<char32_t> vocab = code_points(w.meta.at("vocab").get<std::string>(), file.string() + ": meta \"vocab\"");
   s.vocab = static_cast<int>(vocab.size());
-  for (std::size_t i = 0; i < vocab.size(); ++i) w.index.emplace(vocab[i], static_cast<int>(i));
-  w.trained = w.meta.value("attention", "");
+  for (std::size_t i = 0; i < vocab.size(); ++i) {
+    if (!w.index.emplace(vocab[i], static_cast<int>(i)).second) bad_model(file, "meta \"vocab\" repeats a character");
+  }
+  const json& unk = w.meta.contains("unk") ? w.meta.at("unk") : json(0);
+  if (!unk.is_number_integer() || unk.get<long>() < 0 || unk.get<long>() >= s.vocab) {
+    bad_model(file, "meta \"unk\" must be a token id in [0, " + std::to_string(s.vocab) + ")");
+  }
+  w.unk = unk.get<int>();
+  w.trained = w.meta.contains("attention") && w.meta.at("attention").is_string() ? w.meta.at("attention").get<std::string>() : "";
   if (w.trained != "softmax" && w.trained != "linear") bad_model(file, "meta \"attention\" must be softmax or linear");
-  w.ln_eps = static_cast<float>(w.meta.value("layernorm_eps", 1e-5));
+  const json& eps = w.meta.contains("layernorm_eps") ? w.meta.at("layernorm_eps") : json(1e-5);
+  if (!eps.is_number() || !(eps.get<double>() > 0) || !std::isfinite(eps.get<double>())) {
+    bad_model(file, "meta \"layernorm_eps\" must be a number > 0");
+  }
+  w.ln_eps = static_cast<float>(eps.get<double>());
   const int C = s.n_embd, H = s.n_head;
   w.wte = read_mat(id, file, "wte.weight", s.vocab, C);
   w.wpe = read_mat(id, file, "wpe.weight", s.block, C);
@@ -415,13 +440,13 @@ const std::string& TinyLm::trained_attention() const { return w_->trained; }
 const std::vector<LayerScalers>& TinyLm::trained_scalers() const { return w_->scalers; }
 const TinyLm::Weights& TinyLm::weights() const { return *w_; }
 
-std::vector<int> TinyLm::encode(const std::string& utf8, std::size_t* unknown) const {
+std::vector<int> TinyLm::encode(const std::string& utf8, std::size_t* unknown, const std::string& what) const {
   std::vector<int> ids;
   std::size_t unk = 0;
-  for (char32_t c : code_points(utf8)) {
+  for (char32_t c : code_points(utf8, what)) {
     const auto it = w_->index.find(c);
     if (it == w_->index.end()) ++unk;
-    ids.push_back(it == w_->index.end() ? w_->meta.value("unk", 0) : it->second);
+    ids.push_back(it == w_->index.end() ? w_->unk : it->second);
   }
   if (unknown != nullptr) *unknown = unk;
   return ids;
@@ -532,7 +557,12 @@ std::vector<LayerScalers> read_lm_scalers_file(const fs::path& file, const TinyL
     throw InputError("GC-1743", what).at_pointer(pointer).in_file(file.string(), text);
   };
   if (!j.is_object() || j.value("format", "") != kLmScalersFormat) fail("/format", "expected \"gaincell-lm-scalers\"");
-  if (j.value("version", 0) != 1) fail("/version", "expected 1");
+  if (!j.contains("version") || j.at("version") != 1) fail("/version", "expected 1");
+  const std::string sha = j.contains("model") && j.at("model").is_object() ? j.at("model").value("sha256", "") : "";
+  if (sha != model.sha256()) {
+    fail("/model/sha256", "the scalers were adapted for another model file (SHA-256 " + sha.substr(0, 12) + "..., " +
+                              model.path().string() + " is " + model.sha256().substr(0, 12) + "...)");
+  }
   const ModelShape& s = model.shape();
   if (!j.contains("layers") || !j.at("layers").is_array() || j.at("layers").size() != static_cast<std::size_t>(s.n_layer)) {
     fail("/layers", "expected a list of " + std::to_string(s.n_layer) + " layers (the model's)");

@@ -9,11 +9,13 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
 #include "gaincell/eval/config.h"
 #include "gaincell/lm/tiny_lm.h"
+#include "store/h5.h"
 #include "test_support.h"
 
 using namespace gaincell;
@@ -115,7 +117,8 @@ TEST_CASE("tiny LM errors name the file and what was expected", "[unit][lm]") {
   CHECK_THROWS_WITH(lm::evaluate(m, a, heldout(m), 1), Catch::Contains("GC-1742") && Catch::Contains("layers"));
   // A scalers file with a short list: file, line and pointer.
   const fs::path bad = dir.path() / "bad.json";
-  write_text_file(bad, "{\"format\": \"gaincell-lm-scalers\", \"version\": 1,\n \"layers\": [1]}\n");
+  write_text_file(bad, "{\"format\": \"gaincell-lm-scalers\", \"version\": 1, \"model\": {\"sha256\": \"" +
+                           m.sha256() + "\"},\n \"layers\": [1]}\n");
   CHECK_THROWS_WITH(lm::read_lm_scalers_file(bad, m),
                     Catch::Contains("GC-1743") && Catch::Contains("bad.json:") && Catch::Contains("/layers"));
   // Unknown characters are counted, not dropped.
@@ -140,8 +143,8 @@ TEST_CASE("gaincell lm-eval prints and writes the paper's rows", "[unit][lm]") {
   REQUIRE(rows.size() == 8);
   const char* expected[8][3] = {
       {"softmax", "softmax", "-"},           {"linear", "linear", "trained"},          {"linear", "reference cubic", "trained"},
-      {"linear", "reference cubic", "initial"}, {"linear", "reference cubic", "adapted"}, {"linear", "fitted", "trained"},
-      {"linear", "fitted", "initial"},       {"linear", "fitted", "adapted"}};
+      {"linear", "reference cubic", "initial"}, {"linear", "reference cubic", "adapted"}, {"linear", "fitted (default cell)", "trained"},
+      {"linear", "fitted (default cell)", "initial"}, {"linear", "fitted (default cell)", "adapted"}};
   for (std::size_t i = 0; i < 8; ++i) {
     CHECK(rows[i].at("model") == expected[i][0]);
     CHECK(rows[i].at("attention") == expected[i][1]);
@@ -152,8 +155,75 @@ TEST_CASE("gaincell lm-eval prints and writes the paper's rows", "[unit][lm]") {
   }
   CHECK(rows[4].at("converged") == true);
   CHECK(rows[7].at("converged") == true);
-  // --softmax with a configuration is refused.
-  const CommandResult bad = run_command(exe + " lm-eval --softmax --preset fitted 2>&1", dir.path());
-  CHECK(bad.exit_code == 3);
-  CHECK_THAT(bad.output, Catch::Contains("GC-1744"));
+  CHECK(j.at("text").at("blocks") == 4);
+  CHECK(j.at("adaptation").at("calib_blocks") == 16);  // --calib-sequences default
+  // Options that would silently drop one another are refused before any work.
+  for (const char* opts : {"--softmax --preset fitted", "--softmax --table", "--save-scalers s.json",
+                           "--calibrate --scalers s.json", "--table --calibrate --save-scalers s.json"}) {
+    const CommandResult bad = run_command(exe + " lm-eval " + opts + " 2>&1", dir.path());
+    INFO(opts << ": " << bad.output);
+    CHECK(bad.exit_code == 3);
+    CHECK_THAT(bad.output, Catch::Contains("GC-1744") && !Catch::Contains("CE[nats]"));
+  }
+  // Scalers from a configuration replace the model's trained ones, and the row says so.
+  write_text_file(dir.path() / "sc.json", "{\"scaler_out\": {\"a\": 0.001, \"b\": 0}}\n");
+  const CommandResult trained = run_command(exe + " -q lm-eval --preset linear --sequences 4", dir.path());
+  const CommandResult cfg = run_command(exe + " -q lm-eval --preset linear -c sc.json --sequences 4", dir.path());
+  CHECK_THAT(trained.output, Catch::Contains("linear                 trained"));
+  CHECK_THAT(cfg.output, Catch::Contains("linear + settings      config"));
+  CHECK(cfg.output.substr(cfg.output.find("config")) != trained.output.substr(trained.output.find("trained")));
+  // A text that is not UTF-8, and one too short: the file and the place.
+  write_text_file(dir.path() / "bad.txt", std::string(300, 'a') + "\xC0\xAF" + std::string(10, 'b'));
+  const CommandResult utf = run_command(exe + " lm-eval --text bad.txt 2>&1", dir.path());
+  CHECK(utf.exit_code == 3);
+  CHECK_THAT(utf.output, Catch::Contains("GC-1746") && Catch::Contains("bad.txt: byte 300") && Catch::Contains("overlong"));
+  write_text_file(dir.path() / "ten.txt", "ten chars.");
+  const CommandResult shortt = run_command(exe + " lm-eval --text ten.txt 2>&1", dir.path());
+  CHECK_THAT(shortt.output, Catch::Contains("GC-1741") && Catch::Contains("ten.txt has 10 tokens"));
+  // A model beside another held-out text: refused, not scored silently.
+  fs::create_directories(dir.path() / "alt");
+  fs::copy_file(shipped("linear.h5"), dir.path() / "alt" / "linear.h5");
+  write_text_file(dir.path() / "alt" / "heldout.txt", read_text_file(shipped("calib.txt")));
+  const CommandResult alt = run_command(exe + " lm-eval --model alt/linear.h5 2>&1", dir.path());
+  CHECK(alt.exit_code == 3);
+  CHECK_THAT(alt.output, Catch::Contains("GC-1745") && Catch::Contains("--text"));
+}
+
+TEST_CASE("a model file's meta and weights are checked", "[unit][lm]") {
+  TempDir dir;
+  auto variant = [&](const std::string& name, const std::function<void(hid_t)>& edit) {
+    const fs::path f = dir.path() / name;
+    fs::copy_file(shipped("linear.h5"), f);
+    const hid_t h = H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    edit(h);
+    H5Fclose(h);
+    return f;
+  };
+  auto set_meta = [](hid_t h, const std::function<void(nlohmann::json&)>& change) {
+    nlohmann::json meta = nlohmann::json::parse(h5::read_string_attribute(h, "meta"));
+    change(meta);
+    H5Adelete(h, "meta");
+    h5::write_string_attribute(h, "meta", meta.dump());
+  };
+  const fs::path unk = variant("unk.h5", [&](hid_t h) { set_meta(h, [](nlohmann::json& m) { m["unk"] = 100000000; }); });
+  CHECK_THROWS_WITH(lm::TinyLm::load(unk), Catch::Contains("GC-1740") && Catch::Contains("\"unk\" must be a token id"));
+  const fs::path ver = variant("ver.h5", [&](hid_t h) { set_meta(h, [](nlohmann::json& m) { m["version"] = "1"; }); });
+  CHECK_THROWS_WITH(lm::TinyLm::load(ver), Catch::Contains("GC-1740") && Catch::Contains("\"version\""));
+  const fs::path eps = variant("eps.h5", [&](hid_t h) { set_meta(h, [](nlohmann::json& m) { m["layernorm_eps"] = -1; }); });
+  CHECK_THROWS_WITH(lm::TinyLm::load(eps), Catch::Contains("GC-1740") && Catch::Contains("layernorm_eps"));
+  const fs::path nan = variant("nan.h5", [](hid_t h) {
+    const hid_t ds = H5Dopen2(h, "blocks.0.c_attn.weight", H5P_DEFAULT);
+    std::vector<float> v(288 * 96);
+    H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    v[5] = NAN;
+    H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    H5Dclose(ds);
+  });
+  CHECK_THROWS_WITH(lm::TinyLm::load(nan), Catch::Contains("GC-1740") && Catch::Contains("blocks.0.c_attn.weight") &&
+                                               Catch::Contains("non-finite value at flat index 5"));
+  // A scalers file adapted for another model file.
+  const lm::TinyLm m = lm::TinyLm::load(shipped("linear.h5"));
+  const fs::path other = dir.path() / "other.json";
+  write_text_file(other, "{\"format\": \"gaincell-lm-scalers\", \"version\": 1, \"model\": {\"sha256\": \"abc\"}, \"layers\": []}");
+  CHECK_THROWS_WITH(lm::read_lm_scalers_file(other, m), Catch::Contains("GC-1743") && Catch::Contains("another model file"));
 }

@@ -64,7 +64,10 @@ class TinyLm {
   const std::string& trained_attention() const;
   // Token ids of UTF-8 text, one per code point; characters outside the
   // vocabulary become the unknown token (counted in *unknown when given).
-  std::vector<int> encode(const std::string& utf8, std::size_t* unknown = nullptr) const;
+  // Throws InputError GC-1746 (naming `what` and the byte) for bytes that are
+  // not UTF-8.
+  std::vector<int> encode(const std::string& utf8, std::size_t* unknown = nullptr,
+                          const std::string& what = "the text") const;
   // The trained per-head scalers of each layer (linear models), else empty.
   const std::vector<LayerScalers>& trained_scalers() const;
 
@@ -81,6 +84,7 @@ struct Attention {
   bool softmax = true;        // ideal: softmax(q k^T / sqrt(d)) v, causal
   eval::EvalConfig config;    // otherwise the evaluator with this configuration,
   std::vector<LayerScalers> scalers;  // with these per-layer scalers (empty: the model's trained ones, else config's)
+  bool config_scalers = false;        // empty scalers: the configuration's, even for a model with trained ones
   std::string label;          // for tables: "softmax", "linear", "reference", a preset or a card name
 };
 Attention softmax_attention();
@@ -127,8 +131,9 @@ std::vector<LayerScalers> layer_scalers(const TinyLm& model, const eval::Calibra
 // SHA-256, the evaluator configuration adapted, one {scaler_q, scaler_k,
 // scaler_v, scaler_out} object per layer, and the calibration record.
 nlohmann::json lm_scalers_json(const TinyLm& model, const Attention& attention, const eval::CalibrationResult& result);
-// Reads one back. Throws InputError GC-1743 (not such a file, or its layers
-// and heads do not fit the model), with file, line and column.
+// Reads one back. Throws InputError GC-1743 (not such a file, made for
+// another model file, or its layers and heads do not fit the model), with
+// file, line and column.
 std::vector<LayerScalers> read_lm_scalers_file(const std::filesystem::path& file, const TinyLm& model);
 
 }  // namespace gaincell::lm
