@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // gaincell lm-eval: flags onto lm::TinyLm, lm::evaluate and lm::calibrate
 // (docs/calibration.md, "The language model").
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -171,11 +172,16 @@ std::size_t blocks(const lm::TinyLm& m, const std::vector<int>& ids, std::size_t
 }
 
 // A label naming what computes the attention: the card, or the preset (the
-// fitted presets on the shipped default cell's fits), and "+ settings".
+// fitted presets on the shipped default cell's fits), and "+ settings" for
+// a config file or --set beyond a card's own fitted models.
 std::string label(const ConfigFlags& c, const std::optional<cell::CellCard>& card) {
   std::string l = card ? card->name : c.preset;
   if (!card && (c.preset == "fitted" || c.preset == "ode")) l += " (default cell)";
-  if (!c.config.empty() || !c.sets.empty()) l += " + settings";
+  // A card's fitted models (cell_model, c2p_model) are what the card needs, not extra settings.
+  const bool extra = !c.config.empty() || std::any_of(c.sets.begin(), c.sets.end(), [&](const std::string& s) {
+                       return !card || (s.rfind("cell_model=", 0) != 0 && s.rfind("c2p_model=", 0) != 0);
+                     });
+  if (extra) l += " + settings";
   return l;
 }
 
@@ -285,7 +291,7 @@ Action add_lm_eval(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--calib-text", f->calib_text, "Calibration text (default: calib.txt beside the model)");
   cmd->add_option("--calib-sequences", f->calib_sequences, "Blocks of the calibration text per measurement")
       ->capture_default_str()
-      ->check(within(1, 4096));
+      ->check(within(1, 256));  // run as one batch
   cmd->add_option("--save-scalers", f->save_scalers, "Write the adapted scalers (gaincell-lm-scalers/1)");
   cmd->add_flag("--table", f->table,
                 "The paper's rows: softmax model (ideal), linear model on linear, on the reference cubic before and "

@@ -355,6 +355,8 @@ TinyLm::~TinyLm() = default;
 
 TinyLm TinyLm::load(const fs::path& file) {
   h5::silence_hdf5_errors();
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw IoError("cannot read the model file " + file.string() + ": no such file");
   TinyLm m;
   Weights& w = *m.w_;
   w.path = file;
