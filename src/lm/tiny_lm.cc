@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <thread>
 
 #include "gaincell/core/error.h"
 #include "gaincell/core/hash.h"
@@ -125,15 +126,29 @@ int meta_int(const json& meta, const fs::path& file, const char* key) {
   return meta.at(key).get<int>();
 }
 
-void layer_norm(const Mat& x, const Vec& w, const Vec& b, float eps, Mat& out) {
-  out.resize(x.rows(), x.cols());
+// Rows [lo, hi) of out = LayerNorm(x) (out already sized as x).
+void layer_norm(const Mat& x, const Vec& w, const Vec& b, float eps, Mat& out, Eigen::Index lo, Eigen::Index hi) {
   const float n = static_cast<float>(x.cols());
-  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+  for (Eigen::Index r = lo; r < hi; ++r) {
     const float mean = x.row(r).sum() / n;
     const float var = (x.row(r).array() - mean).square().sum() / n;
     const float inv = 1.0f / std::sqrt(var + eps);
     out.row(r) = ((x.row(r).array() - mean) * inv * w.array() + b.array()).matrix();
   }
+}
+
+// fn(part, lo, hi) on `parts` consecutive row ranges of [0, n), in parallel.
+// Each row is computed the same way whatever the split.
+int row_parts() { return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u)); }
+void parallel_rows(Eigen::Index n, int parts, const std::function<void(int, Eigen::Index, Eigen::Index)>& fn) {
+  const Eigen::Index step = (n + parts - 1) / parts;
+  std::vector<std::thread> threads;
+  for (int p = 1; p < parts; ++p) {
+    const Eigen::Index lo = std::min(n, p * step), hi = std::min(n, lo + step);
+    if (lo < hi) threads.emplace_back(fn, p, lo, hi);
+  }
+  fn(0, 0, std::min(n, step));
+  for (auto& t : threads) t.join();
 }
 
 float gelu_tanh(float x) {
@@ -157,80 +172,95 @@ Tensor heads_of(const Mat& qkv, int part, int B, int T, const ModelShape& s) {
   return t;
 }
 
-// Ideal causal softmax attention of one layer, [B, H, T, hd] in and out.
+// Ideal causal softmax attention of one layer, [B, H, T, hd] in and out; the
+// heads in parallel, each computed alone.
 Tensor softmax_heads(const Tensor& q, const Tensor& k, const Tensor& v) {
   const auto B = q.shape[0], H = q.shape[1], T = q.shape[2], D = q.shape[3];
   Tensor y;
   y.shape = q.shape;
   y.data.assign(q.size(), 0.0f);
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  std::vector<float> p(T);
-  for (std::size_t bh = 0; bh < B * H; ++bh) {
-    const float* Q = q.data.data() + bh * T * D;
-    const float* K = k.data.data() + bh * T * D;
-    const float* V = v.data.data() + bh * T * D;
-    float* Y = y.data.data() + bh * T * D;
-    for (std::size_t t = 0; t < T; ++t) {
-      float mx = -INFINITY;
-      for (std::size_t s = 0; s <= t; ++s) {
-        float dot = 0.0f;
-        for (std::size_t d = 0; d < D; ++d) dot += Q[t * D + d] * K[s * D + d];
-        p[s] = dot * scale;
-        mx = std::max(mx, p[s]);
-      }
-      float sum = 0.0f;
-      for (std::size_t s = 0; s <= t; ++s) sum += (p[s] = std::exp(p[s] - mx));
-      for (std::size_t s = 0; s <= t; ++s) {
-        const float w = p[s] / sum;
-        for (std::size_t d = 0; d < D; ++d) Y[t * D + d] += w * V[s * D + d];
+  parallel_rows(static_cast<Eigen::Index>(B * H), row_parts(), [&](int, Eigen::Index lo, Eigen::Index hi) {
+    std::vector<float> p(T);
+    for (auto bh = static_cast<std::size_t>(lo); bh < static_cast<std::size_t>(hi); ++bh) {
+      const float* Q = q.data.data() + bh * T * D;
+      const float* K = k.data.data() + bh * T * D;
+      const float* V = v.data.data() + bh * T * D;
+      float* Y = y.data.data() + bh * T * D;
+      for (std::size_t t = 0; t < T; ++t) {
+        float mx = -INFINITY;
+        for (std::size_t s = 0; s <= t; ++s) {
+          float dot = 0.0f;
+          for (std::size_t d = 0; d < D; ++d) dot += Q[t * D + d] * K[s * D + d];
+          p[s] = dot * scale;
+          mx = std::max(mx, p[s]);
+        }
+        float sum = 0.0f;
+        for (std::size_t s = 0; s <= t; ++s) sum += (p[s] = std::exp(p[s] - mx));
+        for (std::size_t s = 0; s <= t; ++s) {
+          const float w = p[s] / sum;
+          for (std::size_t d = 0; d < D; ++d) Y[t * D + d] += w * V[s * D + d];
+        }
       }
     }
-  }
+  });
   return y;
 }
 
 using AttentionHook = std::function<Tensor(int layer, const Tensor& q, const Tensor& k, const Tensor& v)>;
 
-// The summed cross-entropy [nats] of B sequences (ids[seq0*T ...]).
+// The summed cross-entropy [nats] of B sequences (ids[seq0*T ...]). The
+// dense layers run on row ranges in parallel; the attention is `attend`'s.
 double forward_loss(const TinyLm::Weights& w, const std::vector<int>& ids, std::size_t seq0, int B,
                     const AttentionHook& attend) {
   const ModelShape& s = w.shape;
-  const int T = s.block, C = s.n_embd;
-  Mat x(B * T, C), h, qkv, m;
+  const int T = s.block, C = s.n_embd, H = s.n_head, hd = s.head_dim();
+  const Eigen::Index rows = static_cast<Eigen::Index>(B) * T;
+  const int parts = row_parts();
+  Mat x(rows, C), h(rows, C), qkv(rows, 3 * C), m(rows, 4 * C);
   for (int b = 0; b < B; ++b)
     for (int t = 0; t < T; ++t) x.row(b * T + t) = w.wte.row(ids[(seq0 + b) * T + t]) + w.wpe.row(t);
   for (int l = 0; l < s.n_layer; ++l) {
     const LayerWeights& L = w.layers[static_cast<std::size_t>(l)];
-    layer_norm(x, L.ln1_w, L.ln1_b, w.ln_eps, h);
-    qkv.noalias() = h * L.attn_w.transpose();
-    qkv.rowwise() += L.attn_b;
+    parallel_rows(rows, parts, [&](int, Eigen::Index lo, Eigen::Index hi) {
+      layer_norm(x, L.ln1_w, L.ln1_b, w.ln_eps, h, lo, hi);
+      qkv.middleRows(lo, hi - lo).noalias() = h.middleRows(lo, hi - lo) * L.attn_w.transpose();
+      qkv.middleRows(lo, hi - lo).rowwise() += L.attn_b;
+    });
     const Tensor y = attend(l, heads_of(qkv, 0, B, T, s), heads_of(qkv, 1, B, T, s), heads_of(qkv, 2, B, T, s));
-    const int H = s.n_head, hd = s.head_dim();
     const float* p = y.data.data();
     for (int b = 0; b < B; ++b)
       for (int hh = 0; hh < H; ++hh)
         for (int i = 0; i < T; ++i)
           for (int d = 0; d < hd; ++d) h(b * T + i, hh * hd + d) = *p++;
-    x.noalias() += h * L.proj_w.transpose();
-    x.rowwise() += L.proj_b;
-    layer_norm(x, L.ln2_w, L.ln2_b, w.ln_eps, h);
-    m.noalias() = h * L.fc_w.transpose();
-    m.rowwise() += L.fc_b;
-    m = m.unaryExpr(&gelu_tanh);
-    x.noalias() += m * L.mlp_w.transpose();
-    x.rowwise() += L.mlp_b;
+    parallel_rows(rows, parts, [&](int, Eigen::Index lo, Eigen::Index hi) {
+      const Eigen::Index n = hi - lo;
+      x.middleRows(lo, n).noalias() += h.middleRows(lo, n) * L.proj_w.transpose();
+      x.middleRows(lo, n).rowwise() += L.proj_b;
+      layer_norm(x, L.ln2_w, L.ln2_b, w.ln_eps, h, lo, hi);
+      m.middleRows(lo, n).noalias() = h.middleRows(lo, n) * L.fc_w.transpose();
+      m.middleRows(lo, n).rowwise() += L.fc_b;
+      m.middleRows(lo, n) = m.middleRows(lo, n).unaryExpr(&gelu_tanh);
+      x.middleRows(lo, n).noalias() += m.middleRows(lo, n) * L.mlp_w.transpose();
+      x.middleRows(lo, n).rowwise() += L.mlp_b;
+    });
   }
-  layer_norm(x, w.lnf_w, w.lnf_b, w.ln_eps, h);
-  const Mat logits = h * w.wte.transpose();
-  double total = 0.0;
-  for (int b = 0; b < B; ++b) {
-    for (int t = 0; t < T; ++t) {
-      const auto row = logits.row(b * T + t);
+  std::vector<double> partial(static_cast<std::size_t>(parts), 0.0);
+  parallel_rows(rows, parts, [&](int part, Eigen::Index lo, Eigen::Index hi) {
+    layer_norm(x, w.lnf_w, w.lnf_b, w.ln_eps, h, lo, hi);
+    const Mat logits = h.middleRows(lo, hi - lo) * w.wte.transpose();
+    double total = 0.0;
+    for (Eigen::Index r = lo; r < hi; ++r) {
+      const auto row = logits.row(r - lo);
       const float mx = row.maxCoeff();
       const double lse = static_cast<double>(mx) + std::log(static_cast<double>((row.array() - mx).exp().sum()));
-      total += lse - static_cast<double>(row(ids[(seq0 + b) * T + t + 1]));
+      const auto b = static_cast<std::size_t>(r / T), t = static_cast<std::size_t>(r % T);
+      total += lse - static_cast<double>(row(ids[(seq0 + b) * static_cast<std::size_t>(T) + t + 1]));
     }
-  }
+    partial[static_cast<std::size_t>(part)] = total;
+  });
+  double total = 0.0;
+  for (double v : partial) total += v;  // in part order
   return total;
 }
 
