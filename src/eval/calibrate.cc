@@ -183,20 +183,21 @@ ScalerStats record_stats(const EvalConfig& config, const Tensor& q, const Tensor
   return st;
 }
 
+EvalConfig with_scalers(EvalConfig config, const std::array<Scaler, 4>& scalers) {
+  config.scaler_q = scalers[0];
+  config.scaler_k = scalers[1];
+  config.scaler_v = scalers[2];
+  config.scaler_out = scalers[3];
+  return config;
+}
+
 CalibrationResult calibrate(const EvalConfig& config, const Tensor& q, const Tensor& k, const Tensor& v,
                             const ScalerStats& targets, const CalibrationOptions& options,
                             const CalibrationProgress& progress, bool from_config) {
   check_rank4(q);
   std::array<Scaler, 4> initial;
   if (from_config) initial = {config.scaler_q, config.scaler_k, config.scaler_v, config.scaler_out};
-  const Measure measure = [&](const std::array<Scaler, 4>& s) {
-    EvalConfig c = config;
-    c.scaler_q = s[0];
-    c.scaler_k = s[1];
-    c.scaler_v = s[2];
-    c.scaler_out = s[3];
-    return record_stats(c, q, k, v);
-  };
+  const Measure measure = [&](const std::array<Scaler, 4>& s) { return record_stats(with_scalers(config, s), q, k, v); };
   return calibrate_loop(measure, initial, targets, options, progress);
 }
 

@@ -300,21 +300,32 @@ std::vector<LayerScalers> scalers_for(const TinyLm& model, const Attention& a) {
   return sc;
 }
 
+// A layer's evaluator configuration: the attention's, with that layer's
+// scalers when there are per-layer ones.
+eval::EvalConfig layer_config(const Attention& a, const std::vector<LayerScalers>& sc, int layer) {
+  return sc.empty() ? a.config : eval::with_scalers(a.config, sc[static_cast<std::size_t>(layer)]);
+}
+
+// (layer * n_head + head) scalers, as the calibration loop holds them, back
+// to one {q, k, v, out} set per layer.
+std::vector<LayerScalers> split_layers(const ModelShape& s, const std::array<eval::Scaler, 4>& flat) {
+  std::vector<LayerScalers> out(static_cast<std::size_t>(s.n_layer));
+  for (int l = 0; l < s.n_layer; ++l) {
+    const auto first = static_cast<std::ptrdiff_t>(l * s.n_head);
+    for (std::size_t i = 0; i < 4; ++i) {
+      auto& dst = out[static_cast<std::size_t>(l)][i];
+      dst.a.assign(flat[i].a.begin() + first, flat[i].a.begin() + first + s.n_head);
+      dst.b.assign(flat[i].b.begin() + first, flat[i].b.begin() + first + s.n_head);
+    }
+  }
+  return out;
+}
+
 // One evaluator per layer (its scalers in its configuration).
 std::vector<eval::Evaluator> layer_evaluators(const TinyLm& model, const Attention& a,
                                               const std::vector<LayerScalers>& sc) {
   std::vector<eval::Evaluator> ev;
-  for (int l = 0; l < model.shape().n_layer; ++l) {
-    eval::EvalConfig c = a.config;
-    if (!sc.empty()) {
-      const auto& s = sc[static_cast<std::size_t>(l)];
-      c.scaler_q = s[0];
-      c.scaler_k = s[1];
-      c.scaler_v = s[2];
-      c.scaler_out = s[3];
-    }
-    ev.emplace_back(std::move(c));
-  }
+  for (int l = 0; l < model.shape().n_layer; ++l) ev.emplace_back(layer_config(a, sc, l));
   return ev;
 }
 
@@ -360,16 +371,8 @@ eval::ScalerStats measure_model(const TinyLm& model, const Attention& a, const s
   const ModelShape& s = model.shape();
   StatsCollector col(s.n_layer, s.n_head);
   const AttentionHook attend = [&](int layer, const Tensor& q, const Tensor& k, const Tensor& v) {
-    eval::EvalConfig c = a.config;
-    if (!sc.empty()) {
-      const auto& ls = sc[static_cast<std::size_t>(layer)];
-      c.scaler_q = ls[0];
-      c.scaler_k = ls[1];
-      c.scaler_v = ls[2];
-      c.scaler_out = ls[3];
-    }
     Tensor out;
-    col.put(layer, eval::record_stats(c, q, k, v, &out));
+    col.put(layer, eval::record_stats(layer_config(a, sc, layer), q, k, v, &out));
     return out;
   };
   forward_loss(model.weights(), ids, 0, static_cast<int>(n), attend);
@@ -533,35 +536,14 @@ eval::CalibrationResult calibrate(const TinyLm& model, const Attention& attentio
                                   const eval::ScalerStats& targets, std::size_t max_sequences,
                                   const eval::CalibrationOptions& options, const eval::CalibrationProgress& progress) {
   const std::size_t n = sequence_count(model, ids, max_sequences);
-  const ModelShape& s = model.shape();
   const eval::Measure measure = [&](const std::array<eval::Scaler, 4>& flat) {
-    std::vector<LayerScalers> sc(static_cast<std::size_t>(s.n_layer));
-    for (int l = 0; l < s.n_layer; ++l) {
-      for (std::size_t i = 0; i < 4; ++i) {
-        auto& dst = sc[static_cast<std::size_t>(l)][i];
-        const auto first = static_cast<std::ptrdiff_t>(l * s.n_head);
-        dst.a.assign(flat[i].a.begin() + first, flat[i].a.begin() + first + s.n_head);
-        dst.b.assign(flat[i].b.begin() + first, flat[i].b.begin() + first + s.n_head);
-      }
-    }
-    return measure_model(model, attention, sc, ids, n);
+    return measure_model(model, attention, split_layers(model.shape(), flat), ids, n);
   };
   return eval::calibrate_loop(measure, {}, targets, options, progress);
 }
 
 std::vector<LayerScalers> layer_scalers(const TinyLm& model, const eval::CalibrationResult& result) {
-  const ModelShape& s = model.shape();
-  std::vector<LayerScalers> out(static_cast<std::size_t>(s.n_layer));
-  for (int l = 0; l < s.n_layer; ++l) {
-    for (std::size_t i = 0; i < 4; ++i) {
-      const auto first = static_cast<std::ptrdiff_t>(l * s.n_head);
-      out[static_cast<std::size_t>(l)][i].a.assign(result.scalers[i].a.begin() + first,
-                                                   result.scalers[i].a.begin() + first + s.n_head);
-      out[static_cast<std::size_t>(l)][i].b.assign(result.scalers[i].b.begin() + first,
-                                                   result.scalers[i].b.begin() + first + s.n_head);
-    }
-  }
-  return out;
+  return split_layers(model.shape(), result.scalers);
 }
 
 json lm_scalers_json(const TinyLm& model, const Attention& attention, const eval::CalibrationResult& result) {

@@ -90,6 +90,9 @@ using Measure = std::function<ScalerStats(const std::array<Scaler, 4>& scalers)>
 // Called after each measurement: (iteration, alpha of the coming update, worst error).
 using CalibrationProgress = std::function<void(int iteration, double alpha, const WorstError& worst)>;
 
+// `config` with its four scalers replaced (q, k, v, out, in this order).
+EvalConfig with_scalers(EvalConfig config, const std::array<Scaler, 4>& scalers);
+
 // The loop on any measurement; `initial` is expanded to one value per head.
 // Throws InputError GC-1730 when targets and measurements disagree in heads.
 CalibrationResult calibrate_loop(const Measure& measure, std::array<Scaler, 4> initial, const ScalerStats& targets,
