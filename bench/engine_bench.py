@@ -106,20 +106,33 @@ def fmt(x):
     return repr(float(x))
 
 
-def source_alter(line, env):
-    """`alter` command that sets the independent V source on `line` to its value under env."""
+def numparam_fmt(x):
+    """A value as numparam writes it into a netlist line (16 digits, "% 23.15e")."""
+    return "%.15e" % float(x)
+
+
+def source_alter(line, env, numparam=False):
+    """`alter` command that sets the independent V source on `line` to its value under env.
+    numparam=False: every value written with repr() (17 digits; (b) as a user's script would);
+    True: brace values written as numparam writes them and literals as written, which `alter`'s
+    vector reader (INPevaluate) then reads exactly as a fresh parse does."""
     toks = line.split(None, 3)
     name, rest = toks[0].lower(), toks[3].strip()
+    show = numparam_fmt if numparam else fmt
 
     def sub(text):
-        return re.sub(r"\{([^}]*)\}", lambda m: fmt(eval_expr(m.group(1), env)), text)
+        return re.sub(r"\{([^}]*)\}", lambda m: " " + show(eval_expr(m.group(1), env)) + " ", text)
 
     m = re.match(r"^(pulse|pwl)\s*\((.*)\)\s*$", rest, re.I)
     if m:
         kind = m.group(1).lower()
-        vals = [fmt(spice_number(v)) for v in sub(m.group(2)).replace(",", " ").split()]
+        vals = sub(m.group(2)).replace(",", " ").split()
+        if not numparam:
+            vals = [fmt(spice_number(v)) for v in vals]
         return f"alter @{name}[{kind}] = [ {' '.join(vals)} ]"
     m = re.match(r"^(?:dc\s+)?(\S+)$", rest, re.I)
+    if m and numparam:
+        return f"alter @{name}[dc] = [ {sub(m.group(1)).strip()} ]"
     if m:
         return f"alter {name} dc = {fmt(spice_number(sub(m.group(1))))}"
     raise SystemExit(f"engine_bench: cannot turn this source into an alter command: {line}")
@@ -297,7 +310,8 @@ def h5_attrs(path):
             "q": q.ravel(), "n_points": int(q.size),
             "n_ok": int(np.count_nonzero(status.ravel() == 0)),
             "git_sha": a.get("gaincell_git_sha", "?"), "ngspice_version": a.get("ngspice_version", "?"),
-            "points_reused": int(a.get("points_reused", -1))}
+            "points_reused": int(a.get("points_reused", -1)),
+            "points_altered": int(a.get("points_altered", -1))}
 
 
 def med(xs):
@@ -537,7 +551,8 @@ def bench_spec(spec, args, stamp):
             "driver_cpu_s": med([h["parent_cpu_time_s"] for h in hs]),
             "sum_run_s": med([h["sum_run_s"] for h in hs]),
             "sum_parse_s": med([h["sum_parse_s"] for h in hs]),
-            "points_reused": med([h["points_reused"] for h in hs])})
+            "points_reused": med([h["points_reused"] for h in hs]),
+            "points_altered": med([h["points_altered"] for h in hs])})
     fx = h5runs["f_one_point"]
     fixed = med([r["wall_s"] - h["sum_run_s"] - h["sum_parse_s"] for r, h in zip(runs["f_one_point"], fx)])
     c = h5runs["c_jobs1"]
@@ -664,7 +679,7 @@ def markdown(r):
            f"Load average (1, 5, 15 min) at start {r['load_average_1_5_15']['start']}, at end "
            f"{r['load_average_1_5_15']['end']}. Collapsed sweep: {r['collapse']}.", "",
            "| variant | wall s | ms / point | cpu s | peak RSS | (a) / X | (b) / X | (a nt=1) / X | (b nt=1) / X "
-           "| (c0) / X | (d0) / X | reused points |",
+           "| (c0) / X | (d0) / X | reused / altered points |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, key, rss in rows:
         if key not in s:
@@ -675,7 +690,8 @@ def markdown(r):
         out.append(f"| {label} | {x['wall_s']:.3f} | {x['ms_per_point']:.2f} | {cpu} | {rss} | "
                    f"{q['vs_a_default']:.2f} | {q['vs_b_default']:.2f} | {q['vs_a_nt1']:.2f} | "
                    f"{q['vs_b_nt1']:.2f} | {q['vs_c_jobs1_noreuse']:.2f} | {q['vs_d_jobs2_noreuse']:.2f} | "
-                   f"{x['points_reused'] if 'points_reused' in x else '-'} |")
+                   f"{x['points_reused'] if 'points_reused' in x else '-'} / "
+                   f"{x['points_altered'] if 'points_altered' in x else '-'} |")
     o = r["overhead"]
     pp = r["per_point_c"]
     v = r["verification"]

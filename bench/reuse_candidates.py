@@ -5,8 +5,10 @@ timed on libngspice directly and checked bit for bit against a fresh parse of th
   fresh       destroy all, remcirc, setseed, ngSpice_Circ(rendered point K)     (gaincell before)
   alterparam  ngSpice_Circ once; then per point: destroy all, setseed,
               `alterparam NAME=VALUE` for each .param line that changed, `reset`
-  alter       ngSpice_Circ once; then per point: destroy all, `alter` of every V source whose
+  alter17     ngSpice_Circ once; then per point: destroy all, `alter` of every V source whose
               value depends on a swept parameter (values evaluated here, written with repr())
+  alter       the same, values written as numparam writes them (16 digits) in a bracketed
+              vector, which `alter` reads with INPevaluate like a fresh parse (gaincell's worker)
 
 Each candidate runs in its own process (libngspice is process-global), in rotating order within
 each repetition; its per-point "load" time (everything before `run`) and `run` time are taken
@@ -32,7 +34,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from engine_bench import eval_params, parse_params, source_alter  # noqa: E402
 
-MODES = ("fresh", "alterparam", "alter")
+MODES = ("fresh", "alterparam", "alter17", "alter")
 
 
 class VecInfo(C.Structure):
@@ -81,7 +83,7 @@ def child(mode, pts_dir, n):
     # alter: every V source line whose alter command varies over the points
     srcs = [l for l in lines[0] if l[:1].lower() == "v" and "{" in l]
     envs = [eval_params(parse_params(t)) for t in lines]
-    alters = [[source_alter(s, env) for s in srcs] for env in envs]
+    alters = [[source_alter(s, env, numparam=mode == "alter") for s in srcs] for env in envs]
     varying = [i for i in range(len(srcs)) if len({a[i] for a in alters}) > 1]
     load, run, digests = [], [], []
     for k in range(n):
@@ -134,7 +136,7 @@ def main():
     load_start = os.getloadavg()
     runs = {m: [] for m in MODES}
     for rep in range(args.reps):
-        for m in MODES[rep % 3:] + MODES[:rep % 3]:
+        for m in MODES[rep % len(MODES):] + MODES[:rep % len(MODES)]:
             p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", m, tmp, str(n)], cwd=tmp,
                                env=env, capture_output=True, text=True, check=True)
             runs[m].append(json.loads(p.stdout.strip().splitlines()[-1]))

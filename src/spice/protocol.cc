@@ -137,6 +137,7 @@ nlohmann::json result_to_json(const SimResult& r) {
                         {"parse_time_s", r.parse_time_s},
                         {"run_time_s", r.run_time_s},
                         {"reused", r.reused},
+                        {"altered", r.altered},
                         {"worker_pid", r.worker_pid}};
 }
 
@@ -155,6 +156,7 @@ SimResult result_from_json(const nlohmann::json& j) {
   r.parse_time_s = j.at("parse_time_s").get<double>();
   r.run_time_s = j.at("run_time_s").get<double>();
   r.reused = j.value("reused", false);
+  r.altered = j.value("altered", false);
   r.worker_pid = j.at("worker_pid").get<int>();
   return r;
 }

@@ -24,6 +24,7 @@
 #include "gaincell/spice/fault_injection.h"
 #include "gaincell/spice/ngspice_library.h"
 #include "gaincell/spice/protocol.h"
+#include "spice/alter_plan.h"
 
 namespace gaincell::spice {
 namespace {
@@ -392,9 +393,14 @@ bool load_netlist(NgspiceLibrary& ng, const SimJob& job, const std::vector<std::
 // Anything else that differs (a .lib section, an option, a .meas line, an
 // element) means a full parse.
 
-bool reuse_enabled() {
+// GAINCELL_CIRCUIT_REUSE: unset or "1": alter where it is exact, else
+// alterparam + reset; "reset": alterparam + reset only; "0": parse every point.
+enum class ReuseMode { kNone, kReset, kAlter };
+ReuseMode reuse_mode() {
   const char* v = std::getenv("GAINCELL_CIRCUIT_REUSE");
-  return v == nullptr || std::string(v) != "0";
+  if (v == nullptr) return ReuseMode::kAlter;
+  const std::string s(v);
+  return s == "0" ? ReuseMode::kNone : s == "reset" ? ReuseMode::kReset : ReuseMode::kAlter;
 }
 
 // A plain decimal number, as gaincell's formatter writes them ("0.45", "1.5e-08", "-2"):
@@ -449,10 +455,12 @@ bool is_plain_comment(const std::string& raw) {
 // What the worker keeps of the circuit ngspice holds.
 struct CircuitCache {
   bool valid = false;
-  std::vector<std::string> lines;  // the netlist it was built from
+  bool use_alter = true;           // false: alterparam + reset only (GAINCELL_CIRCUIT_REUSE=reset)
+  std::vector<std::string> lines;  // the netlist ngspice's stored deck holds (alters change only the circuit)
   // `.param` names ngspice's deck defines exactly once, at top level, with one
   // assignment on the line: the ones `alterparam` changes alone.
   std::set<std::string> alterable;
+  std::optional<alter::Plan> plan;  // how to reach other .param values by `alter` (spice/alter_plan.h)
 };
 
 namespace {
@@ -491,19 +499,10 @@ std::map<std::string, std::vector<std::string>> top_level_params(const Lines& li
 // deck has exactly one such line, at top level, with one assignment, and it is
 // the netlist's own line: its only top-level definition, with the same value
 // (ngspice keeps one of several definitions, maybe an included file's).
-std::set<std::string> alterable_params(NgspiceLibrary& ng, const std::vector<std::string>& lines) {
-  ng.take_log();
-  ng.command("listing");
-  const std::vector<std::string> listing = ng.take_log();
+std::set<std::string> alterable_params(const std::vector<std::string>& listing, const std::vector<std::string>& lines) {
   std::set<std::string> nested;
   const auto deck = top_level_params(
-      listing,
-      [](const std::string& l) -> std::optional<std::string> {
-        const auto colon = l.find(" : ");
-        if (l.rfind("stdout ", 0) != 0 || colon == std::string::npos) return std::nullopt;
-        return lower(trim(std::string_view(l).substr(colon + 3)));
-      },
-      nested);
+      listing, [](const std::string& l) -> std::optional<std::string> { return lower(trim(l)); }, nested);
   std::set<std::string> ours_nested;  // the deck shows what became of these (a subcircuit's params: default)
   const auto ours = top_level_params(
       lines, [](const std::string& l) -> std::optional<std::string> { return lower(trim(l)); }, ours_nested);
@@ -515,13 +514,27 @@ std::set<std::string> alterable_params(NgspiceLibrary& ng, const std::vector<std
   return out;
 }
 
-// The alterparam commands that turn the cached circuit into `lines`, or
-// nullopt if `lines` differs in anything else.
-std::optional<std::vector<std::string>> reuse_commands(const CircuitCache& cache, const std::vector<std::string>& lines) {
+// A `listing` of the deck ngspice holds, one text line per deck line (the
+// "stdout N : " ngspice prints before each is dropped).
+std::vector<std::string> deck_listing(NgspiceLibrary& ng, const char* command) {
+  ng.take_log();
+  ng.command(command);
+  std::vector<std::string> out;
+  for (const auto& l : ng.take_log()) {
+    const auto colon = l.find(" : ");
+    if (l.rfind("stdout ", 0) == 0 && colon != std::string::npos) out.push_back(l.substr(colon + 3));
+  }
+  return out;
+}
+
+// The `.param` values (name -> number text) that turn the deck ngspice holds
+// into `lines`, or nullopt if `lines` differs in anything else.
+std::optional<std::map<std::string, std::string>> param_changes(const CircuitCache& cache,
+                                                                const std::vector<std::string>& lines) {
   if (!cache.valid || cache.lines.size() != lines.size() || lines.empty() || cache.lines[0] != lines[0]) {
     return std::nullopt;
   }
-  std::vector<std::string> commands;
+  std::map<std::string, std::string> changes;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const std::string& was = cache.lines[i];
     const std::string& now = lines[i];
@@ -533,21 +546,22 @@ std::optional<std::vector<std::string>> reuse_commands(const CircuitCache& cache
         cache.alterable.count(b->name) == 0) {
       return std::nullopt;
     }
-    commands.push_back("alterparam " + b->name + "=" + b->value);
+    changes[b->name] = b->value;
   }
-  return commands;
+  return changes;
 }
 
-// Rebuilds the cached circuit with the changed values. False if ngspice
+// Brings the cached circuit to the changed values: by `alter` of the sources
+// when `alter` is true, else by `alterparam` and `reset`. False if ngspice
 // printed anything that is not silence: the caller then parses in full.
-bool reuse_circuit(NgspiceLibrary& ng, const SimJob& job, const std::vector<std::string>& commands, SimResult& r,
-                   std::vector<std::string>& log) {
+bool reuse_circuit(NgspiceLibrary& ng, const SimJob& job, const std::vector<std::string>& commands, bool alter,
+                   SimResult& r, std::vector<std::string>& log) {
   ng.command("destroy all");
   ng.command("setseed " + std::to_string(1 + job.id % 2147483646ULL));  // as before a full parse
   ng.take_log();
   const auto t0 = Clock::now();
   for (const auto& c : commands) ng.command(c);
-  ng.command("reset");
+  if (!alter) ng.command("reset");
   r.parse_time_s = seconds_since(t0);
   log = ng.take_log();
   if (ng.is_poisoned()) {
@@ -680,9 +694,22 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job, CircuitCache* cache) {
   const std::vector<std::string> lines = text_lines(job.netlist);
   bool loaded = false;
   if (cache != nullptr) {
-    if (auto commands = reuse_commands(*cache, lines)) {
+    if (auto changes = param_changes(*cache, lines)) {
       cache->valid = false;  // until this point has run
-      loaded = reuse_circuit(ng, job, *commands, r, log);
+      std::optional<std::vector<std::string>> alters;
+      if (cache->plan) alters = alter::commands(*cache->plan, *changes);
+      if (alters) {
+        loaded = reuse_circuit(ng, job, *alters, true, r, log);
+        r.altered = loaded;
+      } else {
+        std::vector<std::string> commands;
+        for (const auto& [name, value] : *changes) commands.push_back("alterparam " + name + "=" + value);
+        loaded = reuse_circuit(ng, job, commands, false, r, log);
+        if (loaded) {
+          cache->lines = lines;
+          if (cache->plan && !alter::rebase(*cache->plan, *changes)) cache->plan.reset();
+        }
+      }
       if (ng.is_poisoned()) return r;
       r.reused = loaded;
     }
@@ -691,11 +718,14 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job, CircuitCache* cache) {
     if (cache != nullptr) cache->valid = false;
     if (!load_netlist(ng, job, lines, r, log)) return r;
     if (cache != nullptr) {
-      cache->alterable = alterable_params(ng, lines);
+      const std::vector<std::string> listing = deck_listing(ng, "listing");
+      cache->alterable = alterable_params(listing, lines);
       cache->lines = lines;
+      cache->plan.reset();
+      if (cache->use_alter) {
+        cache->plan = alter::build_plan(lines, listing, deck_listing(ng, "listing expand"), cache->alterable, nullptr);
+      }
     }
-  } else {
-    cache->lines = lines;
   }
   if (!run_transient(ng, job, r, log)) return r;
   auto time = time_vector(ng, job, r, log);
@@ -746,7 +776,9 @@ int run_worker(int socket_fd, const std::string& library_path) {
                                     {"ngspice_version", ng->version()}});
   std::size_t commands_since_clear = 0;
   CircuitCache cache;
-  CircuitCache* reuse = reuse_enabled() ? &cache : nullptr;
+  const ReuseMode mode = reuse_mode();
+  cache.use_alter = mode == ReuseMode::kAlter;
+  CircuitCache* reuse = mode != ReuseMode::kNone ? &cache : nullptr;
   const std::optional<FaultPlan> faults = fault_plan_from_env();  // tests only
   while (true) {
     auto message = protocol::read_frame(socket_fd);

@@ -442,6 +442,7 @@ std::map<std::string, std::string> final_attributes(const SweepSummary& summary)
       {"ngspice_parse_time_s", gaincell::format_exact(summary.parse_time_s)},
       {"ngspice_run_time_s", gaincell::format_exact(summary.run_time_s)}};
   attrs["points_reused"] = std::to_string(summary.reused);
+  attrs["points_altered"] = std::to_string(summary.altered);
   if (summary.resumed > 0) attrs["points_from_journal"] = std::to_string(summary.resumed);
   return attrs;
 }
@@ -683,6 +684,7 @@ class SweepRun {
   // Also counts the simulations a worker ran on its last circuit (spice/worker.h).
   std::vector<JournalRecord> records_of(const spice::SimResult& r) {
     if (r.reused) ++summary_.reused;
+    if (r.altered) ++summary_.altered;
     if (!collapsed_) return {record_of(r)};
     std::vector<JournalRecord> out;
     for (auto& rec : collapsed_->expand(r)) {

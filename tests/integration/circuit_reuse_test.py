@@ -3,10 +3,13 @@
 """Circuit reuse changes nothing but the time (ctest circuit_reuse), through the CLI.
 
 Every shipped spec in characterization/ is swept twice with 2 workers: with circuit reuse (the
-default) and with GAINCELL_CIRCUIT_REUSE=0 (a fresh parse of every point). Every stored dataset
+default: `alter` of the sources where that is exact, else alterparam + reset) and with
+GAINCELL_CIRCUIT_REUSE=0 (a fresh parse of every point); the default surface and a template of
+numparam's quirks once more with GAINCELL_CIRCUIT_REUSE=reset (alterparam + reset only). Every stored dataset
 but /timing (measures, traces, status, messages, coordinates, Monte Carlo draws) must be equal
 bit for bit, and the files must say how the points were run: `points_reused` is 0 without reuse,
-and above 0 with it wherever consecutive points differ only in a .param value. A template whose
+and above 0 with it wherever consecutive points differ only in a .param value; `points_altered`
+counts those reached by `alter`. A template whose
 subcircuit defines a .param of the same name as a swept one is never reused (alterparam would
 change both), and a spec whose points change a .lib corner or the temperature falls back to a
 full parse at each change and still matches.
@@ -28,10 +31,11 @@ from itest import FAILURES, GAINCELL, SRC, check
 
 
 def sweep(spec, out, reuse):
+    """reuse: True (the default: alter where exact, else alterparam + reset), "reset" or False."""
     env = dict(os.environ)
     env.pop("GAINCELL_CIRCUIT_REUSE", None)
-    if not reuse:
-        env["GAINCELL_CIRCUIT_REUSE"] = "0"
+    if reuse is not True:
+        env["GAINCELL_CIRCUIT_REUSE"] = "reset" if reuse == "reset" else "0"
     p = subprocess.run([GAINCELL, "-q", "sweep", spec, "-o", out, "--jobs", "2"], capture_output=True, text=True,
                        env=env)
     check(p.returncode in (0, 4), f"sweep {spec} reuse={reuse}: exit {p.returncode}\n{p.stdout}\n{p.stderr}")
@@ -49,18 +53,20 @@ def datasets(path):
                 else:  # strings (corner labels, messages): their values, not their pointers
                     out[name] = repr(data.tolist() if isinstance(data, np.ndarray) else data)
         f.visititems(visit)
-        attrs = {k: f.attrs[k] for k in ("points_reused", "points_ok", "point_count")}
+        attrs = {k: f.attrs[k] for k in ("points_reused", "points_altered", "points_ok", "point_count")}
     return out, attrs
 
 
-def reused(attrs):
-    v = attrs["points_reused"]
+def reused(attrs, key="points_reused"):
+    v = attrs[key]
     return int(v.decode() if isinstance(v, bytes) else v)
 
 
-def compare(label, spec, work):
-    on, off = os.path.join(work, label + "_on.h5"), os.path.join(work, label + "_off.h5")
-    rc_on, rc_off = sweep(spec, on, True), sweep(spec, off, False)
+def compare(label, spec, work, mode=True):
+    """Sweeps with reuse `mode` and without; returns (points reused, attributes) of the first."""
+    tag = f"{label}_{'default' if mode is True else mode}"
+    on, off = os.path.join(work, tag + "_on.h5"), os.path.join(work, tag + "_off.h5")
+    rc_on, rc_off = sweep(spec, on, mode), sweep(spec, off, False)
     check(rc_on == rc_off, f"{label}: exit {rc_on} with reuse, {rc_off} without")
     if not (os.path.exists(on) and os.path.exists(off)):
         check(False, f"{label}: a results file is missing")
@@ -71,8 +77,13 @@ def compare(label, spec, work):
     for name in d_off:
         check(d_on.get(name) == d_off[name], f"{label}: /{name} differs between reuse on and off")
     check(reused(a_off) == 0, f"{label}: points_reused {reused(a_off)} with GAINCELL_CIRCUIT_REUSE=0")
-    print(f"{label}: {len(d_off)} datasets equal bit for bit; points_reused {reused(a_on)} of "
-          f"{a_on['point_count']} (off: {reused(a_off)})", flush=True)
+    check(reused(a_off, "points_altered") == 0, f"{label}: points altered with GAINCELL_CIRCUIT_REUSE=0")
+    check(reused(a_on, "points_altered") <= reused(a_on), f"{label}: more points altered than reused")
+    if mode == "reset":
+        check(reused(a_on, "points_altered") == 0, f"{label}: points altered with GAINCELL_CIRCUIT_REUSE=reset")
+    print(f"{label} (reuse {mode}): {len(d_off)} datasets equal bit for bit; points_reused {reused(a_on)}, "
+          f"points_altered {reused(a_on, 'points_altered')} of {a_on['point_count']} (off: {reused(a_off)})",
+          flush=True)
     return reused(a_on), a_on
 
 
@@ -92,6 +103,31 @@ def main():
             if "param" in last or "monte_carlo" in last:
                 count = int(a["point_count"])
                 check(n >= count // 4, f"{label}: only {n} of {count} points reused")
+            # The multiply surfaces sweep values that feed only the write and read sources: those
+            # points are reached by `alter`, without rebuilding the circuit.
+            if label.endswith("_multiply"):
+                check(reused(a, "points_altered") >= int(a["point_count"]) // 2,
+                      f"{label}: only {reused(a, 'points_altered')} points altered")
+        n, a = compare("pushpull_multiply", os.path.join(SRC, "characterization", "pushpull_multiply.json"), work,
+                       "reset")
+        check(n is not None and n > 0, "pushpull_multiply: no point reused with GAINCELL_CIRCUIT_REUSE=reset")
+
+        # Expressions numparam reads its own way (a leading minus is 0 - x, a minus after an
+        # operator negates only a number, min/max, suffixes, ternaries), sources in three forms,
+        # and a swept r_load that feeds a resistor: those points are rebuilt (alterparam + reset)
+        # and the alters after them must start from the rebuilt circuit.
+        d = os.path.join(work, "quirks")
+        os.makedirs(d)
+        with open(os.path.join(d, "quirks.cir"), "w") as f:
+            f.write(QUIRKS_CIR)
+        with open(os.path.join(d, "quirks.json"), "w") as f:
+            json.dump(QUIRKS_SPEC, f)
+        for mode in (True, "reset"):
+            n, a = compare("quirks", os.path.join(d, "quirks.json"), work, mode)
+            check(n is not None and n > 0, f"quirks: {n} points reused")
+            if mode is True and a is not None:
+                m = reused(a, "points_altered")
+                check(0 < m < n, f"quirks: {m} points altered of {n} reused (want some, not all)")
 
         # A subcircuit's own .param of the swept name: ngspice turns it into the subcircuit's
         # params: default, which alterparam leaves alone, so reuse is allowed and exact.
@@ -138,6 +174,39 @@ C1 out 0 1p
 .tran 0.1n 20n
 .end
 """
+
+QUIRKS_CIR = """sources whose values numparam computes in its own ways
+* gaincell template: quirks
+.param a=0.3 $ [V] swept: feeds only sources
+.param b=2n $ [s] swept: feeds only sources
+.param r_load=1k $ [Ohm] swept: feeds a resistor
+.param neg={-a*2+1}
+.param tern={a>0.25 ? a : -0.5}
+.param mm={min(b,3n)+max(a*1n,0.3n)}
+.param sfx={b*1meg+a/3-2*-1}
+.param nested={(a>=0.3 && b<=2n) || a==0.2 ? abs(-a) : a*-2}
+V1 in 0 PULSE(0 {neg} {b} 0.1n, 0.1n {mm} 20n)
+V2 ref 0 dc {tern}
+V3 drv 0 PWL(0 0 {b} {sfx} 10n {nested})
+R1 in mid 1k
+R2 ref mid 2k
+R3 drv mid {r_load}
+C1 mid 0 1p
+.tran 0.1n 20n
+.end
+"""
+
+QUIRKS_SPEC = {
+    "format": "gaincell-spec/1",
+    "name": "quirks",
+    "template": "quirks.cir",
+    "axes": [{"param": "r_load", "values": ["1k", "3k"]},
+             {"param": "a", "values": [0.2, 0.3, 0.4]},
+             {"param": "b", "values": ["1n", "2n", "2.5n"]}],
+    "analysis": {"tran": {"step": "0.1n", "stop": "20n"}},
+    "measures": [{"name": "v_mid_v", "kind": "value_at", "of": "v(mid)", "at": "15n", "unit": "V"},
+                 {"name": "q_r3_c", "kind": "integral", "of": "i(r3)", "from": "start", "to": "end", "unit": "C"}],
+}
 
 SHADOW_SPEC = {
     "format": "gaincell-spec/1",

@@ -42,6 +42,7 @@ struct SimResult {
   std::vector<std::string> log;  // ngspice output (only with keep_log)
   double parse_time_s = 0.0;  // ngSpice_Circ (or alterparam + reset when reused), inside the worker
   bool reused = false;        // the worker rebuilt its last circuit instead of parsing (spice/worker.h)
+  bool altered = false;       // ... by `alter` of its sources, without rebuilding it
   double run_time_s = 0.0;    // the `run` command, inside the worker
   double wall_time_s = 0.0;   // dispatch to result, seen by the parent
   int worker_pid = 0;

@@ -32,10 +32,12 @@ SimResult simulate(NgspiceLibrary& ngspice, const SimJob& job);
 
 // What a worker keeps of the circuit ngspice holds between points (defined in
 // worker.cc). With a cache, a point whose netlist differs from the last one
-// only in top-level `.param NAME=NUMBER` values is not parsed again: `alterparam`
-// + `reset` rebuild it from ngspice's stored deck, with bit-identical results
-// (SimResult::reused). Anything else that differs is parsed in full. The
-// worker loop uses one unless GAINCELL_CIRCUIT_REUSE=0 (docs/architecture.md).
+// only in top-level `.param NAME=NUMBER` values is not parsed again: `alter`
+// of the independent sources those values feed (SimResult::altered), or else
+// `alterparam` + `reset` from ngspice's stored deck, with bit-identical
+// results (SimResult::reused). Anything else that differs is parsed in full.
+// The worker loop uses one unless GAINCELL_CIRCUIT_REUSE=0; =reset allows no
+// `alter` (docs/architecture.md).
 struct CircuitCache;
 SimResult simulate(NgspiceLibrary& ngspice, const SimJob& job, CircuitCache* cache);
 

@@ -124,6 +124,7 @@ struct SweepSummary {
   CollapseSummary collapse;
   std::size_t resumed = 0;    // points taken from the journal of an earlier run
   std::size_t reused = 0;     // points of this run a worker ran without a new parse (circuit reuse)
+  std::size_t altered = 0;    // of those, points reached by `alter` of sources alone
   bool interrupted = false;   // stopped before every point had a result
   std::size_t done = 0;       // points with a result (ok or failed)
   std::size_t ok() const;
