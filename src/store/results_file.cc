@@ -233,6 +233,8 @@ ResultsWriter::ResultsWriter(ResultsWriter&&) noexcept = default;
 ResultsWriter& ResultsWriter::operator=(ResultsWriter&&) noexcept = default;
 
 const std::filesystem::path& ResultsWriter::partial_path() const { return impl_->partial_path; }
+
+std::filesystem::path partial_path(const std::filesystem::path& path) { return path.string() + ".partial"; }
 const std::filesystem::path& ResultsWriter::final_path() const { return impl_->final_path; }
 
 // Every name on the root group must be unique: there the file is one
@@ -356,7 +358,7 @@ void write_root_attributes(hid_t root, const ResultsLayout& layout, const std::f
 // Paths, the shape of the per-point datasets, and the file itself.
 void ResultsWriter::Impl::open(const std::filesystem::path& path, const ResultsLayout& layout) {
   final_path = path;
-  partial_path = path.string() + ".partial";
+  partial_path = store::partial_path(path);
   subset = layout.points;
   shard = layout.shard || !layout.points.empty();
   if (!shard) {

@@ -127,7 +127,7 @@ void check_missing_vectors(const SweepSpec& spec, const spice::SimResult& r) {
       const auto close = closest_names(lacking, offered_vectors(spec, r.plot_vectors), 3);
       throw InputError("GC-1213",
                         "measure '" + m.name + "' reads " + missing + ", but the circuit has no " + lacking + " (point " +
-                            std::to_string(r.id) + " was simulated first; nothing else ran)",
+                            std::to_string(r.id) + " was checked first; nothing was stored)",
                         close.empty() ? "the circuit has no vectors to offer" : "closest: " + join(close, ", ")).at({spec.path.string(), line, col, pointer});
     }
   }
@@ -146,7 +146,7 @@ void check_preflight(const SweepSpec& spec, const SweepPlan& plan, const spice::
   for (std::size_t p = said.find('\n'); p != std::string::npos; p = said.find('\n', p + 3)) said.insert(p + 1, "  ");
   throw InputError("GC-1214", spec.path.string() + ": point " + std::to_string(r.id) + " (" +
                                   plan.describe(r.id) + ") failed as " + std::string(spice::to_string(r.outcome)) +
-                                  ", a reason no other point can escape; nothing else was run. ngspice said:\n  " + said);
+                                  ", a reason no other point can escape; nothing was stored. ngspice said:\n  " + said);
 }
 
 }  // namespace
@@ -462,14 +462,30 @@ class SweepRun {
   SweepSummary run() {
     lay_out();
     check_existing_output();
-    run_preflight();
     if (options_.resume && !have_journal_ && exists(options_.output)) return finished_file_summary();
-    open_journal();
-    open_writer();
-    replay(earlier_);
+    init_state();
+    // A fresh run checks its first result before it makes any file (check_first);
+    // a resumed one has its files already.
+    const bool fresh = !have_journal_ && !owned_.empty();
+    if (!fresh) {
+      open_journal();
+      open_writer();
+      replay(earlier_);
+    }
     const std::vector<std::size_t> remaining = remaining_points();
-    announce(remaining.size());
+    if (!fresh) announce(remaining.size());  // a fresh run's once its files exist (check_first)
     const bool finished = run_points(remaining);
+    if (!writer_) {  // stopped before the first point's result: the files of an interrupted run
+      open_journal();
+      open_writer();
+      for (const spice::SimResult& r : waiting_) {
+        for (const JournalRecord& record : records_of(r)) {
+          journal_->write(record);
+          account(record);
+        }
+      }
+      waiting_.clear();
+    }
     reporter_.progress_done(progress_);
     summary_.done = progress_.done;
     if (finished && !verify_points_.empty() && !run_verify()) return interrupted();
@@ -579,13 +595,20 @@ class SweepRun {
     }
   }
 
-  // A fresh run: the first point runs alone, and a failure no point can
-  // escape stops the sweep with that point's reason.
-  void run_preflight() {
-    if (have_journal_ || owned_.empty()) return;
-    pool_.run(1, [&](std::size_t) { return job(owned_.front()); }, [&](spice::SimResult&& r) { first_ = std::move(r); });
-    if (first_ && collapsed_) ++summary_.collapse.simulations;
-    if (first_) check_preflight(spec_, plan_, *first_);
+  // A fresh run's results wait here until its first point's is in: a
+  // failure no point can escape stops the sweep with that point's reason and
+  // leaves no file; else the files are made and every result so far goes in.
+  // The workers go on with the next points meanwhile, so the check and the
+  // files cost no simulation time. False while still waiting.
+  bool check_first(spice::SimResult&& r) {
+    const bool front = r.id == first_job_id_;
+    waiting_.push_back(std::move(r));
+    if (!front) return false;
+    check_preflight(spec_, plan_, waiting_.back());
+    open_journal();
+    open_writer();
+    announce(owned_.size());
+    return true;
   }
 
   // --resume without a journal on an existing file: done if it is this very
@@ -618,17 +641,20 @@ class SweepRun {
     journal_.emplace(JournalWriter::append(journal_path_, jc.valid_bytes));
   }
 
+  void init_state() {
+    lo_.assign(spec_.measures.size(), std::numeric_limits<double>::infinity());
+    hi_.assign(spec_.measures.size(), -std::numeric_limits<double>::infinity());
+    have_.assign(plan_.size(), false);
+    progress_.stage = "sweep " + spec_.name;
+    progress_.total = owned_.size();
+  }
+
   void open_writer() {
     try {
       writer_.emplace(store::ResultsWriter::create(options_.output, layout_));
     } catch (const IoError& e) {
       throw with_journal_hint(e, journal_path_);
     }
-    lo_.assign(spec_.measures.size(), std::numeric_limits<double>::infinity());
-    hi_.assign(spec_.measures.size(), -std::numeric_limits<double>::infinity());
-    have_.assign(plan_.size(), false);
-    progress_.stage = "sweep " + spec_.name;
-    progress_.total = plan_.size();
   }
 
   // Counts a point's result in the summary and the value ranges, and queues it for the file.
@@ -658,22 +684,12 @@ class SweepRun {
     ++progress_.done;
   }
 
-  // The journal's points of an earlier run, then the preflight point.
+  // The journal's points of an earlier run.
   void replay(const std::vector<JournalRecord>& earlier) {
     for (const auto& r : earlier) {
       if (r.point < plan_.size() && !have_[r.point]) account(r);
     }
     summary_.resumed = progress_.done;
-    if (first_) {
-      for (const JournalRecord& r : records_of(*first_)) {
-        journal_->write(r);
-        account(r);
-      }
-      progress_.total = owned_.size();
-      progress_.elapsed_s = elapsed_s();
-      reporter_.progress(progress_);
-    }
-    progress_.total = owned_.size();
   }
 
   static JournalRecord record_of(const spice::SimResult& r) {
@@ -716,7 +732,7 @@ class SweepRun {
       resumed = ", " + std::to_string(summary_.resumed) + " from the journal, " + std::to_string(remaining) + " to run";
     }
     reporter_.info("sweep '" + spec_.name + "': " + std::to_string(owned_.size()) + " points" + shard + resumed + ", " +
-                   std::to_string(pool_.jobs()) + " worker(s), output " + writer_->partial_path().string());
+                   std::to_string(pool_.jobs()) + " worker(s), output " + store::partial_path(options_.output).string());
   }
 
   // Runs the points; false if stopped before every one had a result.
@@ -724,20 +740,30 @@ class SweepRun {
     auto last_flush = Clock::now();
     // Collapsed: one simulation per group that still has a point to compute, and one per exact point.
     const std::vector<std::size_t> runs = collapsed_ ? collapsed_->runs_of(remaining) : remaining;
+    if (!runs.empty()) first_job_id_ = job(runs.front()).id;
     try {
       return pool_.run(
           runs.size(), [&](std::size_t k) { return job(runs[k]); },
-          [&](spice::SimResult&& r) {
-            if (collapsed_) ++summary_.collapse.simulations;
-            // The journal first: once it holds the record, a kill cannot lose the point.
-            for (const JournalRecord& record : records_of(r)) {
-              journal_->write(record);
-              account(record);
+          [&](spice::SimResult&& result) {
+            std::vector<spice::SimResult> ready;
+            if (writer_) {
+              ready.push_back(std::move(result));
+            } else if (check_first(std::move(result))) {
+              ready.swap(waiting_);
             }
-            progress_.elapsed_s = elapsed_s();
-            progress_.eta_s = progress_.elapsed_s / static_cast<double>(progress_.done) *
-                              static_cast<double>(progress_.total - progress_.done);
-            reporter_.progress(progress_);
+            for (const spice::SimResult& r : ready) {
+              if (collapsed_) ++summary_.collapse.simulations;
+              // The journal first: once it holds the record, a kill cannot lose the point.
+              for (const JournalRecord& record : records_of(r)) {
+                journal_->write(record);
+                account(record);
+              }
+              progress_.elapsed_s = elapsed_s();
+              progress_.eta_s = progress_.elapsed_s / static_cast<double>(std::max<std::size_t>(progress_.done, 1)) *
+                                static_cast<double>(progress_.total - progress_.done);
+              reporter_.progress(progress_);
+            }
+            if (ready.empty()) return;
             // Flush now and then so a killed run keeps what it computed.
             if (Clock::now() - last_flush > std::chrono::seconds(5)) {
               writer_->flush();
@@ -881,8 +907,9 @@ class SweepRun {
   store::ResultsLayout layout_;
   nlohmann::json header_;
   bool have_journal_ = false;
-  std::optional<spice::SimResult> first_;
   std::optional<CollapsedPlan> collapsed_;      // a spec's "collapse"
+  std::size_t first_job_id_ = 0;                // a fresh run's first job: checked before the files are made
+  std::vector<spice::SimResult> waiting_;       // results that came before it
   std::vector<std::size_t> verify_points_;      // --verify: sorted
   std::map<std::size_t, std::vector<double>> collapsed_values_;  // of verify_points_ ({}: failed)
   std::vector<JournalRecord> earlier_;

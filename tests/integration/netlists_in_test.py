@@ -172,7 +172,7 @@ def failures(work):
         json.dump(spec2, f)
     p = run(["sweep", "bad.json", "-o", "bad.h5"], d, 3)
     check(p.stderr.startswith("error GC-1214: bad.json: point 0 (r=1000 ohm) failed as missing_model, a reason no other "
-                              "point can escape; nothing else was run. ngspice said:") and "nosuchmodel" in p.stderr,
+                              "point can escape; nothing was stored. ngspice said:") and "nosuchmodel" in p.stderr,
           f"GC-1214: {p.stderr}")
     check(not os.path.exists(os.path.join(d, "bad.h5.partial")), "GC-1214 left a results file")
     # A parameter range declared in the template: a negative resistance is refused.

@@ -85,6 +85,9 @@ struct ResultsLayout {
 // this too; a sweep can call it before it starts.
 void check_layout_names(const std::filesystem::path& path, const ResultsLayout& layout);
 
+// Where a writer for `path` keeps the file until it is finished: PATH.partial.
+std::filesystem::path partial_path(const std::filesystem::path& path);
+
 class ResultsWriter {
  public:
   // Creates "<path>.partial" with every dataset allocated (NaN / not_run).
