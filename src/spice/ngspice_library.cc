@@ -27,7 +27,6 @@ int on_send_char(char* line, int /*id*/, void* self) {
   static_cast<NgspiceLibrary*>(self)->on_output(line);
   return 0;
 }
-int on_send_stat(char* /*status*/, int /*id*/, void* /*self*/) { return 0; }
 int on_exit(int status, NG_BOOL /*immediate*/, NG_BOOL /*quit*/, int /*id*/, void* self) {
   static_cast<NgspiceLibrary*>(self)->on_controlled_exit(status);
   return 0;
@@ -59,7 +58,10 @@ NgspiceLibrary::NgspiceLibrary(const std::string& library_path) {
   api->all_vecs = load_symbol<decltype(api->all_vecs)>(handle_, "ngSpice_AllVecs", library_path);
   api->get_vec_info = load_symbol<decltype(api->get_vec_info)>(handle_, "ngGet_Vec_Info", library_path);
   api_ = std::move(api);
-  api_->init(on_send_char, on_send_stat, on_exit, nullptr, nullptr, on_bg_thread, this);
+  // No SendStat: with a null one ngspice skips its progress reports, which
+  // otherwise cost every time step an ftime() call and string formatting
+  // (2-3 % of a transient; bench/engine_bench.sh). Nothing here reads them.
+  api_->init(on_send_char, nullptr, on_exit, nullptr, nullptr, on_bg_thread, this);
   if (poisoned_) throw IoError("libngspice failed to initialise: " + (log_.empty() ? "" : log_.back()));
 
   // remcirc fails when no circuit was ever loaded (KiCad does the same), so
