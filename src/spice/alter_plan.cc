@@ -24,9 +24,22 @@ namespace {
 // (t g k m/meg u n p f; any other letter, "a" too, is 1). min(a, b) is
 // b < a ? b : a and max(a, b) is b > a ? b : a (MIN/MAX of its arguments in
 // reverse order). Results of comparisons and logic are 1.0 or 0.0.
+// Names to values: `over` (the values a point changed), then `base`.
+struct Scope {
+  const std::map<std::string, double>& base;
+  const std::map<std::string, double>* over = nullptr;
+  std::optional<double> find(const std::string& name) const {
+    if (over != nullptr) {
+      if (auto it = over->find(name); it != over->end()) return it->second;
+    }
+    if (auto it = base.find(name); it != base.end()) return it->second;
+    return std::nullopt;
+  }
+};
+
 class Evaluator {
  public:
-  Evaluator(std::string_view text, const std::map<std::string, double>& env) : s_(text), env_(env) {}
+  Evaluator(std::string_view text, const Scope& env) : s_(text), env_(env) {}
 
   std::optional<double> formula_all() {
     auto v = formula();
@@ -231,9 +244,7 @@ class Evaluator {
       if (id == "max" && args.size() == 2) return args[1] > args[0] ? args[1] : args[0];
       return std::nullopt;
     }
-    const auto it = env_.find(id);
-    if (it == env_.end()) return std::nullopt;
-    return it->second;
+    return env_.find(id);
   }
 
   void skip() {
@@ -248,7 +259,7 @@ class Evaluator {
   }
 
   std::string_view s_;
-  const std::map<std::string, double>& env_;
+  const Scope& env_;
   std::size_t pos_ = 0;
 };
 
@@ -354,7 +365,7 @@ std::map<std::string, double> environment(const std::vector<std::pair<std::strin
   return env;
 }
 
-std::optional<std::vector<std::string>> render(const Source& src, const std::map<std::string, double>& env) {
+std::optional<std::vector<std::string>> render(const Source& src, const Scope& env) {
   std::vector<std::string> out;
   out.reserve(src.tokens.size());
   for (const auto& t : src.tokens) {
@@ -362,7 +373,7 @@ std::optional<std::vector<std::string>> render(const Source& src, const std::map
       out.push_back(t);
       continue;
     }
-    const auto v = evaluate(std::string_view(t).substr(1, t.size() - 2), env);
+    const auto v = Evaluator(std::string_view(t).substr(1, t.size() - 2), env).formula_all();
     if (!v || !std::isfinite(*v)) return std::nullopt;
     out.push_back(numparam_text(*v));
   }
@@ -385,30 +396,35 @@ std::set<std::string> words(const std::string& low) {
   return out;
 }
 
-std::optional<std::map<std::string, std::vector<std::string>>> render_all(const Plan& plan,
-                                                                         const std::map<std::string, double>& env) {
-  std::map<std::string, std::vector<std::string>> out;
+// The plan's base: its parameters' values, every source's values, and who
+// reads which name. False if a source cannot be computed.
+bool set_base(Plan& plan) {
+  plan.base_env = environment(plan.params);
+  plan.base_values.clear();
+  plan.users.clear();
+  plan.source_refs.clear();
+  for (const auto& [name, expr] : plan.params) {
+    for (const auto& w : words(expr)) plan.users[w].insert(name);
+  }
+  const Scope scope{plan.base_env};
   for (const auto& src : plan.sources) {
-    auto v = render(src, env);
-    if (!v) return std::nullopt;
-    out.emplace(src.name, std::move(*v));
+    auto v = render(src, scope);
+    if (!v) return false;
+    plan.base_values.emplace(src.name, std::move(*v));
+    std::set<std::string> refs;
+    for (const auto& t : src.tokens) {
+      if (t.front() == '{') refs.merge(words(t));
+    }
+    plan.source_refs.push_back(std::move(refs));
   }
-  return out;
-}
-
-std::vector<std::pair<std::string, std::string>> with_changes(std::vector<std::pair<std::string, std::string>> params,
-                                                              const std::map<std::string, std::string>& changed) {
-  for (auto& [name, expr] : params) {
-    const auto it = changed.find(name);
-    if (it != changed.end()) expr = it->second;
-  }
-  return params;
+  plan.current = plan.base_values;
+  return true;
 }
 
 }  // namespace
 
 std::optional<double> evaluate(std::string_view expr, const std::map<std::string, double>& env) {
-  return Evaluator(expr, env).formula_all();
+  return Evaluator(expr, Scope{env}).formula_all();
 }
 
 std::string numparam_text(double value) {
@@ -467,9 +483,8 @@ std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std:
   }
   for (auto& src : candidates) {
     const auto it = deck_values.find(src.name);
-    auto mine = render(src, env);
+    auto mine = render(src, Scope{env});
     if (it == deck_values.end() || seen[src.name] != 1 || !mine || *mine != it->second) continue;
-    plan.current[src.name] = std::move(*mine);
     plan.sources.push_back(std::move(src));
   }
 
@@ -514,31 +529,63 @@ std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std:
     if (safe(name)) plan.safe.insert(name);
   }
   if (plan.safe.empty()) return refuse("no parameter feeds only independent sources");
+  if (!set_base(plan)) return refuse("a source's values cannot be computed");
   return plan;
 }
 
 std::optional<std::vector<std::string>> commands(Plan& plan, const std::map<std::string, std::string>& changed) {
+  // The changed names and every derived one that reads them: only these are
+  // computed again, the rest keep the plan's base values.
+  std::set<std::string> affected;
+  std::vector<std::string> todo;
   for (const auto& [name, value] : changed) {
     if (plan.safe.count(name) == 0) return std::nullopt;
+    if (affected.insert(name).second) todo.push_back(name);
   }
-  const auto values = render_all(plan, environment(with_changes(plan.params, changed)));
-  if (!values) return std::nullopt;
+  while (!todo.empty()) {
+    const std::string name = todo.back();
+    todo.pop_back();
+    if (auto it = plan.users.find(name); it != plan.users.end()) {
+      for (const auto& u : it->second) {
+        if (affected.insert(u).second) todo.push_back(u);
+      }
+    }
+  }
+  std::map<std::string, double> over;
+  const Scope scope{plan.base_env, &over};
+  for (const auto& [name, expr] : plan.params) {
+    if (affected.count(name) == 0) continue;
+    const auto c = changed.find(name);
+    const auto v = Evaluator(c != changed.end() ? lower(c->second) : expr, scope).formula_all();
+    if (!v) return std::nullopt;
+    over[name] = *v;
+  }
   std::vector<std::string> out;
-  for (const auto& src : plan.sources) {
-    const auto& now = values->at(src.name);
-    if (plan.current[src.name] == now) continue;
-    out.push_back("alter @" + src.name + "[" + src.param + "] = [ " + join(now, " ") + " ]");
+  std::map<std::string, std::vector<std::string>> next;
+  for (std::size_t i = 0; i < plan.sources.size(); ++i) {
+    const Source& src = plan.sources[i];
+    const auto& refs = plan.source_refs[i];
+    const bool reads = std::any_of(refs.begin(), refs.end(), [&](const std::string& w) { return affected.count(w) != 0; });
+    std::optional<std::vector<std::string>> now;
+    if (reads) {
+      now = render(src, scope);
+      if (!now) return std::nullopt;
+    }
+    const std::vector<std::string>& values = reads ? *now : plan.base_values.at(src.name);
+    if (plan.current.at(src.name) != values) {
+      out.push_back("alter @" + src.name + "[" + src.param + "] = [ " + join(values, " ") + " ]");
+      next[src.name] = values;
+    }
   }
-  plan.current = *values;
+  for (auto& [name, values] : next) plan.current[name] = std::move(values);
   return out;
 }
 
 bool rebase(Plan& plan, const std::map<std::string, std::string>& changed) {
-  plan.params = with_changes(std::move(plan.params), changed);
-  const auto values = render_all(plan, environment(plan.params));
-  if (!values) return false;
-  plan.current = *values;
-  return true;
+  for (auto& [name, expr] : plan.params) {
+    if (auto it = changed.find(name); it != changed.end()) expr = lower(it->second);
+  }
+  return set_base(plan);
 }
 
 }  // namespace gaincell::spice::alter

@@ -44,6 +44,11 @@ struct Plan {
   std::vector<Source> sources;
   std::set<std::string> safe;  // params whose change an alter of `sources` covers entirely
   std::map<std::string, std::vector<std::string>> current;  // source -> the values the circuit holds now
+  // The deck's values, and who reads which name (set by build_plan and rebase):
+  std::map<std::string, double> base_env;                        // param -> value
+  std::map<std::string, std::vector<std::string>> base_values;   // source -> values
+  std::map<std::string, std::set<std::string>> users;            // name -> params whose right side reads it
+  std::vector<std::set<std::string>> source_refs;                // per source: the names its values read
 };
 
 // Built after a full parse of `lines` from ngspice's `listing` and `listing

@@ -554,15 +554,15 @@ std::optional<std::map<std::string, std::string>> param_changes(const CircuitCac
 // Brings the cached circuit to the changed values: by `alter` of the sources
 // when `alter` is true, else by `alterparam` and `reset`. False if ngspice
 // printed anything that is not silence: the caller then parses in full.
+// `start`: when the worker began working out the commands (their time is the point's parse time).
 bool reuse_circuit(NgspiceLibrary& ng, const SimJob& job, const std::vector<std::string>& commands, bool alter,
-                   SimResult& r, std::vector<std::string>& log) {
+                   Clock::time_point start, SimResult& r, std::vector<std::string>& log) {
   ng.command("destroy all");
   ng.command("setseed " + std::to_string(1 + job.id % 2147483646ULL));  // as before a full parse
   ng.take_log();
-  const auto t0 = Clock::now();
   for (const auto& c : commands) ng.command(c);
   if (!alter) ng.command("reset");
-  r.parse_time_s = seconds_since(t0);
+  r.parse_time_s = seconds_since(start);
   log = ng.take_log();
   if (ng.is_poisoned()) {
     echo_errors(log);
@@ -694,17 +694,18 @@ SimResult simulate(NgspiceLibrary& ng, const SimJob& job, CircuitCache* cache) {
   const std::vector<std::string> lines = text_lines(job.netlist);
   bool loaded = false;
   if (cache != nullptr) {
+    const auto start = Clock::now();
     if (auto changes = param_changes(*cache, lines)) {
       cache->valid = false;  // until this point has run
       std::optional<std::vector<std::string>> alters;
       if (cache->plan) alters = alter::commands(*cache->plan, *changes);
       if (alters) {
-        loaded = reuse_circuit(ng, job, *alters, true, r, log);
+        loaded = reuse_circuit(ng, job, *alters, true, start, r, log);
         r.altered = loaded;
       } else {
         std::vector<std::string> commands;
         for (const auto& [name, value] : *changes) commands.push_back("alterparam " + name + "=" + value);
-        loaded = reuse_circuit(ng, job, commands, false, r, log);
+        loaded = reuse_circuit(ng, job, commands, false, start, r, log);
         if (loaded) {
           cache->lines = lines;
           if (cache->plan && !alter::rebase(*cache->plan, *changes)) cache->plan.reset();
