@@ -53,11 +53,14 @@ class Evaluator {
   // argument, or a parenthesized part).
   std::optional<double> formula() { return ternary(true); }
 
+  // c ? a : b. A second ? in the then-branch (outside parentheses of its own)
+  // is refused: numparam's accumulators read "c1 ? c2 ? y : z : w" as
+  // "c1 ? y : w", which no reader would mean. In the else-branch it nests.
   std::optional<double> ternary(bool start) {
     auto c = logic_or(start);
     if (!c) return std::nullopt;
     if (!eat("?")) return c;
-    auto a = ternary(false);
+    auto a = logic_or(false);
     if (!a || !eat(":")) return std::nullopt;
     auto b = ternary(false);
     if (!b) return std::nullopt;
@@ -146,7 +149,8 @@ class Evaluator {
     if (l) {
       skip();
       const char c = peek();
-      if (c == '^' || c == '%' || c == '\\' || c == '!') return std::nullopt;
+      const bool not_equal = c == '!' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '=';
+      if (c == '^' || c == '%' || c == '\\' || (c == '!' && !not_equal)) return std::nullopt;
     }
     return l;
   }
@@ -448,11 +452,18 @@ std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std:
   }
 
   Plan plan;
-  // Our netlist's top-level .param lines and independent sources.
+  // Our netlist's top-level .param lines and independent sources. A name
+  // given twice (in the two branches of an .if, say) is never a candidate:
+  // the deck ngspice parsed holds one of them, an alter would set the other.
   std::vector<Source> candidates;
+  std::map<std::string, int> elements;
   int depth = 0;
   for (const auto& raw : lines) {
     const std::string low = lower(trim(raw));
+    if (const auto w = first_word(low); !w.empty() && w[0] != '.' && w[0] != '*' && w[0] != '+') ++elements[w];
+    if (low.rfind(".if", 0) == 0 || low.rfind(".elseif", 0) == 0 || low.rfind(".else", 0) == 0) {
+      return refuse("the netlist has .if branches: " + std::string(trim(raw)));
+    }
     if (low.rfind(".subckt", 0) == 0) ++depth;
     if (low.rfind(".ends", 0) == 0) depth = std::max(depth - 1, 0);
     if (depth > 0) continue;
@@ -482,6 +493,7 @@ std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std:
     deck_values[name] = std::move(toks);
   }
   for (auto& src : candidates) {
+    if (elements[src.name] != 1) continue;
     const auto it = deck_values.find(src.name);
     auto mine = render(src, Scope{env});
     if (it == deck_values.end() || seen[src.name] != 1 || !mine || *mine != it->second) continue;
@@ -497,9 +509,11 @@ std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std:
   std::map<std::string, std::set<std::string>> dependents;  // name -> params whose right side mentions it
   std::map<std::string, int> definitions;
   depth = 0;
-  for (const auto& raw : listing) {
-    const std::string low = lower(trim(raw));
+  const std::string title = lines.empty() ? std::string() : lower(trim(lines.front()));
+  for (std::size_t i = 0; i < listing.size(); ++i) {
+    const std::string low = lower(trim(listing[i]));
     if (low.empty() || low[0] == '*') continue;
+    if (i == 0 && low == title) continue;  // the title mentions names without reading them
     const bool opens = low.rfind(".subckt", 0) == 0;
     if (opens) ++depth;
     const bool top = depth == 0;

@@ -129,6 +129,22 @@ def main():
                 m = reused(a, "points_altered")
                 check(0 < m < n, f"quirks: {m} points altered of {n} reused (want some, not all)")
 
+        # Found by a stranger's review: a ternary bare in a then-branch (numparam reads
+        # "c1 ? c2 ? y : z : w" as "c1 ? y : w") and two sources of one name in the branches of
+        # an .if. Neither may be altered; both must equal a fresh parse.
+        for name, text, axes in (("nested", NESTED_CIR, [{"param": "a", "values": [0.3, 0.2, -0.1, 0.4]}]),
+                                 ("ifelse", IFELSE_CIR, [{"param": "b", "values": [0.3, 0.7, 0.9]}])):
+            with open(os.path.join(d, name + ".cir"), "w") as f:
+                f.write(text)
+            with open(os.path.join(d, name + ".json"), "w") as f:
+                json.dump(dict(QUIRKS_SPEC, name=name, template=name + ".cir", axes=axes,
+                               measures=[{"name": "v_out_v", "kind": "value_at", "of": "v(out)", "at": "0.5n",
+                                          "unit": "V"}],
+                               analysis={"tran": {"step": "0.1n", "stop": "1n"}}), f)
+            n, a = compare(name, os.path.join(d, name + ".json"), work)
+            if a is not None:
+                check(reused(a, "points_altered") == 0, f"{name}: {reused(a, 'points_altered')} points altered")
+
         # A subcircuit's own .param of the swept name: ngspice turns it into the subcircuit's
         # params: default, which alterparam leaves alone, so reuse is allowed and exact.
         d = os.path.join(work, "shadow")
@@ -185,14 +201,41 @@ QUIRKS_CIR = """sources whose values numparam computes in its own ways
 .param mm={min(b,3n)+max(a*1n,0.3n)}
 .param sfx={b*1meg+a/3-2*-1}
 .param nested={(a>=0.3 && b<=2n) || a==0.2 ? abs(-a) : a*-2}
+.param chain={a<0.25 ? 1 : a<0.35 ? 2 : (a!=0.4 ? 4 : 3)}
 V1 in 0 PULSE(0 {neg} {b} 0.1n, 0.1n {mm} 20n)
-V2 ref 0 dc {tern}
+V2 ref 0 dc {tern+chain/10}
 V3 drv 0 PWL(0 0 {b} {sfx} 10n {nested})
 R1 in mid 1k
 R2 ref mid 2k
 R3 drv mid {r_load}
 C1 mid 0 1p
 .tran 0.1n 20n
+.end
+"""
+
+NESTED_CIR = """nested ternary
+.param a=0.3 $ [V] swept
+.param d={a>0 ? a>0.25 ? 1 : 2 : 3}
+.param e={a<0 ? 1 : a<0.25 ? (a<0.1 ? 5 : 6) : 3}
+V1 out 0 {d}
+V2 x 0 {e}
+R1 out 0 1k
+R2 x 0 1k
+.tran 0.1n 1n
+.end
+"""
+
+IFELSE_CIR = """if branches
+.param a=0.3 $ [V] level of the selected driver
+.param b=0.3 $ [V] level of the driver the .if leaves out
+.param k=2 $ [1] selects the driver
+.if (k > 1)
+V1 out 0 {a}
+.else
+V1 out 0 {b}
+.endif
+R1 out 0 1k
+.tran 0.1n 1n
 .end
 """
 

@@ -33,6 +33,14 @@ TEST_CASE("numparam's expressions: operators, precedence, suffixes", "[unit][spi
   CHECK(eval("a==0.2 || 0", env) == 0.0);
   CHECK(eval("min(b,3n)+max(a,0.3)", env) == 2e-9 + 0.3);
   CHECK(eval("abs(-a)", env) == 0.3);
+  CHECK(eval("a != 0.3", env) == 0.0);
+  CHECK(eval("a<>0.2", env) == 1.0);
+  // A ternary nests in the else-branch, or in parentheses; not bare in the then-branch,
+  // which numparam reads as "c1 ? y : w" (a stranger's review found the difference).
+  CHECK(eval("a<0 ? 1 : a<0.25 ? 5 : 6", env) == 6.0);
+  CHECK(eval("a>0 ? (a>0.25 ? 1 : 2) : 3", env) == 1.0);
+  CHECK_FALSE(evaluate("a>0 ? a>0.25 ? 1 : 2 : 3", env).has_value());
+  CHECK_FALSE(evaluate("a>0 ? (a>0.25) ? 1 : 2 : 3", env).has_value());
 }
 
 TEST_CASE("numparam's signs: a leading minus is 0 - x, a later one negates a number", "[unit][spice]") {
@@ -149,6 +157,18 @@ TEST_CASE("a plan refuses decks it cannot reproduce", "[unit][spice]") {
   random.push_back(".param dv={agauss(0, 0.01, 3)}");
   CHECK_FALSE(build_plan(kLines, random, kExpanded, kAlterable, &why).has_value());
   CHECK(why.find("random") != std::string::npos);
+
+  // Two sources of one name (the branches of an .if): never altered.
+  auto twice = kLines;
+  twice.insert(twice.begin() + 6, "VWBL wbl 0 PWL(0 {v_store} 6n {v_store})");
+  plan = build_plan(twice, kListing, kExpanded, kAlterable, &why);
+  REQUIRE(plan.has_value());
+  CHECK(plan->safe == std::set<std::string>{"t_pulse"});
+  auto branches = kLines;
+  branches.insert(branches.begin() + 5, ".if (1)");
+  branches.insert(branches.begin() + 7, ".endif");
+  CHECK_FALSE(build_plan(branches, kListing, kExpanded, kAlterable, &why).has_value());
+  CHECK(why.find(".if") != std::string::npos);
 
   // A name a subcircuit or a model mentions is not safe.
   auto model = kListing;
