@@ -87,6 +87,17 @@ def compare(label, spec, work, mode=True):
     return reused(a_on), a_on
 
 
+def write_case(d, name, template_text, spec):
+    """Writes NAME.cir and NAME.json into d (made if need be); returns the spec's path."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name + ".cir"), "w") as f:
+        f.write(template_text)
+    path = os.path.join(d, name + ".json")
+    with open(path, "w") as f:
+        json.dump(spec, f)
+    return path
+
+
 def main():
     work = tempfile.mkdtemp(prefix="gaincell-reuse-")
     try:
@@ -117,13 +128,9 @@ def main():
         # and a swept r_load that feeds a resistor: those points are rebuilt (alterparam + reset)
         # and the alters after them must start from the rebuilt circuit.
         d = os.path.join(work, "quirks")
-        os.makedirs(d)
-        with open(os.path.join(d, "quirks.cir"), "w") as f:
-            f.write(QUIRKS_CIR)
-        with open(os.path.join(d, "quirks.json"), "w") as f:
-            json.dump(QUIRKS_SPEC, f)
+        quirks = write_case(d, "quirks", QUIRKS_CIR, QUIRKS_SPEC)
         for mode in (True, "reset"):
-            n, a = compare("quirks", os.path.join(d, "quirks.json"), work, mode)
+            n, a = compare("quirks", quirks, work, mode)
             check(n is not None and n > 0, f"quirks: {n} points reused")
             if mode is True and a is not None:
                 m = reused(a, "points_altered")
@@ -134,36 +141,26 @@ def main():
         # an .if. Neither may be altered; both must equal a fresh parse.
         for name, text, axes in (("nested", NESTED_CIR, [{"param": "a", "values": [0.3, 0.2, -0.1, 0.4]}]),
                                  ("ifelse", IFELSE_CIR, [{"param": "b", "values": [0.3, 0.7, 0.9]}])):
-            with open(os.path.join(d, name + ".cir"), "w") as f:
-                f.write(text)
-            with open(os.path.join(d, name + ".json"), "w") as f:
-                json.dump(dict(QUIRKS_SPEC, name=name, template=name + ".cir", axes=axes,
-                               measures=[{"name": "v_out_v", "kind": "value_at", "of": "v(out)", "at": "0.5n",
-                                          "unit": "V"}],
-                               analysis={"tran": {"step": "0.1n", "stop": "1n"}}), f)
-            n, a = compare(name, os.path.join(d, name + ".json"), work)
+            spec = write_case(d, name, text, dict(
+                QUIRKS_SPEC, name=name, template=name + ".cir", axes=axes,
+                measures=[{"name": "v_out_v", "kind": "value_at", "of": "v(out)", "at": "0.5n", "unit": "V"}],
+                analysis={"tran": {"step": "0.1n", "stop": "1n"}}))
+            n, a = compare(name, spec, work)
             if a is not None:
                 check(reused(a, "points_altered") == 0, f"{name}: {reused(a, 'points_altered')} points altered")
 
         # A subcircuit's own .param of the swept name: ngspice turns it into the subcircuit's
         # params: default, which alterparam leaves alone, so reuse is allowed and exact.
         d = os.path.join(work, "shadow")
-        os.makedirs(d)
-        with open(os.path.join(d, "shadow.cir"), "w") as f:
-            f.write(SHADOW_CIR)
-        with open(os.path.join(d, "shadow.json"), "w") as f:
-            json.dump(SHADOW_SPEC, f)
-        n, _ = compare("shadow", os.path.join(d, "shadow.json"), work)
+        n, _ = compare("shadow", write_case(d, "shadow", SHADOW_CIR, SHADOW_SPEC), work)
         check(n is not None and n > 0, f"shadow: {n} points reused")
         # A swept name that a file the template includes defines again at top level: alterparam
         # would change both lines, a fresh parse keeps the later one. Never reused.
-        with open(os.path.join(d, "twice.cir"), "w") as f:
-            f.write(SHADOW_CIR.replace(".tran", ".include twice.inc\n.tran"))
         with open(os.path.join(d, "twice.inc"), "w") as f:
             f.write("* defines r_load again\n.param r_load=3k\n")
-        with open(os.path.join(d, "twice.json"), "w") as f:
-            json.dump(dict(SHADOW_SPEC, name="twice", template="twice.cir"), f)
-        n, _ = compare("twice", os.path.join(d, "twice.json"), work)
+        twice = write_case(d, "twice", SHADOW_CIR.replace(".tran", ".include twice.inc\n.tran"),
+                           dict(SHADOW_SPEC, name="twice", template="twice.cir"))
+        n, _ = compare("twice", twice, work)
         check(n == 0, f"twice: {n} points reused although an include defines r_load again")
     finally:
         shutil.rmtree(work, ignore_errors=True)
