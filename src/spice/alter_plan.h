@@ -25,8 +25,8 @@ namespace gaincell::spice::alter {
 
 // The value of a numparam expression (without braces) under `env` (lowercase
 // names), or nullopt if it uses anything outside the supported subset: numbers
-// with SPICE suffixes, names, + - * /, comparisons, && ||, c ? a : b,
-// parentheses, min(), max(), abs().
+// with SPICE suffixes, names, + - * /, comparisons, && ||, c ? a : b (not
+// bare in another's then-branch), parentheses, min(), max(), abs().
 std::optional<double> evaluate(std::string_view expr, const std::map<std::string, double>& env);
 
 // A value as numparam writes it into the netlist line ("% 23.15e", trimmed).
@@ -52,9 +52,10 @@ struct Plan {
 };
 
 // Built after a full parse of `lines` from ngspice's `listing` and `listing
-// expand` text (one line per entry, "N : text" or as printed); `alterable` are
-// the names alterparam may change (worker.cc). nullopt with `why` set if the
-// deck draws random numbers or nothing can be altered.
+// expand` (the text of each line, without ngspice's "stdout N : " prefix);
+// `alterable` are the names alterparam may change (worker.cc). nullopt with
+// `why` set if the deck draws random numbers, has .if branches, or nothing
+// can be altered.
 std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std::vector<std::string>& listing,
                                const std::vector<std::string>& expanded, const std::set<std::string>& alterable,
                                std::string* why);

@@ -384,14 +384,15 @@ bool load_netlist(NgspiceLibrary& ng, const SimJob& job, const std::vector<std::
 // ---- Circuit reuse (docs/architecture.md, "Circuit reuse") ----
 //
 // Points of a sweep that differ only in the values of top-level `.param NAME=NUMBER`
-// lines (and in comments) are not parsed again: the worker sends ngspice
+// lines (and in comments) are not parsed again. If the changed names feed only
+// independent sources, the worker `alter`s those sources with the values a
+// fresh parse would give (spice/alter_plan.h). Otherwise it sends ngspice
 // `alterparam NAME=NUMBER` for each changed line and `reset`, which rebuilds
 // the circuit from ngspice's own stored copy of the last deck (includes and
-// libraries already read, the same numparam and subcircuit expansion). The
-// netlist ngspice builds is then the one a fresh parse of the point's text
-// gives, so the results are bit-identical (tested over every shipped spec).
-// Anything else that differs (a .lib section, an option, a .meas line, an
-// element) means a full parse.
+// libraries already read, the same numparam and subcircuit expansion). Either
+// way the results are bit-identical to a fresh parse of the point's text
+// (tested over every shipped spec). Anything else that differs (a .lib
+// section, an option, a .meas line, an element) means a full parse.
 
 // GAINCELL_CIRCUIT_REUSE: unset or "1": alter where it is exact, else
 // alterparam + reset; "reset": alterparam + reset only; "0": parse every point.
