@@ -518,7 +518,6 @@ std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std:
     if (opens) ++depth;
     const bool top = depth == 0;
     if (low.rfind(".ends", 0) == 0) depth = std::max(depth - 1, 0);
-    const auto w = words(low);
     const auto p = top ? param_assignment(low) : std::nullopt;
     if (p) {
       ++definitions[p->first];
@@ -527,7 +526,7 @@ std::optional<Plan> build_plan(const std::vector<std::string>& lines, const std:
     }
     const auto sp = low.find_first_of(" \t");
     if (top && handled.count(low.substr(0, sp)) != 0) continue;
-    hard.insert(w.begin(), w.end());
+    hard.merge(words(low));
   }
   std::map<std::string, bool> memo;
   std::set<std::string> visiting;

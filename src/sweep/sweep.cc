@@ -478,12 +478,7 @@ class SweepRun {
     if (!writer_) {  // stopped before the first point's result: the files of an interrupted run
       open_journal();
       open_writer();
-      for (const spice::SimResult& r : waiting_) {
-        for (const JournalRecord& record : records_of(r)) {
-          journal_->write(record);
-          account(record);
-        }
-      }
+      for (const spice::SimResult& r : waiting_) store(r);
       waiting_.clear();
     }
     reporter_.progress_done(progress_);
@@ -692,6 +687,16 @@ class SweepRun {
     summary_.resumed = progress_.done;
   }
 
+  // A result into the journal first (once it holds the record, a kill cannot
+  // lose the point), then into the summary and the file.
+  void store(const spice::SimResult& r) {
+    if (collapsed_) ++summary_.collapse.simulations;
+    for (const JournalRecord& record : records_of(r)) {
+      journal_->write(record);
+      account(record);
+    }
+  }
+
   static JournalRecord record_of(const spice::SimResult& r) {
     return {r.id, r.outcome, r.values, r.parse_time_s, r.run_time_s, r.message};
   }
@@ -740,10 +745,14 @@ class SweepRun {
     auto last_flush = Clock::now();
     // Collapsed: one simulation per group that still has a point to compute, and one per exact point.
     const std::vector<std::size_t> runs = collapsed_ ? collapsed_->runs_of(remaining) : remaining;
-    if (!runs.empty()) first_job_id_ = job(runs.front()).id;
     try {
       return pool_.run(
-          runs.size(), [&](std::size_t k) { return job(runs[k]); },
+          runs.size(),
+          [&](std::size_t k) {
+            spice::SimJob j = job(runs[k]);
+            if (k == 0) first_job_id_ = j.id;  // made before any result can come
+            return j;
+          },
           [&](spice::SimResult&& result) {
             std::vector<spice::SimResult> ready;
             if (writer_) {
@@ -752,12 +761,7 @@ class SweepRun {
               ready.swap(waiting_);
             }
             for (const spice::SimResult& r : ready) {
-              if (collapsed_) ++summary_.collapse.simulations;
-              // The journal first: once it holds the record, a kill cannot lose the point.
-              for (const JournalRecord& record : records_of(r)) {
-                journal_->write(record);
-                account(record);
-              }
+              store(r);
               progress_.elapsed_s = elapsed_s();
               progress_.eta_s = progress_.elapsed_s / static_cast<double>(std::max<std::size_t>(progress_.done, 1)) *
                                 static_cast<double>(progress_.total - progress_.done);
